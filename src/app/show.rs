@@ -1,0 +1,113 @@
+//! Printing the hot store for people: `hostwatch status` and `hostwatch series`.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use chrono::{Local, TimeZone};
+
+use crate::store::{SeriesInfo, Store};
+
+fn local(ts: i64) -> String {
+    Local.timestamp_opt(ts, 0).single().map_or_else(|| ts.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+fn span(secs: i64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs.unsigned_abs())).to_string()
+}
+
+/// A byte count with a binary unit, for people.
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+}
+
+/// A value in its series' unit, for people.
+pub fn value(v: f64, unit: &str) -> String {
+    match unit {
+        "bytes" => bytes(v),
+        "bytes/s" => format!("{}/s", bytes(v)),
+        "s" => span(v as i64),
+        "" => format!("{v}"),
+        _ => format!("{v} {unit}"),
+    }
+}
+
+/// `metric{k="v",...}` from a catalogue entry.
+fn series_name(s: &SeriesInfo) -> String {
+    let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.labels).unwrap_or_default();
+    if labels.is_empty() {
+        return s.metric.clone();
+    }
+    let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{}{{{}}}", s.metric, parts.join(","))
+}
+
+/// Prints `rows` as left-aligned columns.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let head: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&head).chain(rows) {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+/// `hostwatch status`.
+pub fn status(store: &Store) -> Result<()> {
+    let st = store.status()?;
+    let now = crate::daemon::wall_ms() / 1000;
+    let agent = match &st.last_run {
+        None => "never run".to_owned(),
+        Some(r) => match (r.stopped_at, r.last_flush) {
+            (Some(stop), _) => format!("stopped at {} (ran {})", local(stop), span(stop - r.started_at)),
+            (None, last) => format!(
+                "started {} (up {}), pid {}, version {}, last write {}",
+                local(r.started_at),
+                span(now - r.started_at),
+                r.pid,
+                r.version,
+                last.map_or_else(|| "none yet".to_owned(), |t| format!("{} ago", span(now - t)))
+            ),
+        },
+    };
+    println!("agent     {agent}");
+    println!("store     {} ({})", store.path().display(), bytes(st.bytes as f64));
+    let range = st.range.map_or_else(String::new, |(a, b)| format!(", {} to {}", local(a), local(b)));
+    println!("samples   {}{range}", st.samples);
+    let gap = st.last_gap.map_or_else(
+        || "none".to_owned(),
+        |g| format!("{} to {} ({}, {})", local(g.start_ts), local(g.end_ts), span(g.end_ts - g.start_ts), g.reason),
+    );
+    println!("last gap  {gap}");
+    let rows: Vec<Vec<String>> = store
+        .latest()?
+        .iter()
+        .map(|l| vec![series_name(&l.series), value(l.value, &l.series.unit), local(l.series.last_seen)])
+        .collect();
+    println!("\n{}", table(&["SERIES", "VALUE", "AT"], &rows).trim_end());
+    Ok(())
+}
+
+/// `hostwatch series`.
+pub fn series(store: &Store) -> Result<()> {
+    let rows: Vec<Vec<String>> = store
+        .series()?
+        .iter()
+        .map(|s| vec![series_name(s), s.unit.clone(), local(s.first_seen), local(s.last_seen)])
+        .collect();
+    print!("{}", table(&["SERIES", "UNIT", "FIRST SEEN", "LAST SEEN"], &rows));
+    Ok(())
+}

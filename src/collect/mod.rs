@@ -1,0 +1,152 @@
+//! Collectors: each reads one part of the host and appends samples for one tick.
+//!
+//! Owns reading the host (sysinfo, `/proc`, `/sys`) and the per-tick rules (gaps, rates);
+//! must not write anywhere or read the clock: the tick time is passed in.
+//!
+//! sysinfo covers what it reads portably (CPU, memory, swap, load, uptime, mount space,
+//! processes). Our own readers cover what it does not expose or reads expensively on Linux:
+//! per-device I/O (`/proc/diskstats`), interface counters (`/proc/net/dev`, one read instead
+//! of sysinfo's eight files per interface), batteries and temperatures (`/sys/class`). Each
+//! of these takes its root directory so tests feed it a fixture tree.
+
+mod battery;
+mod diskstats;
+mod hwmon;
+mod netdev;
+mod procs;
+pub mod rate;
+mod system;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use battery::Battery;
+pub use diskstats::DiskIo;
+pub use hwmon::Temperatures;
+pub use netdev::Network;
+pub use procs::TopProcesses;
+pub use system::{Disks, SystemStats};
+
+use crate::config::Config;
+use crate::metrics::Sample;
+use rate::{GAP_FACTOR, Tick, TickCtx, classify};
+
+/// Why a collector produced nothing this tick.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A file of the host could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file had a line we do not understand.
+    #[error("{path}: unexpected line {line:?}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The offending line.
+        line: String,
+    },
+    /// sysinfo does not support this platform.
+    #[error("sysinfo cannot read this host: {0}")]
+    Unsupported(String),
+}
+
+impl CollectError {
+    fn read(path: &Path, source: std::io::Error) -> Self {
+        CollectError::Read { path: path.to_owned(), source }
+    }
+}
+
+/// Reads a whole small file (a `/proc` or `/sys` entry).
+fn read(path: &Path) -> Result<String, CollectError> {
+    std::fs::read_to_string(path).map_err(|e| CollectError::read(path, e))
+}
+
+/// One source of samples.
+pub trait Collector: Send {
+    /// Short stable name, for logs (`cpu`, `battery`).
+    fn name(&self) -> &'static str;
+    /// Appends this tick's samples to `out`.
+    fn collect(&mut self, ctx: &TickCtx, out: &mut Vec<Sample>) -> Result<(), CollectError>;
+}
+
+/// Runs a set of collectors on one schedule, tracking the previous tick to spot gaps.
+pub struct Sampler {
+    collectors: Vec<Box<dyn Collector>>,
+    max_elapsed_ms: i64,
+    prev_ms: Option<i64>,
+    /// Collectors whose last run failed: their error is logged once, not every tick.
+    failing: HashSet<&'static str>,
+}
+
+impl Sampler {
+    /// A sampler whose ticks are `interval` apart.
+    pub fn new(collectors: Vec<Box<dyn Collector>>, interval: Duration) -> Self {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX / GAP_FACTOR);
+        Sampler { collectors, max_elapsed_ms: interval_ms * GAP_FACTOR, prev_ms: None, failing: HashSet::new() }
+    }
+
+    /// Samples every collector at wall-clock time `now_ms` and says how this tick relates to
+    /// the previous one. A failing collector is logged and skipped; the others go on.
+    pub fn sample(&mut self, now_ms: i64, out: &mut Vec<Sample>) -> Tick {
+        let tick = classify(self.prev_ms, now_ms, self.max_elapsed_ms);
+        self.prev_ms = Some(now_ms);
+        let ctx = TickCtx { now_ms, max_elapsed_ms: self.max_elapsed_ms, tick };
+        for collector in &mut self.collectors {
+            let name = collector.name();
+            match collector.collect(&ctx, out) {
+                Ok(()) => {
+                    if self.failing.remove(name) {
+                        tracing::info!(collector = name, "collector recovered");
+                    }
+                }
+                Err(e) => {
+                    if self.failing.insert(name) {
+                        tracing::warn!(collector = name, "collector failed: {e}");
+                    }
+                }
+            }
+        }
+        tick
+    }
+}
+
+/// The collectors for the system interval, as enabled in `config`.
+pub fn system_collectors(config: &Config) -> Result<Vec<Box<dyn Collector>>, CollectError> {
+    let c = &config.collectors;
+    let host = &config.host;
+    let mut list: Vec<Box<dyn Collector>> = vec![Box::new(SystemStats::new(c)?)];
+    if c.disks {
+        list.push(Box::new(Disks::new(config.filters.clone())?));
+    }
+    if c.disk_io {
+        let exclude = config.filters.devices_exclude.clone();
+        list.push(Box::new(DiskIo::new(&host.proc_root, &host.sys_root, exclude)));
+    }
+    if c.network {
+        let exclude = config.filters.interfaces_exclude.clone();
+        list.push(Box::new(Network::new(&host.proc_root, exclude)));
+    }
+    if c.temperatures {
+        list.push(Box::new(Temperatures::new(&host.sys_root)));
+    }
+    if c.battery {
+        list.push(Box::new(Battery::new(&host.sys_root)));
+    }
+    Ok(list)
+}
+
+/// The process-table sampler, if enabled: it runs on its own, slower interval.
+pub fn process_sampler(config: &Config) -> Result<Option<Sampler>, CollectError> {
+    let p = &config.processes;
+    if !p.enabled {
+        return Ok(None);
+    }
+    let top: Vec<Box<dyn Collector>> = vec![Box::new(TopProcesses::new(p.top)?)];
+    Ok(Some(Sampler::new(top, p.interval)))
+}

@@ -1,0 +1,149 @@
+//! Configuration: read once at start-up, validated into [`Config`], never re-checked later.
+//!
+//! Owns the TOML format, the defaults and every rule about values; must not touch the store
+//! or the host. An error names file:line:column and quotes the bad value.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use glob::Pattern;
+
+pub use error::ConfigError;
+
+/// The commented default config, shipped as `packaging/config.toml`, printed by
+/// `hostwatch config default`. A test checks it equals the built-in defaults.
+pub const DEFAULT_TOML: &str = include_str!("../../packaging/config.toml");
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    /// System sampling schedule.
+    pub sampling: Sampling,
+    /// Top-process sampling.
+    pub processes: Processes,
+    /// Hot store placement and retention.
+    pub store: Store,
+    /// Which metric families are collected.
+    pub collectors: CollectorSwitches,
+    /// What is left out.
+    pub filters: Filters,
+    /// Where the host's trees are.
+    pub host: Host,
+}
+
+/// `[sampling]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampling {
+    /// Time between system samples.
+    pub interval: Duration,
+    /// Time between writes of the pending batch to the store.
+    pub flush_interval: Duration,
+}
+
+/// `[processes]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Processes {
+    /// Whether the process table is sampled at all.
+    pub enabled: bool,
+    /// Time between process-table samples.
+    pub interval: Duration,
+    /// How many processes each ranking (CPU, memory) keeps.
+    pub top: usize,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Store {
+    /// Data directory from the file, if set (the `--data-dir` flag beats it).
+    pub data_dir: Option<PathBuf>,
+    /// How long samples stay in the hot store.
+    pub retention: Duration,
+}
+
+/// `[collectors]`: one switch per metric family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct CollectorSwitches {
+    /// Total CPU %.
+    pub cpu: bool,
+    /// Per-core CPU % (needs `cpu`).
+    pub per_core_cpu: bool,
+    /// Load averages.
+    pub load: bool,
+    /// Memory used and available.
+    pub memory: bool,
+    /// Swap used.
+    pub swap: bool,
+    /// Host uptime.
+    pub uptime: bool,
+    /// Space per mount.
+    pub disks: bool,
+    /// I/O per block device.
+    pub disk_io: bool,
+    /// Traffic and errors per interface.
+    pub network: bool,
+    /// Hardware temperatures.
+    pub temperatures: bool,
+    /// Laptop batteries.
+    pub battery: bool,
+}
+
+/// `[filters]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filters {
+    /// Mount points not recorded.
+    pub mounts_exclude: Vec<Pattern>,
+    /// File system types not recorded.
+    pub fs_exclude: Vec<String>,
+    /// Block devices not recorded.
+    pub devices_exclude: Vec<Pattern>,
+    /// Interfaces not recorded.
+    pub interfaces_exclude: Vec<Pattern>,
+}
+
+/// `[host]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// The host's `/proc`.
+    pub proc_root: PathBuf,
+    /// The host's `/sys`.
+    pub sys_root: PathBuf,
+}
+
+impl Config {
+    /// The built-in defaults: what `hostwatch run` uses with no config file.
+    pub fn defaults() -> Config {
+        Config::parse("", Path::new("<defaults>")).expect("the empty config is valid")
+    }
+
+    /// Parses and validates config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let loc = error::Locator { path, text };
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| loc.toml_error(&e))?;
+        validate::validate(raw, &loc)
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let config = Config::parse(&text, path)?;
+        Ok(Config { source: Some(path.to_owned()), ..config })
+    }
+
+    /// The config `hostwatch` uses: `explicit` if given (it must exist), else the platform
+    /// config file if present, else the defaults.
+    pub fn discover(explicit: Option<&Path>, platform_file: Option<&Path>) -> Result<Config, ConfigError> {
+        match (explicit, platform_file) {
+            (Some(path), _) => Config::load(path),
+            (None, Some(path)) if path.exists() => Config::load(path),
+            _ => Ok(Config::defaults()),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Turns the raw file into a [`Config`]: defaults filled in, durations parsed, ranges and
+//! patterns checked, each error located in the file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use glob::Pattern;
+use toml::Spanned;
+
+use super::error::{ConfigError, Locator};
+use super::raw::{RawConfig, SpannedStr};
+use super::{CollectorSwitches, Config, Filters, Host, Processes, Sampling, Store};
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+const MOUNTS_EXCLUDE: &[&str] = &["/boot/efi", "/snap/*", "/var/lib/docker/*", "/run/*", "/sys/*", "/proc/*", "/dev/*"];
+const FS_EXCLUDE: &[&str] = &["tmpfs", "devtmpfs", "squashfs", "overlay", "efivarfs", "ramfs", "nsfs", "tracefs"];
+const DEVICES_EXCLUDE: &[&str] = &["loop*", "ram*", "zram*", "dm-*"];
+const INTERFACES_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
+
+/// A duration key: its default and allowed range.
+struct DurationKey {
+    name: &'static str,
+    default: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl DurationKey {
+    fn get(&self, value: Option<&SpannedStr>, loc: &Locator) -> Result<Duration, ConfigError> {
+        let Some(value) = value else { return Ok(self.default) };
+        let text = value.get_ref();
+        let at = value.span().start;
+        let d = humantime::parse_duration(text).map_err(|e| {
+            loc.error(
+                at,
+                format!("{} = {text:?} is not a duration ({e}); write e.g. \"10s\", \"5m\", \"2h\"", self.name),
+            )
+        })?;
+        if d < self.min || d > self.max {
+            let (min, max) = (humantime::format_duration(self.min), humantime::format_duration(self.max));
+            return Err(
+                loc.error(at, format!("{} = {text:?} is out of range: must be between {min} and {max}", self.name))
+            );
+        }
+        Ok(d)
+    }
+}
+
+fn patterns(
+    key: &str,
+    raw: Option<Vec<SpannedStr>>,
+    default: &[&str],
+    loc: &Locator,
+) -> Result<Vec<Pattern>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(default.iter().map(|p| Pattern::new(p).expect("built-in patterns are valid")).collect());
+    };
+    raw.iter()
+        .map(|p| {
+            Pattern::new(p.get_ref()).map_err(|e| {
+                loc.error(p.span().start, format!("{key}: {:?} is not a valid glob pattern ({})", p.get_ref(), e.msg))
+            })
+        })
+        .collect()
+}
+
+fn existing_dir(
+    key: &str,
+    raw: Option<Spanned<PathBuf>>,
+    default: &str,
+    loc: &Locator,
+) -> Result<PathBuf, ConfigError> {
+    let Some(raw) = raw else { return Ok(PathBuf::from(default)) };
+    let path = raw.get_ref();
+    if !path.is_dir() {
+        return Err(loc.error(raw.span().start, format!("{key} = {path:?} is not a directory")));
+    }
+    Ok(path.clone())
+}
+
+/// Validates the raw file into a config.
+pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
+    let interval = DurationKey { name: "sampling.interval", default: 5 * SECOND, min: SECOND, max: HOUR };
+    let flush = DurationKey { name: "sampling.flush_interval", default: 15 * SECOND, min: SECOND, max: 10 * MINUTE };
+    let proc_interval = DurationKey { name: "processes.interval", default: 30 * SECOND, min: SECOND, max: HOUR };
+    let retention = DurationKey { name: "store.retention", default: 2 * DAY, min: HOUR, max: 365 * DAY };
+
+    let top = match raw.processes.top {
+        None => 5,
+        Some(top) => usize::try_from(*top.get_ref()).ok().filter(|n| (1..=50).contains(n)).ok_or_else(|| {
+            loc.error(
+                top.span().start,
+                format!("processes.top = {} is out of range: must be between 1 and 50", top.get_ref()),
+            )
+        })?,
+    };
+    let data_dir = raw.store.data_dir.map(Spanned::into_inner).filter(|p| !p.as_os_str().is_empty());
+    let c = raw.collectors;
+    let f = raw.filters;
+    Ok(Config {
+        source: None,
+        sampling: Sampling {
+            interval: interval.get(raw.sampling.interval.as_ref(), loc)?,
+            flush_interval: flush.get(raw.sampling.flush_interval.as_ref(), loc)?,
+        },
+        processes: Processes {
+            enabled: raw.processes.enabled.unwrap_or(true),
+            interval: proc_interval.get(raw.processes.interval.as_ref(), loc)?,
+            top,
+        },
+        store: Store { data_dir, retention: retention.get(raw.store.retention.as_ref(), loc)? },
+        collectors: CollectorSwitches {
+            cpu: c.cpu.unwrap_or(true),
+            per_core_cpu: c.per_core_cpu.unwrap_or(true),
+            load: c.load.unwrap_or(true),
+            memory: c.memory.unwrap_or(true),
+            swap: c.swap.unwrap_or(true),
+            uptime: c.uptime.unwrap_or(true),
+            disks: c.disks.unwrap_or(true),
+            disk_io: c.disk_io.unwrap_or(true),
+            network: c.network.unwrap_or(true),
+            temperatures: c.temperatures.unwrap_or(true),
+            battery: c.battery.unwrap_or(true),
+        },
+        filters: Filters {
+            mounts_exclude: patterns("filters.mounts_exclude", f.mounts_exclude, MOUNTS_EXCLUDE, loc)?,
+            fs_exclude: f.fs_exclude.unwrap_or_else(|| FS_EXCLUDE.iter().map(|s| (*s).to_owned()).collect()),
+            devices_exclude: patterns("filters.devices_exclude", f.devices_exclude, DEVICES_EXCLUDE, loc)?,
+            interfaces_exclude: patterns("filters.interfaces_exclude", f.interfaces_exclude, INTERFACES_EXCLUDE, loc)?,
+        },
+        host: Host {
+            proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
+            sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,
+        },
+    })
+}

@@ -1,0 +1,154 @@
+//! The agent: runs the samplers on their schedules, hands batches to the store's writer
+//! thread, and owns shutdown.
+//!
+//! Owns scheduling and the wall clock (the only place that reads it); must not contain
+//! collection or SQL: those are behind [`crate::collect`] and [`crate::store`].
+
+use std::future::Future;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
+
+use crate::collect::rate::{GAP_FACTOR, Tick};
+use crate::collect::{self, CollectError, Sampler};
+use crate::config::Config;
+use crate::store::{Batch, Gap, Store, StoreError};
+
+/// Samples held in memory while the store cannot be written (a full disk): about two hours
+/// of the default collectors. Past it the oldest are dropped, with a warning.
+const MAX_PENDING: usize = 100_000;
+
+/// Why the agent stopped with a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A collector could not be set up.
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    /// The store refused a write that never succeeded before shutdown.
+    #[error("{unwritten} samples could not be written: {source}")]
+    Unwritten {
+        /// How many samples were lost at exit.
+        unwritten: usize,
+        /// The last store error.
+        source: StoreError,
+    },
+    /// The store could not record the agent's start or stop.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer thread died.
+    #[error("the store writer thread panicked")]
+    WriterPanicked,
+}
+
+/// Wall-clock time in Unix milliseconds: the only clock the agent reads.
+pub fn wall_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A schedule whose first tick is one period from now.
+fn every(period: Duration, first_now: bool) -> Interval {
+    let start = if first_now { Instant::now() } else { Instant::now() + period };
+    let mut i = interval_at(start, period);
+    // After a sleep or a SIGSTOP, take one sample on wake rather than a burst of catch-up
+    // samples that would all carry the same wall-clock second.
+    i.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    i
+}
+
+enum Msg {
+    Write { batch: Batch, now: i64 },
+    Stop { now: i64 },
+}
+
+/// Runs the agent until `shutdown` completes, then writes the pending batch and returns.
+pub async fn run(config: &Config, mut store: Store, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    let interval = config.sampling.interval;
+    store.begin_run(wall_ms() / 1000, secs(interval) * GAP_FACTOR, std::process::id(), env!("CARGO_PKG_VERSION"))?;
+    let mut system = Sampler::new(collect::system_collectors(config)?, interval);
+    let mut procs = collect::process_sampler(config)?;
+    let retention = secs(config.store.retention);
+    let (tx, rx) = mpsc::channel();
+    let writer = std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || write_loop(store, &rx, retention))
+        .map_err(|_| DaemonError::WriterPanicked)?;
+
+    let mut sys_tick = every(interval, true);
+    let mut proc_tick = every(config.processes.interval, true);
+    let mut flush_tick = every(config.sampling.flush_interval, false);
+    let mut batch = Batch::default();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = sys_tick.tick() => {
+                if let Tick::Gap { from_ms, to_ms } = system.sample(wall_ms(), &mut batch.samples) {
+                    tracing::info!(from_ms, to_ms, "wall clock jumped: recording a gap");
+                    batch.gaps.push(Gap { start_ts: from_ms / 1000, end_ts: to_ms / 1000, reason: "clock jump".into() });
+                }
+            }
+            _ = proc_tick.tick(), if procs.is_some() => {
+                if let Some(p) = procs.as_mut() {
+                    p.sample(wall_ms(), &mut batch.samples);
+                }
+            }
+            _ = flush_tick.tick() => {
+                let now = wall_ms() / 1000;
+                if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let now = wall_ms() / 1000;
+    // If the writer is gone these sends fail; its join below reports why.
+    let _ = tx.send(Msg::Write { batch, now });
+    let _ = tx.send(Msg::Stop { now });
+    drop(tx);
+    writer.join().map_err(|_| DaemonError::WriterPanicked)?
+}
+
+/// Writes each batch; a failed write is kept and retried with the next one, so a full disk
+/// loses nothing until [`MAX_PENDING`].
+fn write_loop(mut store: Store, rx: &mpsc::Receiver<Msg>, retention: i64) -> Result<(), DaemonError> {
+    let mut pending = Batch::default();
+    let mut failing: Option<StoreError> = None;
+    for msg in rx {
+        match msg {
+            Msg::Write { batch, now } => {
+                pending.samples.extend(batch.samples);
+                pending.gaps.extend(batch.gaps);
+                if pending.samples.len() > MAX_PENDING {
+                    let excess = pending.samples.len() - MAX_PENDING;
+                    tracing::warn!(dropped = excess, "store unwritable for too long: dropping the oldest samples");
+                    pending.samples.drain(..excess);
+                }
+                match store.write(&pending, now, now - retention) {
+                    Ok(()) => {
+                        if failing.take().is_some() {
+                            tracing::info!("hot store writable again");
+                        }
+                        pending = Batch::default();
+                    }
+                    Err(e) => {
+                        if failing.is_none() {
+                            tracing::error!("cannot write the hot store, keeping samples in memory: {e}");
+                        }
+                        failing = Some(e);
+                    }
+                }
+            }
+            Msg::Stop { now } => store.end_run(now)?,
+        }
+    }
+    match failing {
+        Some(source) => Err(DaemonError::Unwritten { unwritten: pending.samples.len(), source }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,18 @@
+//! hostwatch: a lightweight per-host performance agent.
+//!
+//! Module map, in the order data flows:
+//! - [`config`]: the TOML file, validated once into a [`config::Config`].
+//! - [`metrics`]: the metric catalogue and the [`metrics::Sample`] every collector produces.
+//! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
+//! - [`store`]: the hot store, the only door to SQLite.
+//! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
+//! - [`cli`]: the command line as typed (clap).
+//! - [`app`]: the binary's body: runs a command and prints its result.
+
+pub mod app;
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod daemon;
+pub mod metrics;
+pub mod store;

@@ -1,0 +1,17 @@
+//! The `hostwatch` binary: parse the command line, run, report failure by exit code
+//! (0 ok, 1 runtime failure, 2 bad usage or config; clap exits 2 on bad flags itself).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = hostwatch::cli::Cli::parse();
+    match hostwatch::app::run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hostwatch: {err:#}");
+            ExitCode::from(hostwatch::app::exit_code(&err))
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The metric catalogue and the sample types every collector produces.
+//!
+//! Owns what a metric *is* (name, unit, stored precision); must not know how samples are
+//! collected or stored.
+
+use std::fmt;
+
+/// Whether a metric is read as-is or derived from two counter readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A level read at the sample time (memory used, temperature).
+    Gauge,
+    /// A per-second rate computed from two counter readings; never emitted across a gap.
+    Rate,
+}
+
+/// One metric of the catalogue. Two metrics are the same if their names are.
+#[derive(Debug)]
+pub struct Metric {
+    /// Dotted name, stable across releases: `family.what_unit`.
+    pub name: &'static str,
+    /// Unit for display (`%`, `bytes`, `bytes/s`, `°C`, `s`).
+    pub unit: &'static str,
+    /// Decimal places kept on disk: values are stored as integers scaled by `10^decimals`.
+    pub decimals: u8,
+    /// Gauge or rate.
+    pub kind: Kind,
+    /// One line for `hostwatch series`.
+    pub help: &'static str,
+}
+
+impl PartialEq for Metric {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Metric {}
+
+impl std::hash::Hash for Metric {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl Metric {
+    /// The integer factor between a real value and its stored form.
+    pub fn scale(&self) -> i64 {
+        10_i64.pow(u32::from(self.decimals))
+    }
+
+    /// The family is the part before the first dot (`cpu`, `disk`, `net`...).
+    pub fn family(&self) -> &'static str {
+        self.name.split('.').next().unwrap_or(self.name)
+    }
+}
+
+macro_rules! metrics {
+    ($($id:ident = $name:literal, $unit:literal, $dec:literal, $kind:ident, $help:literal;)*) => {
+        $(
+            #[doc = $help]
+            pub static $id: Metric = Metric {
+                name: $name, unit: $unit, decimals: $dec, kind: Kind::$kind, help: $help,
+            };
+        )*
+        /// Every metric the built-in collectors can produce.
+        pub static CATALOGUE: &[&Metric] = &[$(&$id),*];
+    };
+}
+
+metrics! {
+    CPU_USAGE = "cpu.usage_percent", "%", 2, Rate, "CPU busy time, total (cpu=total) and per core";
+    LOAD_1 = "load.avg1", "", 2, Gauge, "Load average over 1 minute";
+    LOAD_5 = "load.avg5", "", 2, Gauge, "Load average over 5 minutes";
+    LOAD_15 = "load.avg15", "", 2, Gauge, "Load average over 15 minutes";
+    MEM_USED = "memory.used_bytes", "bytes", 0, Gauge, "Memory in use (total minus available)";
+    MEM_AVAILABLE = "memory.available_bytes", "bytes", 0, Gauge, "Memory available for new work";
+    MEM_USED_PCT = "memory.used_percent", "%", 2, Gauge, "Memory in use as a share of total";
+    SWAP_USED = "swap.used_bytes", "bytes", 0, Gauge, "Swap in use";
+    SWAP_USED_PCT = "swap.used_percent", "%", 2, Gauge, "Swap in use as a share of total";
+    DISK_USED = "disk.used_bytes", "bytes", 0, Gauge, "Space used on a mount";
+    DISK_FREE = "disk.free_bytes", "bytes", 0, Gauge, "Space available to users on a mount";
+    DISK_USED_PCT = "disk.used_percent", "%", 2, Gauge, "Space used on a mount as a share of its size";
+    DISKIO_READ = "diskio.read_bytes_per_s", "bytes/s", 0, Rate, "Bytes read per second from a block device";
+    DISKIO_WRITE = "diskio.write_bytes_per_s", "bytes/s", 0, Rate, "Bytes written per second to a block device";
+    NET_RX = "net.rx_bytes_per_s", "bytes/s", 0, Rate, "Bytes received per second on an interface";
+    NET_TX = "net.tx_bytes_per_s", "bytes/s", 0, Rate, "Bytes sent per second on an interface";
+    NET_RX_ERRORS = "net.rx_errors_per_s", "errors/s", 2, Rate, "Receive errors per second on an interface";
+    NET_TX_ERRORS = "net.tx_errors_per_s", "errors/s", 2, Rate, "Transmit errors per second on an interface";
+    UPTIME = "system.uptime_seconds", "s", 0, Gauge, "Seconds since the host booted";
+    TEMP = "temp.celsius", "°C", 1, Gauge, "Temperature of a hardware sensor";
+    BATTERY_CHARGE = "battery.charge_percent", "%", 1, Gauge, "Battery charge";
+    BATTERY_STATUS = "battery.status", "", 0, Gauge, "Battery status: 1 charging, 0 full or idle, -1 discharging";
+    BATTERY_TIME_TO_EMPTY = "battery.time_to_empty_seconds", "s", 0, Gauge, "Estimated seconds until the battery is empty (while discharging)";
+    PROC_CPU = "process.cpu_percent", "%", 2, Rate, "CPU used by a top process (100 = one core)";
+    PROC_RSS = "process.rss_bytes", "bytes", 0, Gauge, "Resident memory of a top process";
+}
+
+/// A metric plus its labels: the identity of one time series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeriesKey {
+    /// The metric this series belongs to.
+    pub metric: &'static Metric,
+    /// Label pairs, sorted by name, so equal series compare equal.
+    pub labels: Vec<(&'static str, String)>,
+}
+
+impl SeriesKey {
+    /// A series with no labels.
+    pub fn plain(metric: &'static Metric) -> Self {
+        SeriesKey { metric, labels: Vec::new() }
+    }
+
+    /// A series with labels; they are sorted here so callers need not care about order.
+    pub fn labelled(metric: &'static Metric, mut labels: Vec<(&'static str, String)>) -> Self {
+        labels.sort_by(|a, b| a.0.cmp(b.0));
+        SeriesKey { metric, labels }
+    }
+
+    /// A series with one label, the common case.
+    pub fn with(metric: &'static Metric, name: &'static str, value: impl Into<String>) -> Self {
+        SeriesKey { metric, labels: vec![(name, value.into())] }
+    }
+
+    /// The labels as a canonical JSON object (keys sorted), as stored in the catalogue.
+    pub fn labels_json(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.labels.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone()))).collect();
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
+impl fmt::Display for SeriesKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.metric.name)?;
+        if !self.labels.is_empty() {
+            let parts: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            write!(f, "{{{}}}", parts.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// One value of one series at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Which series.
+    pub key: SeriesKey,
+    /// Unix time in seconds (the hot store keeps one value per series per second).
+    pub ts: i64,
+    /// The real value; the store rounds it to the metric's `decimals`.
+    pub value: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_are_unique_and_scales_match_decimals() {
+        let mut names: Vec<_> = CATALOGUE.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CATALOGUE.len());
+        assert_eq!(CPU_USAGE.scale(), 100);
+        assert_eq!(MEM_USED.scale(), 1);
+        assert_eq!(TEMP.family(), "temp");
+    }
+
+    #[test]
+    fn labels_are_canonical_whatever_the_order() {
+        let a = SeriesKey::labelled(&TEMP, vec![("sensor", "k10".into()), ("label", "Tctl".into())]);
+        let b = SeriesKey::labelled(&TEMP, vec![("label", "Tctl".into()), ("sensor", "k10".into())]);
+        assert_eq!(a, b);
+        assert_eq!(a.labels_json(), r#"{"label":"Tctl","sensor":"k10"}"#);
+        assert_eq!(a.to_string(), r#"temp.celsius{label="Tctl",sensor="k10"}"#);
+    }
+}

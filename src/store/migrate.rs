@@ -1,0 +1,47 @@
+//! Numbered schema migrations from `schema/sqlite/`, embedded in the binary and applied in
+//! order; `PRAGMA user_version` records how far a file has come.
+
+use rusqlite::Connection;
+
+/// Every migration, in order: (version, SQL). A test checks that every file in
+/// `schema/sqlite/` is listed here.
+pub const MIGRATIONS: &[(u32, &str, &str)] =
+    &[(1, "0001_hot_store.sql", include_str!("../../schema/sqlite/0001_hot_store.sql"))];
+
+/// Brings the schema up to date; each migration runs in its own transaction.
+/// Returns the version a newer agent left, if the file is ahead of this binary.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), u32>> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        return Ok(Err(current));
+    }
+    for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_file_is_a_listed_migration() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|f| f.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<String> = MIGRATIONS.iter().map(|m| m.1.to_owned()).collect();
+        assert_eq!(files, listed);
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.0 as usize, i + 1, "migrations are numbered 1, 2, 3...");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The hot store: the only door to SQLite. Recent samples at full resolution.
+//!
+//! Owns every SQL statement against `hot.sqlite`; must not collect, schedule or read the
+//! clock (callers pass times in).
+//!
+//! On-disk invariants:
+//! - The schema is `schema/sqlite/*.sql`, applied in order by [`migrate`]; `user_version`
+//!   is the last applied. A file from a newer agent is refused, never downgraded.
+//! - WAL mode with `synchronous=NORMAL`: a committed batch survives a crash of the agent;
+//!   a power cut may lose the last batches but never corrupts the file.
+//! - A batch (samples, gaps, series, run heartbeat, retention) is written in one
+//!   transaction: after a kill -9 a batch is either wholly there or wholly absent.
+//! - At most one value per series per second; a repeat (only after the wall clock stepped
+//!   back) is dropped, the first value wins.
+//! - `samples.value` is the real value times `series.scale`, rounded: precision is the
+//!   metric's, decided in [`crate::metrics`].
+//! - Retention: each write deletes samples and gaps older than the caller's `keep_since`,
+//!   and series with no sample since then, so the file cannot grow without end.
+//! - Readers (`hostwatch status`) may open the file while the agent writes: WAL lets them.
+
+mod migrate;
+mod read;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, params};
+
+pub use migrate::MIGRATIONS;
+pub use read::{Gap, Latest, Run, SeriesInfo, Status};
+
+use crate::metrics::{Sample, SeriesKey};
+
+/// The file name of the hot store inside the data dir.
+pub const FILE_NAME: &str = "hot.sqlite";
+
+/// A hot store operation that failed, with the file it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store file does not exist (for readers, which never create it).
+    #[error("no hot store at {0}: start the agent with `hostwatch run` first")]
+    Missing(PathBuf),
+    /// The file was written by a newer hostwatch.
+    #[error("{path} has schema version {version}, newer than this hostwatch understands: upgrade hostwatch")]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its `user_version`.
+        version: u32,
+    },
+    /// SQLite refused (full disk, permissions, corruption, lock timeout).
+    #[error("hot store {path}: {source}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+}
+
+/// What one flush writes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Samples, in any order.
+    pub samples: Vec<Sample>,
+    /// Gaps detected since the last flush.
+    pub gaps: Vec<Gap>,
+}
+
+/// An open hot store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    /// Series ids already in the catalogue, so a write does one lookup per new series only.
+    ids: HashMap<SeriesKey, i64>,
+    /// This agent's row in `agent_runs`, once [`Store::begin_run`] was called.
+    run_id: Option<i64>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store for writing and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let err = |source| StoreError::Sqlite { path: path.to_owned(), source };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
+             PRAGMA journal_size_limit = 4194304;",
+        )
+        .map_err(err)?;
+        if let Err(version) = migrate::migrate(&mut conn).map_err(err)? {
+            return Err(StoreError::TooNew { path: path.to_owned(), version });
+        }
+        Ok(Store { conn, path: path.to_owned(), ids: HashMap::new(), run_id: None })
+    }
+
+    /// Opens an existing store for reading only; never creates or migrates it.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        let err = |source| StoreError::Sqlite { path: path.to_owned(), source };
+        // Read-write without CREATE plus query_only: a read-only WAL open would fail when the
+        // agent is not running and the shared-memory file is absent.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;").map_err(err)?;
+        Ok(Store { conn, path: path.to_owned(), ids: HashMap::new(), run_id: None })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Records an agent start at `now`. If the newest sample is more than `max_gap` seconds
+    /// old, the time in between is recorded as a gap ("agent stopped").
+    pub fn begin_run(&mut self, now: i64, max_gap: i64, pid: u32, version: &str) -> Result<(), StoreError> {
+        let id = begin_run(&mut self.conn, now, max_gap, pid, version).map_err(self.err())?;
+        self.run_id = Some(id);
+        Ok(())
+    }
+
+    /// Records a clean stop of this agent at `now`.
+    pub fn end_run(&mut self, now: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE agent_runs SET stopped_at = ?2 WHERE id = ?1", params![self.run_id, now])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Writes a batch in one transaction, then deletes what is older than `keep_since`
+    /// (unix seconds) in the same transaction. `now` is the flush time.
+    pub fn write(&mut self, batch: &Batch, now: i64, keep_since: i64) -> Result<(), StoreError> {
+        let Store { conn, path, ids, run_id } = self;
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = conn.transaction().map_err(err)?;
+        write_batch(&tx, ids, batch).map_err(err)?;
+        tx.execute("UPDATE agent_runs SET last_flush = ?2 WHERE id = ?1", params![*run_id, now]).map_err(err)?;
+        tx.execute("DELETE FROM samples WHERE ts < ?1", [keep_since]).map_err(err)?;
+        tx.execute("DELETE FROM gaps WHERE end_ts < ?1", [keep_since]).map_err(err)?;
+        tx.execute("DELETE FROM agent_runs WHERE coalesce(stopped_at, last_flush, started_at) < ?1", [keep_since])
+            .map_err(err)?;
+        if tx.execute("DELETE FROM series WHERE last_seen < ?1", [keep_since]).map_err(err)? > 0 {
+            ids.clear();
+        }
+        tx.commit().map_err(err)
+    }
+}
+
+fn begin_run(conn: &mut Connection, now: i64, max_gap: i64, pid: u32, version: &str) -> rusqlite::Result<i64> {
+    let tx = conn.transaction()?;
+    let newest: Option<i64> = tx.query_row("SELECT max(ts) FROM samples", [], |r| r.get(0))?;
+    if let Some(newest) = newest.filter(|&t| now - t > max_gap) {
+        tx.execute(
+            "INSERT INTO gaps(start_ts, end_ts, reason) VALUES (?1, ?2, 'agent stopped')",
+            params![newest, now],
+        )?;
+    }
+    tx.execute("INSERT INTO agent_runs(pid, version, started_at) VALUES (?1, ?2, ?3)", params![pid, version, now])?;
+    let id = tx.last_insert_rowid();
+    tx.commit()?;
+    Ok(id)
+}
+
+fn write_batch(tx: &rusqlite::Transaction, ids: &mut HashMap<SeriesKey, i64>, batch: &Batch) -> rusqlite::Result<()> {
+    let mut insert =
+        tx.prepare_cached("INSERT INTO samples(ts, series_id, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?;
+    let mut last_seen: HashMap<i64, i64> = HashMap::new();
+    for s in batch.samples.iter().filter(|s| s.value.is_finite()) {
+        let id = match ids.get(&s.key) {
+            Some(&id) => id,
+            None => {
+                let id = series_id(tx, &s.key, s.ts)?;
+                ids.insert(s.key.clone(), id);
+                id
+            }
+        };
+        let scaled = (s.value * s.key.metric.scale() as f64).round() as i64;
+        insert.execute(params![s.ts, id, scaled])?;
+        let seen = last_seen.entry(id).or_insert(s.ts);
+        *seen = (*seen).max(s.ts);
+    }
+    let mut touch = tx.prepare_cached("UPDATE series SET last_seen = max(last_seen, ?2) WHERE id = ?1")?;
+    for (id, ts) in last_seen {
+        touch.execute(params![id, ts])?;
+    }
+    let mut gap = tx.prepare_cached("INSERT INTO gaps(start_ts, end_ts, reason) VALUES (?1, ?2, ?3)")?;
+    for g in &batch.gaps {
+        gap.execute(params![g.start_ts, g.end_ts, g.reason])?;
+    }
+    Ok(())
+}
+
+/// The catalogue id of `key`, adding it if new.
+fn series_id(tx: &rusqlite::Transaction, key: &SeriesKey, ts: i64) -> rusqlite::Result<i64> {
+    let m = key.metric;
+    tx.prepare_cached(
+        "INSERT INTO series(metric, labels, unit, scale, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT(metric, labels) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen) RETURNING id",
+    )?
+    .query_row(params![m.name, key.labels_json(), m.unit, m.scale(), ts], |r| r.get(0))
+}

@@ -1,0 +1,169 @@
+//! The real binary on temp data dirs: what it records, how it stops, what survives a kill.
+
+use std::time::Duration;
+
+use crate::util::{TestAgent, count, hostwatch, sys_root, text};
+
+/// Fast schedules so a test sees several ticks in a few seconds.
+const FAST: &str = "[sampling]\ninterval = \"1s\"\nflush_interval = \"1s\"\n[processes]\ninterval = \"1s\"\n";
+
+/// Metric families every host has (battery and temperatures come from a fixture tree).
+const FAMILIES: &[&str] =
+    &["cpu", "load", "memory", "swap", "system", "disk", "diskio", "net", "process", "battery", "temp"];
+
+fn families(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT substr(metric, 1, instr(metric, '.') - 1) FROM sample_values ORDER BY 1")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// Every tick that has any system gauge has all of them: no half-written batch.
+fn assert_whole_ticks(conn: &rusqlite::Connection) {
+    let partial = count(
+        conn,
+        "SELECT count(*) FROM (SELECT ts, count(*) AS n FROM sample_values
+         WHERE metric IN ('memory.used_bytes', 'load.avg1', 'swap.used_bytes', 'system.uptime_seconds')
+         GROUP BY ts HAVING n <> 4)",
+    );
+    assert_eq!(partial, 0, "ticks with only some of their samples");
+}
+
+#[test]
+fn agent_records_every_collector_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = sys_root(dir.path(), "discharging");
+    let config = format!("{FAST}[host]\nsys_root = {:?}\n", sys.to_str().unwrap());
+    let mut agent = TestAgent::start_in(dir, &config);
+    let want: Vec<String> = {
+        let mut f: Vec<String> = FAMILIES.iter().map(|s| (*s).to_owned()).collect();
+        f.sort();
+        f
+    };
+    agent.wait_for(Duration::from_secs(20), "every family", |c| families(c) == want);
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn agent_runs_on_embedded_defaults_in_the_platform_data_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let child = crate::util::bin()
+        .arg("run")
+        .env("HOME", home.path())
+        .env_remove("XDG_DATA_HOME")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = home.path().join(".local/share/hostwatch/hot.sqlite");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !store.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    assert!(count(&conn, "SELECT count(*) FROM sample_values WHERE metric = 'memory.used_bytes'") >= 1);
+}
+
+#[test]
+fn sigterm_writes_the_pending_batch_and_exits_0() {
+    // Nothing is flushed on schedule: only the shutdown path can write these samples.
+    let mut agent =
+        TestAgent::start("[sampling]\ninterval = \"1s\"\nflush_interval = \"10m\"\n[processes]\nenabled = false\n");
+    std::thread::sleep(Duration::from_millis(3500));
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    assert!(count(&conn, "SELECT count(DISTINCT ts) FROM samples") >= 3);
+    assert_whole_ticks(&conn);
+    assert_eq!(count(&conn, "SELECT count(*) FROM agent_runs WHERE stopped_at IS NOT NULL"), 1);
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_only_whole_batches() {
+    let mut agent = TestAgent::start(FAST);
+    for i in 0..6 {
+        std::thread::sleep(Duration::from_millis(900 + 370 * i));
+        agent.signal(libc::SIGKILL);
+        agent.wait(Duration::from_secs(5));
+        agent.spawn();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    assert_whole_ticks(&conn);
+    assert_eq!(count(&conn, "SELECT count(*) FROM agent_runs"), 7);
+}
+
+#[test]
+fn status_and_series_describe_a_running_agent() {
+    let agent = TestAgent::start(FAST);
+    agent.wait_for(Duration::from_secs(10), "memory samples", |c| {
+        count(c, "SELECT count(*) FROM sample_values WHERE metric = 'memory.used_percent'") > 0
+    });
+    let data_dir = agent.data_dir();
+    let data_dir = data_dir.to_str().unwrap();
+    let out = hostwatch(&["--data-dir", data_dir, "status"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("agent     started "), "{stdout}");
+    assert!(stdout.contains("last gap  none"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("memory.used_percent ") && l.contains(" %")), "{stdout}");
+    let out = hostwatch(&["--data-dir", data_dir, "series"]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.starts_with("SERIES"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("memory.used_bytes ") && l.contains("bytes")), "{stdout}");
+}
+
+#[test]
+fn status_without_a_store_exits_1_and_says_how_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "status"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("no hot store at") && stderr.contains("hostwatch run"), "{stderr}");
+}
+
+#[test]
+fn a_full_disk_loses_no_samples_once_space_returns() {
+    let Some(disk) = crate::util::SmallDisk::mount("8m") else {
+        crate::util::require(false, "mounting a tmpfs (root)");
+        return;
+    };
+    // The agent's data dir is the small disk.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(disk.dir.path(), dir.path().join("data")).unwrap();
+    let mut agent = TestAgent::start_in(
+        dir,
+        "[sampling]\ninterval = \"1s\"\nflush_interval = \"1s\"\n[processes]\nenabled = false\n",
+    );
+    agent.wait_for(Duration::from_secs(10), "first samples", |c| count(c, "SELECT count(*) FROM samples") > 0);
+
+    let filler = disk.fill();
+    std::thread::sleep(Duration::from_secs(4));
+    std::fs::remove_file(filler).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the hot store, keeping samples in memory"),
+        "the disk never filled: {stderr}"
+    );
+
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    assert_whole_ticks(&conn);
+    // Ticks are 1 s apart: no stretch of the full period is missing.
+    let longest_gap = count(
+        &conn,
+        "SELECT max(next - ts) FROM (SELECT ts, lead(ts) OVER (ORDER BY ts) AS next
+         FROM (SELECT DISTINCT ts FROM samples))",
+    );
+    assert!(longest_gap <= 2, "a hole of {longest_gap} s in the samples");
+}

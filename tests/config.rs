@@ -1,0 +1,81 @@
+//! Config: the shipped default parses to the built-in defaults; every mistake is located.
+
+use hostwatch::config::{Config, DEFAULT_TOML};
+
+use crate::util::{fixture, hostwatch, text};
+
+#[test]
+fn shipped_default_config_is_exactly_the_built_in_defaults() {
+    let parsed = Config::parse(DEFAULT_TOML, std::path::Path::new("packaging/config.toml")).unwrap();
+    assert_eq!(parsed, Config::defaults());
+}
+
+#[test]
+fn config_default_prints_a_file_that_config_check_accepts() {
+    let out = hostwatch(&["config", "default"]);
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let check = hostwatch(&["config", "check", file.to_str().unwrap()]);
+    let (stdout, stderr) = text(&check);
+    assert!(check.status.success(), "{stderr}");
+    assert_eq!(stdout, format!("{}: ok\n", file.display()));
+}
+
+#[test]
+fn valid_fixtures_parse() {
+    let laptop = Config::load(&fixture("config/valid/laptop.toml")).unwrap();
+    assert_eq!(laptop.sampling.interval.as_secs(), 1);
+    assert!(!laptop.processes.enabled);
+    assert_eq!(laptop.store.retention.as_secs(), 7 * 86_400);
+    assert!(laptop.filters.interfaces_exclude.iter().any(|p| p.matches("tailscale0")));
+}
+
+/// Each invalid fixture's first line is `# expect: LINE:COL: message`.
+#[test]
+fn every_invalid_config_fixture_gives_its_expected_message() {
+    let dir = fixture("config/invalid");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("first line is # expect:");
+        let err = Config::load(&path).expect_err(&format!("{} should be rejected", path.display()));
+        let msg = err.to_string();
+        let want = format!("{}:{expect}", path.display());
+        assert!(msg.starts_with(&want), "{}:\n  got:  {msg}\n  want: {want}...", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} fixtures found");
+}
+
+#[test]
+fn a_bad_config_makes_run_and_check_exit_2_with_the_location() {
+    let bad = fixture("config/invalid/bad_duration.toml");
+    let bad = bad.to_str().unwrap();
+    for args in [vec!["--config", bad, "run"], vec!["config", "check", bad]] {
+        let out = hostwatch(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("{bad}:3:12: sampling.interval = \"5x\" is not a duration")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_a_config_error() {
+    let out = hostwatch(&["--config", "/nonexistent/hostwatch.toml", "status"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("cannot read config /nonexistent/hostwatch.toml: No such file"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_exit_2_with_usage() {
+    for args in [vec!["--no-such-flag", "run"], vec!["run", "extra"], vec!["frobnicate"], vec![]] {
+        let out = hostwatch(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr.contains("Usage:"), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,7 @@
+//! hostwatch's integration tests: one binary, helpers in `util`, fixtures in `fixtures/`.
+
+mod agent;
+mod collectors;
+mod config;
+mod store;
+mod util;

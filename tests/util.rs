@@ -1,0 +1,217 @@
+//! Shared helpers: a `TestAgent` running the real binary on a temp dir, CLI runs, fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A path under `tests/fixtures`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+/// The hostwatch binary cargo built for these tests.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostwatch"));
+    // The platform config of whoever runs the tests must not leak in.
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent-hostwatch-test-config");
+    cmd
+}
+
+/// Runs the binary to completion with `args`.
+pub fn hostwatch(args: &[&str]) -> Output {
+    bin().args(args).output().expect("hostwatch runs")
+}
+
+/// Text of a finished run's stdout and stderr.
+pub fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A `/sys` root for the agent: the host's real `/sys/block` (so disk I/O sees real devices)
+/// plus a fixture's `class` tree (batteries and sensors this machine lacks).
+pub fn sys_root(dir: &Path, fixture_name: &str) -> PathBuf {
+    let root = dir.join("sys");
+    std::fs::create_dir_all(&root).unwrap();
+    std::os::unix::fs::symlink("/sys/block", root.join("block")).unwrap();
+    copy_tree(&fixture(&format!("sys/{fixture_name}/class")), &root.join("class"));
+    root
+}
+
+/// Copies a directory tree (fixture trees are small).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The real agent running in the background on a temp data dir.
+pub struct TestAgent {
+    /// Holds the data dir and config for the agent's life.
+    pub dir: TempDir,
+    child: Option<Child>,
+}
+
+impl TestAgent {
+    /// Starts `hostwatch run` with `config` (TOML text) and `--data-dir <temp>/data`.
+    pub fn start(config: &str) -> TestAgent {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, config)
+    }
+
+    /// Like [`TestAgent::start`], in a prepared temp dir (one holding a `sys` tree, say).
+    pub fn start_in(dir: TempDir, config: &str) -> TestAgent {
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut agent = TestAgent { dir, child: None };
+        agent.spawn();
+        agent
+    }
+
+    /// Starts the agent again on the same data dir and config (after a stop or a kill).
+    pub fn spawn(&mut self) {
+        let child = bin()
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hostwatch starts");
+        self.child = Some(child);
+    }
+
+    /// The agent's data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The hot store file.
+    pub fn store(&self) -> PathBuf {
+        self.data_dir().join("hot.sqlite")
+    }
+
+    /// Sends `signal` to the running agent.
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.as_ref().expect("agent running").id();
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(pid as i32, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal})");
+    }
+
+    /// Waits for the agent to exit, failing the test if it takes longer than `limit`.
+    pub fn wait(&mut self, limit: Duration) -> (ExitStatus, String) {
+        let mut child = self.child.take().expect("agent running");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let out = child.wait_with_output().unwrap();
+                return (status, String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+            if Instant::now() > deadline {
+                child.kill().ok();
+                panic!("agent did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(&mut self) -> (ExitStatus, String) {
+        self.signal(libc::SIGTERM);
+        self.wait(Duration::from_secs(10))
+    }
+
+    /// Waits until `cond` holds on the store (polling), or fails after `limit`.
+    pub fn wait_for(&self, limit: Duration, what: &str, cond: impl Fn(&rusqlite::Connection) -> bool) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            // Never create the file, and wait for the agent's schema before asking anything.
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if let Ok(conn) = rusqlite::Connection::open_with_flags(self.store(), flags) {
+                conn.busy_timeout(Duration::from_secs(1)).unwrap();
+                let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or(0);
+                if version > 0 && cond(&conn) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out after {limit:?} waiting for {what}");
+    }
+}
+
+impl Drop for TestAgent {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+/// One integer from a query.
+pub fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Whether this run is CI, where a missing tool is a failure rather than a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Skips a test whose tool is missing outside CI (saying so), and fails it under CI.
+pub fn require(ok: bool, what: &str) -> bool {
+    if !ok {
+        assert!(!in_ci(), "CI must provide {what}");
+        eprintln!("SKIPPED: {what} is not available here");
+    }
+    ok
+}
+
+/// A small tmpfs of its own, to fill up: a real full disk. Needs root (CI runs as root).
+pub struct SmallDisk {
+    /// The mount point.
+    pub dir: TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (e.g. "4m"), or `None` if this user cannot mount.
+    pub fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk { dir })
+    }
+
+    /// Fills the disk to the last byte with a file `filler`; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0_u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(&[0]);
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
