@@ -23,7 +23,9 @@ fn series() -> Vec<SeriesKey> {
     for cpu in ["total", "0", "1", "2", "3", "4", "5", "6", "7"] {
         keys.push(SeriesKey::with(&m::CPU_USAGE, "cpu", cpu));
     }
-    for metric in [&m::LOAD_1, &m::LOAD_5, &m::LOAD_15, &m::MEM_USED, &m::MEM_AVAILABLE, &m::MEM_USED_PCT, &m::SWAP_USED] {
+    for metric in
+        [&m::LOAD_1, &m::LOAD_5, &m::LOAD_15, &m::MEM_USED, &m::MEM_AVAILABLE, &m::MEM_USED_PCT, &m::SWAP_USED]
+    {
         keys.push(SeriesKey::plain(metric));
     }
     for mount in ["/", "/home", "/boot", "/mnt/data"] {

@@ -70,17 +70,20 @@ fn agent_runs_on_embedded_defaults_in_the_platform_data_dir() {
 }
 
 #[test]
-fn sigterm_writes_the_pending_batch_and_exits_0() {
-    // Nothing is flushed on schedule: only the shutdown path can write these samples.
-    let mut agent =
-        TestAgent::start("[sampling]\ninterval = \"1s\"\nflush_interval = \"10m\"\n[processes]\nenabled = false\n");
-    std::thread::sleep(Duration::from_millis(3500));
-    let (status, stderr) = agent.stop();
-    assert!(status.success(), "{stderr}");
-    let conn = rusqlite::Connection::open(agent.store()).unwrap();
-    assert!(count(&conn, "SELECT count(DISTINCT ts) FROM samples") >= 3);
-    assert_whole_ticks(&conn);
-    assert_eq!(count(&conn, "SELECT count(*) FROM agent_runs WHERE stopped_at IS NOT NULL"), 1);
+fn sigterm_and_ctrl_c_write_the_pending_batch_and_exit_0() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // Nothing is flushed on schedule: only the shutdown path can write these samples.
+        let mut agent =
+            TestAgent::start("[sampling]\ninterval = \"1s\"\nflush_interval = \"10m\"\n[processes]\nenabled = false\n");
+        std::thread::sleep(Duration::from_millis(3500));
+        agent.signal(signal);
+        let (status, stderr) = agent.wait(Duration::from_secs(10));
+        assert!(status.success(), "signal {signal}: {stderr}");
+        let conn = rusqlite::Connection::open(agent.store()).unwrap();
+        assert!(count(&conn, "SELECT count(DISTINCT ts) FROM samples") >= 3);
+        assert_whole_ticks(&conn);
+        assert_eq!(count(&conn, "SELECT count(*) FROM agent_runs WHERE stopped_at IS NOT NULL"), 1);
+    }
 }
 
 #[test]
@@ -113,7 +116,7 @@ fn status_and_series_describe_a_running_agent() {
     let out = hostwatch(&["--data-dir", data_dir, "status"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.starts_with("agent     started "), "{stdout}");
+    assert!(stdout.starts_with("agent     running since "), "{stdout}");
     assert!(stdout.contains("last gap  none"), "{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("memory.used_percent ") && l.contains(" %")), "{stdout}");
     let out = hostwatch(&["--data-dir", data_dir, "series"]);

@@ -43,7 +43,10 @@ pub fn run(cli: &Cli) -> Result<()> {
     let load = || Config::discover(cli.config.as_deref(), platform_config_file().as_deref());
     match &cli.command {
         Command::Run => run_agent(cli, load()?),
-        Command::Status => show::status(&open_read(cli, &load()?)?),
+        Command::Status => {
+            let config = load()?;
+            show::status(&open_read(cli, &config)?, &config)
+        }
         Command::Series => show::series(&open_read(cli, &load()?)?),
         Command::Config { action: ConfigAction::Default } => {
             print!("{DEFAULT_TOML}");

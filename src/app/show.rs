@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use chrono::{Local, TimeZone};
 
-use crate::store::{SeriesInfo, Store};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::store::{Run, SeriesInfo, Store};
 
 fn local(ts: i64) -> String {
     Local.timestamp_opt(ts, 0).single().map_or_else(|| ts.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -65,24 +68,38 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// What the last agent run looks like at `now`: running, stopped, or dead without a
+/// clean stop (no write for well over a flush interval).
+pub fn agent_state(run: Option<&Run>, now: i64, flush_interval: Duration) -> String {
+    let Some(r) = run else { return "never run".to_owned() };
+    if let Some(stop) = r.stopped_at {
+        return format!("stopped at {} (ran {})", local(stop), span(stop - r.started_at));
+    }
+    let last = r.last_flush.unwrap_or(r.started_at);
+    let stale_after = 2 * i64::try_from(flush_interval.as_secs()).unwrap_or(i64::MAX / 4) + 10;
+    if now - last > stale_after {
+        return format!(
+            "not running: pid {} started {}, last wrote {} ago and did not stop cleanly (killed, crashed, or the host slept)",
+            r.pid,
+            local(r.started_at),
+            span(now - last)
+        );
+    }
+    let write = r.last_flush.map_or_else(|| "none yet".to_owned(), |t| format!("{} ago", span(now - t)));
+    format!(
+        "running since {} (up {}), pid {}, version {}, last write {write}",
+        local(r.started_at),
+        span(now - r.started_at),
+        r.pid,
+        r.version
+    )
+}
+
 /// `hostwatch status`.
-pub fn status(store: &Store) -> Result<()> {
+pub fn status(store: &Store, config: &Config) -> Result<()> {
     let st = store.status()?;
     let now = crate::daemon::wall_ms() / 1000;
-    let agent = match &st.last_run {
-        None => "never run".to_owned(),
-        Some(r) => match (r.stopped_at, r.last_flush) {
-            (Some(stop), _) => format!("stopped at {} (ran {})", local(stop), span(stop - r.started_at)),
-            (None, last) => format!(
-                "started {} (up {}), pid {}, version {}, last write {}",
-                local(r.started_at),
-                span(now - r.started_at),
-                r.pid,
-                r.version,
-                last.map_or_else(|| "none yet".to_owned(), |t| format!("{} ago", span(now - t)))
-            ),
-        },
-    };
+    let agent = agent_state(st.last_run.as_ref(), now, config.sampling.flush_interval);
     println!("agent     {agent}");
     println!("store     {} ({})", store.path().display(), bytes(st.bytes as f64));
     let range = st.range.map_or_else(String::new, |(a, b)| format!(", {} to {}", local(a), local(b)));
@@ -110,4 +127,24 @@ pub fn series(store: &Store) -> Result<()> {
         .collect();
     print!("{}", table(&["SERIES", "UNIT", "FIRST SEEN", "LAST SEEN"], &rows));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(last_flush: Option<i64>, stopped_at: Option<i64>) -> Run {
+        Run { pid: 7, version: "0.1.0".into(), started_at: 1000, last_flush, stopped_at }
+    }
+
+    #[test]
+    fn agent_state_tells_running_stopped_and_dead_apart() {
+        let flush = Duration::from_secs(15);
+        assert_eq!(agent_state(None, 2000, flush), "never run");
+        assert!(agent_state(Some(&run(Some(1990), None)), 2000, flush).starts_with("running since "));
+        assert!(agent_state(Some(&run(None, None)), 1005, flush).ends_with("last write none yet"));
+        assert!(agent_state(Some(&run(Some(1100), Some(1200))), 2000, flush).starts_with("stopped at "));
+        let dead = agent_state(Some(&run(Some(1100), None)), 2000, flush);
+        assert!(dead.starts_with("not running: pid 7") && dead.contains("last wrote 15m ago"), "{dead}");
+    }
 }

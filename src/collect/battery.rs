@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rate::TickCtx;
-use super::{CollectError, Collector};
+use super::{CollectError, Collector, class_entries};
 use crate::metrics::{self as m, Sample, SeriesKey};
 
 /// What a battery reports.
@@ -71,14 +71,8 @@ impl Collector for Battery {
     }
 
     fn collect(&mut self, ctx: &TickCtx, out: &mut Vec<Sample>) -> Result<(), CollectError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            // No power_supply class at all: a desktop, a VM, another OS.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CollectError::read(&self.dir, e)),
-        };
         let ts = ctx.ts();
-        for b in entries.filter_map(|e| read_supply(&e.ok()?.path())) {
+        for b in class_entries(&self.dir)?.iter().filter_map(|dir| read_supply(dir)) {
             let key = |metric| SeriesKey::with(metric, "battery", b.name.clone());
             out.push(Sample { key: key(&m::BATTERY_CHARGE), ts, value: b.charge_percent });
             out.push(Sample { key: key(&m::BATTERY_STATUS), ts, value: f64::from(b.status) });

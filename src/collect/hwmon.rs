@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::rate::TickCtx;
-use super::{CollectError, Collector};
+use super::{CollectError, Collector, class_entries};
 use crate::metrics::{self as m, Sample, SeriesKey};
 
 /// One temperature reading.
@@ -19,12 +19,10 @@ pub struct Reading {
 }
 
 /// Reads every `temp*_input` under `dir` (the hwmon class directory), chips in name order.
-pub fn read_all(dir: &Path) -> std::io::Result<Vec<Reading>> {
-    let mut chips: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| Some(e.ok()?.path())).collect();
-    chips.sort();
+pub fn read_all(dir: &Path) -> Result<Vec<Reading>, CollectError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
-    for chip in chips {
+    for chip in class_entries(dir)? {
         let Ok(name) = std::fs::read_to_string(chip.join("name")) else { continue };
         let name = name.trim().to_owned();
         let n = seen.entry(name.clone()).or_insert(0);
@@ -71,14 +69,8 @@ impl Collector for Temperatures {
     }
 
     fn collect(&mut self, ctx: &TickCtx, out: &mut Vec<Sample>) -> Result<(), CollectError> {
-        let readings = match read_all(&self.dir) {
-            Ok(r) => r,
-            // No hwmon class: a VM or container without sensors.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CollectError::Read { path: self.dir.clone(), source: e }),
-        };
         let ts = ctx.ts();
-        for r in readings {
+        for r in read_all(&self.dir)? {
             let key = SeriesKey::labelled(&m::TEMP, vec![("sensor", r.sensor), ("label", r.label)]);
             out.push(Sample { key, ts, value: r.celsius });
         }

@@ -67,6 +67,19 @@ fn read(path: &Path) -> Result<String, CollectError> {
     std::fs::read_to_string(path).map_err(|e| CollectError::read(path, e))
 }
 
+/// The entries of a `/sys/class/...` directory, sorted; none if the class does not exist
+/// (no batteries on a desktop, no sensors in a VM, another OS).
+fn class_entries(dir: &Path) -> Result<Vec<PathBuf>, CollectError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CollectError::read(dir, e)),
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
 /// One source of samples.
 pub trait Collector: Send {
     /// Short stable name, for logs (`cpu`, `battery`).
