@@ -5,14 +5,18 @@
 //! - [`metrics`]: the metric catalogue and the [`metrics::Sample`] every collector produces.
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
 //! - [`store`]: the hot store, the only door to SQLite.
+//! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
+//! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
 //! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
 //! - [`cli`]: the command line as typed (clap).
 //! - [`app`]: the binary's body: runs a command and prints its result.
 
 pub mod app;
+pub mod archive;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod metrics;
 pub mod store;
+pub mod trend;

@@ -152,6 +152,32 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// Aggregates of one series over one time bucket, in stored (scaled integer) units, so
+/// that partials from the hot store and the archive combine exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partial {
+    /// Unix seconds of the bucket's start.
+    pub bucket: i64,
+    /// Smallest stored value.
+    pub min: i64,
+    /// Largest stored value.
+    pub max: i64,
+    /// Sum of stored values.
+    pub sum: i128,
+    /// Number of samples.
+    pub count: i64,
+}
+
+impl Partial {
+    /// Folds `other` (same bucket) into `self`.
+    pub fn merge(&mut self, other: &Partial) {
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

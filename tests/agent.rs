@@ -170,3 +170,25 @@ fn a_full_disk_loses_no_samples_once_space_returns() {
     );
     assert!(longest_gap <= 2, "a hole of {longest_gap} s in the samples");
 }
+
+#[test]
+fn agent_moves_a_backlog_into_the_archive_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let now = hostwatch::daemon::wall_ms() / 1000;
+    let seeded = crate::util::seed_hot(
+        &dir.path().join("data/hot.sqlite"),
+        &crate::util::some_series(3),
+        now - 10 * 3600,
+        now - 7 * 3600,
+        10,
+    );
+    let mut agent = TestAgent::start_in(dir, FAST);
+    agent.wait_for(Duration::from_secs(30), "a rollup", |c| {
+        count(c, "SELECT count(*) FROM rollups WHERE outcome = 'moved'") > 0
+    });
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    let archive = agent.data_dir().join("archive.duckdb");
+    assert_eq!(crate::util::duck_count(&archive, "SELECT count(*) FROM raw"), seeded as i64);
+}

@@ -1,6 +1,8 @@
 //! hostwatch's integration tests: one binary, helpers in `util`, fixtures in `fixtures/`.
 
 mod agent;
+mod analyst;
+mod archive;
 mod collectors;
 mod config;
 mod store;

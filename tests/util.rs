@@ -215,3 +215,45 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
 }
+
+/// Fills the hot store at `path` with one sample per series every `step` seconds in
+/// `[from, until)`; value `i` of series `k` is `k * 1000 + i % 100` (exact at any scale).
+/// Returns how many samples were written.
+pub fn seed_hot(path: &Path, series: &[hostwatch::metrics::SeriesKey], from: i64, until: i64, step: i64) -> u64 {
+    use hostwatch::metrics::Sample;
+    use hostwatch::store::{Batch, Store};
+    let mut store = Store::open(path).unwrap();
+    let mut batch = Batch::default();
+    let mut n = 0;
+    for (i, ts) in (from..until).step_by(usize::try_from(step).unwrap()).enumerate() {
+        for (k, key) in series.iter().enumerate() {
+            batch.samples.push(Sample { key: key.clone(), ts, value: (k * 1000 + i % 100) as f64 });
+        }
+        if batch.samples.len() >= 10_000 {
+            n += batch.samples.len() as u64;
+            store.write(&std::mem::take(&mut batch), ts, 0).unwrap();
+        }
+    }
+    n += batch.samples.len() as u64;
+    store.write(&batch, until, 0).unwrap();
+    n
+}
+
+/// A few series of different metrics and labels.
+pub fn some_series(n: usize) -> Vec<hostwatch::metrics::SeriesKey> {
+    use hostwatch::metrics::{self as m, SeriesKey};
+    (0..n)
+        .map(|i| match i % 3 {
+            0 => SeriesKey::with(&m::CPU_USAGE, "cpu", i.to_string()),
+            1 => SeriesKey::with(&m::DISK_USED, "mount", format!("/m{i}")),
+            _ => SeriesKey::with(&m::NET_RX, "iface", format!("eth{i}")),
+        })
+        .collect()
+}
+
+/// One integer from a DuckDB query on the archive at `path` (opened read-only).
+pub fn duck_count(path: &Path, sql: &str) -> i64 {
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap();
+    let conn = duckdb::Connection::open_with_flags(path, config).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

@@ -3,6 +3,7 @@
 //! This is the edge of the program, so it uses `anyhow` for context; the modules it calls
 //! return typed errors. It must not hold logic that a library module should own.
 
+mod archive;
 mod show;
 
 use std::path::{Path, PathBuf};
@@ -12,11 +13,15 @@ use directories::ProjectDirs;
 
 use crate::cli::{Cli, Command, ConfigAction};
 use crate::config::{Config, DEFAULT_TOML};
-use crate::store::{self, Store};
+use crate::store::{self, Selector, Store};
 
 /// Whether a failure was the user's input (exit 2) or the program's work (exit 1).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|e| e.is::<crate::config::ConfigError>()) { 2 } else { 1 }
+    let usage = |e: &(dyn std::error::Error + 'static)| {
+        e.is::<crate::config::ConfigError>()
+            || matches!(e.downcast_ref(), Some(crate::archive::ArchiveError::ReadOnly(_)))
+    };
+    if err.chain().any(usage) { 2 } else { 1 }
 }
 
 fn project_dirs() -> Option<ProjectDirs> {
@@ -37,24 +42,43 @@ fn data_dir(cli: &Cli, config: &Config) -> Result<PathBuf> {
         .context("no home directory to keep data in: pass --data-dir DIR")
 }
 
+/// The data dir and its two stores.
+pub struct Paths {
+    /// The data dir.
+    pub dir: PathBuf,
+    /// The hot store.
+    pub hot: PathBuf,
+    /// The archive.
+    pub archive: PathBuf,
+}
+
 /// Runs one command.
 pub fn run(cli: &Cli) -> Result<()> {
     init_logging(cli.verbose);
-    let load = || Config::discover(cli.config.as_deref(), platform_config_file().as_deref());
+    if let Command::Config { action } = &cli.command {
+        return match action {
+            ConfigAction::Default => {
+                print!("{DEFAULT_TOML}");
+                Ok(())
+            }
+            ConfigAction::Check { file } => check_config(file.as_deref().or(cli.config.as_deref())),
+        };
+    }
+    let config = Config::discover(cli.config.as_deref(), platform_config_file().as_deref())?;
+    let dir = data_dir(cli, &config)?;
+    let paths = Paths { hot: dir.join(store::FILE_NAME), archive: dir.join(crate::archive::FILE_NAME), dir };
     match &cli.command {
-        Command::Run => run_agent(cli, load()?),
-        Command::Status => {
-            let config = load()?;
-            show::status(&open_read(cli, &config)?, &config)
+        Command::Run => run_agent(&paths, &config),
+        Command::Status => show::status(&Store::open_read_only(&paths.hot)?, &config),
+        Command::Series => show::series(&Store::open_read_only(&paths.hot)?),
+        Command::Rollup => archive::rollup(&paths, &config),
+        Command::Query { sql, format } => archive::query(&paths, sql, *format),
+        Command::Trend { metric, labels, since, until, step, format } => {
+            let selector = Selector { metric: metric.clone(), labels: labels.clone() };
+            archive::trend(&paths, &selector, *since, *until, *step, *format)
         }
-        Command::Series => show::series(&open_read(cli, &load()?)?),
-        Command::Config { action: ConfigAction::Default } => {
-            print!("{DEFAULT_TOML}");
-            Ok(())
-        }
-        Command::Config { action: ConfigAction::Check { file } } => {
-            check_config(file.as_deref().or(cli.config.as_deref()))
-        }
+        Command::Export { format, out, since, until } => archive::export(&paths, *format, out, *since, *until),
+        Command::Config { .. } => unreachable!("handled above"),
     }
 }
 
@@ -80,14 +104,10 @@ fn check_config(file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn open_read(cli: &Cli, config: &Config) -> Result<Store> {
-    Ok(Store::open_read_only(&data_dir(cli, config)?.join(store::FILE_NAME))?)
-}
-
-fn run_agent(cli: &Cli, config: Config) -> Result<()> {
-    let dir = data_dir(cli, &config)?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
-    let store = Store::open(&dir.join(store::FILE_NAME))?;
+fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
+    let dir = &paths.dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    let store = Store::open(&paths.hot)?;
     tracing::info!(data_dir = %dir.display(), config = ?config.source, "hostwatch agent starting");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async {
@@ -100,6 +120,6 @@ fn run_agent(cli: &Cli, config: Config) -> Result<()> {
             }
             tracing::info!("stopping: writing the pending batch");
         };
-        crate::daemon::run(&config, store, shutdown).await.context("agent failed")
+        crate::daemon::run(config, store, &paths.archive, shutdown).await.context("agent failed")
     })
 }

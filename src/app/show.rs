@@ -10,7 +10,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::store::{Run, SeriesInfo, Store};
 
-fn local(ts: i64) -> String {
+/// Unix seconds as local time, for people.
+pub fn local(ts: i64) -> String {
     Local.timestamp_opt(ts, 0).single().map_or_else(|| ts.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
@@ -51,8 +52,8 @@ fn series_name(s: &SeriesInfo) -> String {
     format!("{}{{{}}}", s.metric, parts.join(","))
 }
 
-/// Prints `rows` as left-aligned columns.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+/// `rows` as left-aligned columns under `header`.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -109,6 +110,9 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
         |g| format!("{} to {} ({}, {})", local(g.start_ts), local(g.end_ts), span(g.end_ts - g.start_ts), g.reason),
     );
     println!("last gap  {gap}");
+    if config.archive.enabled {
+        println!("archive   {}", archive_line(store, config, now)?);
+    }
     let rows: Vec<Vec<String>> = store
         .latest()?
         .iter()
@@ -116,6 +120,20 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
         .collect();
     println!("\n{}", table(&["SERIES", "VALUE", "AT"], &rows).trim_end());
     Ok(())
+}
+
+/// The archive's size, the last rollup and the backlog waiting for the next one.
+fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
+    let path = store.path().with_file_name(crate::archive::FILE_NAME);
+    let size = std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64));
+    let hot_window = i64::try_from(config.archive.hot_window.as_secs()).unwrap_or(i64::MAX);
+    let cutoff = (now - hot_window).div_euclid(3600) * 3600;
+    let backlog = store.count_before(cutoff)?;
+    let last = store.last_rollup()?.map_or_else(
+        || "no rollup yet".to_owned(),
+        |r| format!("last rollup {} {} ({} samples)", local(r.at), r.outcome, r.moved),
+    );
+    Ok(format!("{} ({size}), {last}, backlog {backlog} samples older than the hot window", path.display()))
 }
 
 /// `hostwatch series`.

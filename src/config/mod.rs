@@ -35,6 +35,8 @@ pub struct Config {
     pub filters: Filters,
     /// Where the host's trees are.
     pub host: Host,
+    /// The DuckDB archive and its rollup.
+    pub archive: Archive,
 }
 
 /// `[sampling]`
@@ -62,7 +64,8 @@ pub struct Processes {
 pub struct Store {
     /// Data directory from the file, if set (the `--data-dir` flag beats it).
     pub data_dir: Option<PathBuf>,
-    /// How long samples stay in the hot store.
+    /// The longest samples stay in the hot store: with the archive on, only samples that
+    /// could not be archived for this long (the archive held open) are dropped.
     pub retention: Duration,
 }
 
@@ -114,6 +117,23 @@ pub struct Host {
     pub proc_root: PathBuf,
     /// The host's `/sys`.
     pub sys_root: PathBuf,
+}
+
+/// `[archive]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Archive {
+    /// Whether aged samples move to the archive (else the hot store deletes them).
+    pub enabled: bool,
+    /// Samples younger than this stay in the hot store.
+    pub hot_window: Duration,
+    /// Time between rollups.
+    pub rollup_interval: Duration,
+    /// How long raw samples stay in the archive; `None` is forever.
+    pub raw_retention: Option<Duration>,
+    /// How long one-minute aggregates stay; `None` is forever.
+    pub minute_retention: Option<Duration>,
+    /// How long one-hour aggregates stay; `None` is forever.
+    pub hour_retention: Option<Duration>,
 }
 
 impl Config {

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub filters: RawFilters,
     #[serde(default)]
     pub host: RawHost,
+    #[serde(default)]
+    pub archive: RawArchive,
 }
 
 /// `[sampling]`
@@ -87,4 +89,16 @@ pub struct RawFilters {
 pub struct RawHost {
     pub proc_root: Option<Spanned<PathBuf>>,
     pub sys_root: Option<Spanned<PathBuf>>,
+}
+
+/// `[archive]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the [archive] table")]
+pub struct RawArchive {
+    pub enabled: Option<bool>,
+    pub hot_window: Option<SpannedStr>,
+    pub rollup_interval: Option<SpannedStr>,
+    pub raw_retention: Option<SpannedStr>,
+    pub minute_retention: Option<SpannedStr>,
+    pub hour_retention: Option<SpannedStr>,
 }

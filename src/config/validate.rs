@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Locator};
 use super::raw::{RawConfig, SpannedStr};
-use super::{CollectorSwitches, Config, Filters, Host, Processes, Sampling, Store};
+use super::{Archive, CollectorSwitches, Config, Filters, Host, Processes, Sampling, Store};
 
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -30,6 +30,21 @@ struct DurationKey {
 }
 
 impl DurationKey {
+    /// A retention: a duration, or `"forever"` for `None`; absent means `forever` if
+    /// `default_forever`, else the key's default.
+    fn retention(
+        &self,
+        value: Option<&SpannedStr>,
+        default_forever: bool,
+        loc: &Locator,
+    ) -> Result<Option<Duration>, ConfigError> {
+        match value {
+            Some(v) if v.get_ref() == "forever" => Ok(None),
+            None if default_forever => Ok(None),
+            _ => self.get(value, loc).map(Some),
+        }
+    }
+
     fn get(&self, value: Option<&SpannedStr>, loc: &Locator) -> Result<Duration, ConfigError> {
         let Some(value) = value else { return Ok(self.default) };
         let text = value.get_ref();
@@ -87,7 +102,15 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
     let interval = DurationKey { name: "sampling.interval", default: 5 * SECOND, min: SECOND, max: HOUR };
     let flush = DurationKey { name: "sampling.flush_interval", default: 15 * SECOND, min: SECOND, max: 10 * MINUTE };
     let proc_interval = DurationKey { name: "processes.interval", default: 30 * SECOND, min: SECOND, max: HOUR };
-    let retention = DurationKey { name: "store.retention", default: 2 * DAY, min: HOUR, max: 365 * DAY };
+    let retention = DurationKey { name: "store.retention", default: 7 * DAY, min: HOUR, max: 365 * DAY };
+    let hot_window = DurationKey { name: "archive.hot_window", default: 6 * HOUR, min: HOUR, max: 30 * DAY };
+    let rollup_interval = DurationKey { name: "archive.rollup_interval", default: HOUR, min: MINUTE, max: DAY };
+    let raw_retention =
+        DurationKey { name: "archive.raw_retention", default: 30 * DAY, min: DAY, max: 100 * 365 * DAY };
+    let minute_retention =
+        DurationKey { name: "archive.minute_retention", default: 365 * DAY, min: DAY, max: 100 * 365 * DAY };
+    let hour_retention = DurationKey { name: "archive.hour_retention", default: DAY, min: DAY, max: 100 * 365 * DAY };
+    let a = raw.archive;
 
     let top = match raw.processes.top {
         None => 5,
@@ -131,6 +154,15 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
             fs_exclude: f.fs_exclude.unwrap_or_else(|| FS_EXCLUDE.iter().map(|s| (*s).to_owned()).collect()),
             devices_exclude: patterns("filters.devices_exclude", f.devices_exclude, DEVICES_EXCLUDE, loc)?,
             interfaces_exclude: patterns("filters.interfaces_exclude", f.interfaces_exclude, INTERFACES_EXCLUDE, loc)?,
+        },
+        archive: Archive {
+            enabled: a.enabled.unwrap_or(true),
+            hot_window: hot_window.get(a.hot_window.as_ref(), loc)?,
+            rollup_interval: rollup_interval.get(a.rollup_interval.as_ref(), loc)?,
+            raw_retention: raw_retention.retention(a.raw_retention.as_ref(), false, loc)?,
+            minute_retention: minute_retention.retention(a.minute_retention.as_ref(), false, loc)?,
+            // The hour tier is tiny (24 rows a day a series): kept forever unless asked.
+            hour_retention: hour_retention.retention(a.hour_retention.as_ref(), true, loc)?,
         },
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,

@@ -5,8 +5,10 @@ use rusqlite::Connection;
 
 /// Every migration, in order: (version, SQL). A test checks that every file in
 /// `schema/sqlite/` is listed here.
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "0001_hot_store.sql", include_str!("../../schema/sqlite/0001_hot_store.sql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "0001_hot_store.sql", include_str!("../../schema/sqlite/0001_hot_store.sql")),
+    (2, "0002_rollups.sql", include_str!("../../schema/sqlite/0002_rollups.sql")),
+];
 
 /// Brings the schema up to date; each migration runs in its own transaction.
 /// Returns the version a newer agent left, if the file is ahead of this binary.
@@ -25,23 +27,27 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), u32>> {
     Ok(Ok(()))
 }
 
+/// Checks that the `.sql` files in `dir` are exactly `migrations`, numbered 1, 2, 3...
+/// (shared with the archive's migrations).
+#[cfg(test)]
+pub(crate) fn assert_all_listed(dir: &str, migrations: &[(u32, &str, &str)]) {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".sql"))
+        .collect();
+    files.sort();
+    let listed: Vec<String> = migrations.iter().map(|m| m.1.to_owned()).collect();
+    assert_eq!(files, listed, "every schema file must be a listed migration");
+    for (i, m) in migrations.iter().enumerate() {
+        assert_eq!(m.0 as usize, i + 1, "migrations are numbered 1, 2, 3...");
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn every_schema_file_is_a_listed_migration() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/sqlite");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|f| f.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let listed: Vec<String> = MIGRATIONS.iter().map(|m| m.1.to_owned()).collect();
-        assert_eq!(files, listed);
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.0 as usize, i + 1, "migrations are numbered 1, 2, 3...");
-        }
+        super::assert_all_listed(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/sqlite"), super::MIGRATIONS);
     }
 }

@@ -19,7 +19,9 @@
 //! - Readers (`hostwatch status`) may open the file while the agent writes: WAL lets them.
 
 mod migrate;
+mod move_out;
 mod read;
+mod trend;
 
 use std::path::{Path, PathBuf};
 
@@ -29,7 +31,11 @@ use rusqlite::{Connection, OpenFlags, params};
 use rustc_hash::FxHashMap as HashMap;
 
 pub use migrate::MIGRATIONS;
-pub use read::{Gap, Latest, Run, SeriesInfo, Status};
+#[cfg(test)]
+pub(crate) use migrate::assert_all_listed;
+pub use move_out::{HotRow, HotSeries, MoveOut, RollupLog};
+pub use read::{Gap, Latest, Run, SampleValue, SeriesInfo, Status};
+pub use trend::Selector;
 
 use crate::metrics::{Sample, SeriesKey};
 

@@ -134,3 +134,40 @@ impl Store {
         Ok(Status { bytes, samples: samples.unsigned_abs(), range: oldest.zip(newest), last_run, last_gap })
     }
 }
+
+/// A sample with its series, in real units, for exports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleValue {
+    /// Unix seconds.
+    pub ts: i64,
+    /// Metric name.
+    pub metric: String,
+    /// Canonical JSON labels.
+    pub labels: String,
+    /// Unit.
+    pub unit: String,
+    /// Real value.
+    pub value: f64,
+}
+
+impl Store {
+    /// Every sample in `[from, until)` with its series, in time order.
+    pub fn values_between(&self, from: i64, until: i64) -> Result<Vec<SampleValue>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ts, metric, labels, unit, value FROM sample_values WHERE ts >= ?1 AND ts < ?2 ORDER BY ts")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([from, until], |r| {
+                Ok(SampleValue {
+                    ts: r.get(0)?,
+                    metric: r.get(1)?,
+                    labels: r.get(2)?,
+                    unit: r.get(3)?,
+                    value: r.get(4)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}

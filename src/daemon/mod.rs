@@ -4,20 +4,23 @@
 //! Owns scheduling and the wall clock (the only place that reads it); must not contain
 //! collection or SQL: those are behind [`crate::collect`] and [`crate::store`].
 
+mod rollups;
+mod writer;
+
 use std::future::Future;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 
+use crate::archive::Policy;
 use crate::collect::rate::{GAP_FACTOR, Tick};
 use crate::collect::{self, CollectError, Sampler};
 use crate::config::Config;
 use crate::store::{Batch, Gap, Store, StoreError};
-
-/// Samples held in memory while the store cannot be written (a full disk): about two hours
-/// of the default collectors. Past it the oldest are dropped, with a warning.
-const MAX_PENDING: usize = 100_000;
+use rollups::Rollups;
+use writer::{Msg, write_loop};
 
 /// Why the agent stopped with a failure.
 #[derive(Debug, thiserror::Error)]
@@ -61,18 +64,23 @@ fn every(period: Duration, first_now: bool) -> Interval {
     i
 }
 
-enum Msg {
-    Write { batch: Batch, now: i64 },
-    Stop { now: i64 },
-}
-
 /// Runs the agent until `shutdown` completes, then writes the pending batch and returns.
-pub async fn run(config: &Config, mut store: Store, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+/// Aged samples move to the archive at `archive` if the config enables it.
+pub async fn run(
+    config: &Config,
+    mut store: Store,
+    archive: &Path,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
     let interval = config.sampling.interval;
     store.begin_run(wall_ms() / 1000, secs(interval) * GAP_FACTOR, std::process::id(), env!("CARGO_PKG_VERSION"))?;
     let mut system = Sampler::new(collect::system_collectors(config)?, interval);
     let mut procs = collect::process_sampler(config)?;
     let retention = secs(config.store.retention);
+    let a = &config.archive;
+    let mut rollups = a
+        .enabled
+        .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
     let (tx, rx) = mpsc::channel();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
@@ -98,6 +106,13 @@ pub async fn run(config: &Config, mut store: Store, shutdown: impl Future<Output
                     p.sample(wall_ms(), &mut batch.samples);
                 }
             }
+            () = tokio::time::sleep_until(rollups.as_ref().map_or_else(Instant::now, |r| r.next)),
+                if rollups.as_ref().is_some_and(|r| !r.is_running()) => {
+                if let Some(r) = rollups.as_mut() {
+                    r.start();
+                }
+            }
+            () = async { if let Some(r) = rollups.as_mut() { r.finished().await } }, if rollups.as_ref().is_some_and(Rollups::is_running) => {}
             _ = flush_tick.tick() => {
                 let now = wall_ms() / 1000;
                 if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {
@@ -106,49 +121,13 @@ pub async fn run(config: &Config, mut store: Store, shutdown: impl Future<Output
             }
         }
     }
+    if let Some(r) = rollups {
+        r.shutdown().await;
+    }
     let now = wall_ms() / 1000;
     // If the writer is gone these sends fail; its join below reports why.
     let _ = tx.send(Msg::Write { batch, now });
     let _ = tx.send(Msg::Stop { now });
     drop(tx);
     writer.join().map_err(|_| DaemonError::WriterPanicked)?
-}
-
-/// Writes each batch; a failed write is kept and retried with the next one, so a full disk
-/// loses nothing until [`MAX_PENDING`].
-fn write_loop(mut store: Store, rx: &mpsc::Receiver<Msg>, retention: i64) -> Result<(), DaemonError> {
-    let mut pending = Batch::default();
-    let mut failing: Option<StoreError> = None;
-    for msg in rx {
-        match msg {
-            Msg::Write { batch, now } => {
-                pending.samples.extend(batch.samples);
-                pending.gaps.extend(batch.gaps);
-                if pending.samples.len() > MAX_PENDING {
-                    let excess = pending.samples.len() - MAX_PENDING;
-                    tracing::warn!(dropped = excess, "store unwritable for too long: dropping the oldest samples");
-                    pending.samples.drain(..excess);
-                }
-                match store.write(&pending, now, now - retention) {
-                    Ok(()) => {
-                        if failing.take().is_some() {
-                            tracing::info!("hot store writable again");
-                        }
-                        pending = Batch::default();
-                    }
-                    Err(e) => {
-                        if failing.is_none() {
-                            tracing::error!("cannot write the hot store, keeping samples in memory: {e}");
-                        }
-                        failing = Some(e);
-                    }
-                }
-            }
-            Msg::Stop { now } => store.end_run(now)?,
-        }
-    }
-    match failing {
-        Some(source) => Err(DaemonError::Unwritten { unwritten: pending.samples.len(), source }),
-        None => Ok(()),
-    }
 }

@@ -1,0 +1,155 @@
+//! The archive's commands: `rollup`, `query`, `trend`, `export`.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::Paths;
+use super::show::{local, table};
+use crate::archive::{self, Archive, ArchiveError, Cell, Outcome, Policy, QueryResult};
+use crate::cli::{ExportFormat, Format, When};
+use crate::config::Config;
+use crate::daemon::wall_ms;
+use crate::store::{Selector, Store};
+
+/// Opens the archive read-only, waiting a little if a rollup holds it (rollups are short).
+fn open_archive(path: &Path) -> Result<Archive, ArchiveError> {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match Archive::open_read(path) {
+            Err(ArchiveError::Locked(_)) if wait < Duration::from_secs(5) => {
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `hostwatch rollup`.
+pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
+    let policy = Policy::from_config(&config.archive);
+    let outcome =
+        archive::rollup_logged(&paths.hot, &paths.archive, wall_ms() / 1000, &policy, &AtomicBool::new(false))?;
+    match outcome {
+        Outcome::Moved { samples, watermark } => {
+            println!("moved {samples} samples; archived up to {}", local(watermark));
+            Ok(())
+        }
+        Outcome::NothingToMove => {
+            println!(
+                "nothing older than the hot window ({}) to move",
+                humantime::format_duration(config.archive.hot_window)
+            );
+            Ok(())
+        }
+        Outcome::Deferred(why) => bail!("rollup deferred: {why}; the hot store keeps the data, nothing was lost"),
+    }
+}
+
+/// `hostwatch query`.
+pub fn query(paths: &Paths, sql: &str, format: Format) -> Result<()> {
+    let result = open_archive(&paths.archive)?.query(sql)?;
+    print(&result, format)
+}
+
+/// `hostwatch trend`.
+pub fn trend(
+    paths: &Paths,
+    selector: &Selector,
+    since: When,
+    until: Option<When>,
+    step: Duration,
+    format: Format,
+) -> Result<()> {
+    let now = wall_ms() / 1000;
+    let (since, until) = (since.resolve(now), until.map_or(now + 1, |u| u.resolve(now)));
+    let step = i64::try_from(step.as_secs()).context("step too large")?;
+    let store = Store::open_read_only(&paths.hot).ok();
+    let archive = match open_archive(&paths.archive) {
+        Err(ArchiveError::Missing(_)) => None,
+        other => Some(other?),
+    };
+    if store.is_none() && archive.is_none() {
+        bail!(
+            "no data yet in {}: start the agent with `hostwatch run`",
+            paths.hot.parent().unwrap_or(Path::new(".")).display()
+        );
+    }
+    let points = crate::trend::trend(store.as_ref(), archive.as_ref(), selector, since, until, step)?;
+    let columns = ["time", "avg", "min", "max", "count"].map(str::to_owned).to_vec();
+    let rows = points
+        .iter()
+        .map(|p| {
+            vec![
+                Cell::Text(local(p.bucket)),
+                Cell::Float(p.avg),
+                Cell::Float(p.min),
+                Cell::Float(p.max),
+                Cell::Int(p.count),
+            ]
+        })
+        .collect();
+    print(&QueryResult { columns, rows }, format)
+}
+
+/// `hostwatch export`.
+pub fn export(paths: &Paths, format: ExportFormat, out: &Path, since: Option<When>, until: Option<When>) -> Result<()> {
+    let now = wall_ms() / 1000;
+    let store = Store::open_read_only(&paths.hot)?;
+    let host = sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned());
+    let req = archive::Export {
+        out: out.to_owned(),
+        format: match format {
+            ExportFormat::Parquet => archive::Format::Parquet,
+            ExportFormat::Csv => archive::Format::Csv,
+        },
+        since: since.map_or(0, |s| s.resolve(now)),
+        until: until.map_or(now + 1, |u| u.resolve(now)),
+        host,
+    };
+    let rows = archive::export(&paths.archive, &store, &req)?;
+    println!("exported {rows} samples to {}", out.display());
+    Ok(())
+}
+
+fn json(cell: &Cell) -> serde_json::Value {
+    match cell {
+        Cell::Null => serde_json::Value::Null,
+        Cell::Bool(b) => (*b).into(),
+        Cell::Int(i) => (*i).into(),
+        Cell::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Cell::Text(s) => s.clone().into(),
+    }
+}
+
+/// Prints a result as a table, CSV or JSON.
+fn print(result: &QueryResult, format: Format) -> Result<()> {
+    match format {
+        Format::Table => {
+            let rows: Vec<Vec<String>> =
+                result.rows.iter().map(|r| r.iter().map(ToString::to_string).collect()).collect();
+            let header: Vec<&str> = result.columns.iter().map(String::as_str).collect();
+            print!("{}", table(&header, &rows));
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            w.write_record(&result.columns)?;
+            for row in &result.rows {
+                w.write_record(row.iter().map(ToString::to_string))?;
+            }
+            w.flush()?;
+        }
+        Format::Json => {
+            let objects: Vec<serde_json::Value> = result
+                .rows
+                .iter()
+                .map(|r| serde_json::Value::Object(result.columns.iter().cloned().zip(r.iter().map(json)).collect()))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&objects)?);
+        }
+    }
+    Ok(())
+}

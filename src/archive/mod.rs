@@ -1,0 +1,178 @@
+//! The archive: the only door to DuckDB. Aged samples in three tiers, for analysts.
+//!
+//! Owns every SQL statement against `archive.duckdb`; must not read the clock (callers pass
+//! `now`) nor touch SQLite except through [`crate::store`].
+//!
+//! On-disk invariants:
+//! - The schema is `schema/duckdb/*.sql`, applied in order; `schema_version` holds the
+//!   last applied. A file from a newer agent is refused.
+//! - Files are created with `storage_compatibility_version = v1.5.0`, so the DuckDB 1.5
+//!   CLI and DuckDB 2.0 (Python, this binary) all open them.
+//! - Exactly once: `rollup_state.watermark` is committed in the same transaction as the
+//!   rows it covers, and every hot-store sample with `ts < watermark` is in `raw`. Rows
+//!   found in the hot store below the watermark (a crash between the DuckDB commit and the
+//!   SQLite delete, or a sample stamped in the past after a clock step) are inserted only
+//!   where `raw` lacks that (series, ts): re-running a rollup never duplicates.
+//! - Aggregate tiers hold partial aggregates of the rows inserted into `raw`; readers
+//!   combine partials (the views do), so a late sample never corrupts a bucket.
+//! - One writer: DuckDB locks the file per process. The agent opens it only for a rollup
+//!   and checkpoints before closing, so the main file alone is complete; while another
+//!   process holds it the rollup is deferred and the hot store keeps the data.
+
+mod export;
+mod read;
+mod rollup;
+mod trend;
+
+use std::path::{Path, PathBuf};
+
+use duckdb::{AccessMode, Config, Connection};
+
+pub use export::{Export, Format, export};
+pub use read::{Cell, QueryResult};
+pub use rollup::{Outcome, Policy, RollupError, rollup, rollup_logged};
+
+/// The archive's file name inside the data dir.
+pub const FILE_NAME: &str = "archive.duckdb";
+
+/// Every migration, in order: (version, file name, SQL). A test checks every file in
+/// `schema/duckdb/` is listed.
+pub const MIGRATIONS: &[(u32, &str, &str)] =
+    &[(1, "0001_archive.sql", include_str!("../../schema/duckdb/0001_archive.sql"))];
+
+/// Labels that have their own column in `series` and the views.
+pub const LABEL_COLUMNS: &[&str] = &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name"];
+
+/// An archive operation that failed, with the file it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Another process holds the file (an analyst's DuckDB session, a running rollup).
+    #[error("archive {0} is in use by another process; try again when it is closed")]
+    Locked(PathBuf),
+    /// There is no archive yet (for readers, which never create it).
+    #[error("no archive at {0} yet: the agent creates it at its first rollup (or run `hostwatch rollup`)")]
+    Missing(PathBuf),
+    /// The file was written by a newer hostwatch.
+    #[error("{path} has archive schema version {version}, newer than this hostwatch understands: upgrade hostwatch")]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        version: u32,
+    },
+    /// A statement that would change the archive, through a read-only door.
+    #[error("the archive is opened read-only, and this statement would change it: {0}")]
+    ReadOnly(String),
+    /// The hot store failed while the archive side was being read or written.
+    #[error(transparent)]
+    Hot(#[from] crate::store::StoreError),
+    /// DuckDB refused.
+    #[error("archive {path}: {source}")]
+    DuckDb {
+        /// The file.
+        path: PathBuf,
+        /// DuckDB's error.
+        source: duckdb::Error,
+    },
+}
+
+impl ArchiveError {
+    fn from_duckdb(path: &Path, source: duckdb::Error) -> ArchiveError {
+        let msg = source.to_string();
+        if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
+            ArchiveError::Locked(path.to_owned())
+        } else if msg.contains("read-only mode") || msg.contains("read-only") {
+            ArchiveError::ReadOnly(msg)
+        } else {
+            ArchiveError::DuckDb { path: path.to_owned(), source }
+        }
+    }
+}
+
+/// An open archive.
+pub struct Archive {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Archive {
+    /// Opens (creating if needed) the archive for writing and migrates it. The agent's
+    /// rollups use one thread and little memory: they run beside the user's work.
+    pub fn open_write(path: &Path) -> Result<Archive, ArchiveError> {
+        let err = |e| ArchiveError::from_duckdb(path, e);
+        let config = Config::default()
+            .with("storage_compatibility_version", "v1.5.0")
+            .and_then(|c| c.threads(1))
+            .and_then(|c| c.max_memory("256MB"))
+            .map_err(err)?;
+        let conn = Connection::open_with_flags(path, config).map_err(err)?;
+        let mut archive = Archive { conn, path: path.to_owned() };
+        archive.migrate()?;
+        Ok(archive)
+    }
+
+    /// Opens an existing archive read-only (any number of readers may; no writer then).
+    pub fn open_read(path: &Path) -> Result<Archive, ArchiveError> {
+        if !path.exists() {
+            return Err(ArchiveError::Missing(path.to_owned()));
+        }
+        let err = |e| ArchiveError::from_duckdb(path, e);
+        let config = Config::default().access_mode(AccessMode::ReadOnly).map_err(err)?;
+        let conn = Connection::open_with_flags(path, config).map_err(err)?;
+        Ok(Archive { conn, path: path.to_owned() })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self) -> impl Fn(duckdb::Error) -> ArchiveError + '_ {
+        move |e| ArchiveError::from_duckdb(&self.path, e)
+    }
+
+    fn migrate(&mut self) -> Result<(), ArchiveError> {
+        let err = |e| ArchiveError::from_duckdb(&self.path, e);
+        self.conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").map_err(err)?;
+        let current: u32 = self
+            .conn
+            .query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))
+            .map_err(err)?;
+        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        if current > latest {
+            return Err(ArchiveError::TooNew { path: self.path.clone(), version: current });
+        }
+        for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.execute("INSERT INTO schema_version VALUES (?)", [version]).map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Every hot-store sample with `ts` below this is in the archive.
+    pub fn watermark(&self) -> Result<i64, ArchiveError> {
+        self.conn.query_row("SELECT watermark FROM rollup_state", [], |r| r.get(0)).map_err(self.err())
+    }
+
+    /// The DuckDB connection, for the read side (queries, trends, exports).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Folds the WAL into the file and closes it, so the file alone is complete.
+    pub fn close(self) -> Result<(), ArchiveError> {
+        let err = |e| ArchiveError::from_duckdb(&self.path, e);
+        self.conn.execute_batch("CHECKPOINT").map_err(err)?;
+        self.conn.close().map_err(|(_, e)| err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_archive_schema_file_is_a_listed_migration() {
+        crate::store::assert_all_listed(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/duckdb"), super::MIGRATIONS);
+    }
+}

@@ -1,0 +1,96 @@
+//! Reading the archive for people: SQL queries with their results as plain values.
+
+use duckdb::types::{TimeUnit, Value};
+
+use super::{Archive, ArchiveError};
+
+/// A query's result: column names and rows of cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// Rows of cells, one per column.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// One value of a result, in the few shapes that text, CSV and JSON need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any integer that fits.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// Everything else, already formatted (text, times, lists).
+    Text(String),
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Null => Ok(()),
+            Cell::Bool(b) => write!(f, "{b}"),
+            Cell::Int(i) => write!(f, "{i}"),
+            Cell::Float(x) => write!(f, "{x}"),
+            Cell::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+fn micros(unit: TimeUnit, v: i64) -> i64 {
+    match unit {
+        TimeUnit::Second => v.saturating_mul(1_000_000),
+        TimeUnit::Millisecond => v.saturating_mul(1000),
+        TimeUnit::Microsecond => v,
+        TimeUnit::Nanosecond => v / 1000,
+    }
+}
+
+fn cell(v: Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Boolean(b) => Cell::Bool(b),
+        Value::TinyInt(i) => Cell::Int(i.into()),
+        Value::SmallInt(i) => Cell::Int(i.into()),
+        Value::Int(i) => Cell::Int(i.into()),
+        Value::BigInt(i) => Cell::Int(i),
+        Value::UTinyInt(i) => Cell::Int(i.into()),
+        Value::USmallInt(i) => Cell::Int(i.into()),
+        Value::UInt(i) => Cell::Int(i.into()),
+        Value::UBigInt(i) => i64::try_from(i).map_or_else(|_| Cell::Text(i.to_string()), Cell::Int),
+        Value::HugeInt(i) => i64::try_from(i).map_or_else(|_| Cell::Text(i.to_string()), Cell::Int),
+        Value::Float(x) => Cell::Float(x.into()),
+        Value::Double(x) => Cell::Float(x),
+        Value::Decimal(d) => Cell::Text(d.to_string()),
+        Value::Text(s) | Value::Enum(s) => Cell::Text(s),
+        Value::Timestamp(unit, v) => Cell::Text(
+            chrono::DateTime::from_timestamp_micros(micros(unit, v))
+                .map_or_else(|| v.to_string(), |t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string()),
+        ),
+        Value::Date32(days) => Cell::Text(
+            chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)
+                .map_or_else(|| days.to_string(), |t| t.date_naive().to_string()),
+        ),
+        other => Cell::Text(format!("{other:?}")),
+    }
+}
+
+impl Archive {
+    /// Runs one SQL statement and collects its result. Through a read-only archive a
+    /// statement that would change it fails with [`ArchiveError::ReadOnly`].
+    pub fn query(&self, sql: &str) -> Result<QueryResult, ArchiveError> {
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        let columns: Vec<String> = rows.as_ref().map(duckdb::Statement::column_names).unwrap_or_default();
+        let width = columns.len();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(self.err())? {
+            let cells = (0..width).map(|i| row.get::<_, Value>(i).map(cell)).collect::<Result<Vec<_>, _>>();
+            out.push(cells.map_err(self.err())?);
+        }
+        Ok(QueryResult { columns, rows: out })
+    }
+}

@@ -1,0 +1,243 @@
+//! Moving aged samples from the hot store into the archive, exactly once.
+//!
+//! Per chunk: the hot store's write lock is taken and the chunk read; the archive inserts
+//! it, its aggregates and the new watermark in one transaction and commits; only then does
+//! the hot store delete the chunk and release its lock. A crash between the two commits
+//! leaves rows below the watermark in the hot store: the next pass finds them and inserts
+//! only what `raw` lacks.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use duckdb::params;
+
+use super::{Archive, ArchiveError, LABEL_COLUMNS};
+use crate::config;
+use crate::store::{HotRow, HotSeries, RollupLog, Store, StoreError};
+
+const HOUR: i64 = 3600;
+
+/// How a rollup moves and prunes, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Samples younger than this stay in the hot store.
+    pub hot_window: i64,
+    /// Span moved per transaction (a whole number of hours).
+    pub chunk: i64,
+    /// Raw samples older than this are deleted from the archive.
+    pub raw_retention: Option<i64>,
+    /// One-minute aggregates older than this are deleted.
+    pub minute_retention: Option<i64>,
+    /// One-hour aggregates older than this are deleted (`None`: kept forever).
+    pub hour_retention: Option<i64>,
+}
+
+impl Policy {
+    /// The policy the config asks for, moving one hour per transaction.
+    pub fn from_config(archive: &config::Archive) -> Policy {
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Policy {
+            hot_window: secs(archive.hot_window),
+            chunk: HOUR,
+            raw_retention: archive.raw_retention.map(secs),
+            minute_retention: archive.minute_retention.map(secs),
+            hour_retention: archive.hour_retention.map(secs),
+        }
+    }
+}
+
+/// What a rollup did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Samples were moved (possibly none); the archive's watermark is now `watermark`.
+    Moved {
+        /// Samples inserted into the raw tier.
+        samples: u64,
+        /// Every hot-store sample before this is archived.
+        watermark: i64,
+    },
+    /// Nothing in the hot store is older than the hot window; the archive was not opened.
+    NothingToMove,
+    /// Another process holds the archive: nothing moved, nothing lost, try later.
+    Deferred(String),
+}
+
+/// Why a rollup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RollupError {
+    /// The hot store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The archive failed.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// Runs [`rollup`] on the hot store at `hot_path` and records the outcome in it, for
+/// `hostwatch status`. Used by the agent's schedule and by `hostwatch rollup`.
+pub fn rollup_logged(
+    hot_path: &Path,
+    archive_path: &Path,
+    now: i64,
+    policy: &Policy,
+    stop: &AtomicBool,
+) -> Result<Outcome, RollupError> {
+    let mut store = Store::open(hot_path)?;
+    let result = rollup(&mut store, archive_path, now, policy, stop);
+    let log = match &result {
+        Ok(Outcome::Moved { samples, watermark }) => {
+            RollupLog { at: now, moved: *samples, watermark: Some(*watermark), outcome: "moved".into() }
+        }
+        Ok(Outcome::NothingToMove) => {
+            RollupLog { at: now, moved: 0, watermark: None, outcome: "nothing to move".into() }
+        }
+        Ok(Outcome::Deferred(why)) => {
+            RollupLog { at: now, moved: 0, watermark: None, outcome: format!("deferred: {why}") }
+        }
+        Err(e) => RollupLog { at: now, moved: 0, watermark: None, outcome: format!("failed: {e}") },
+    };
+    store.log_rollup(&log)?;
+    result
+}
+
+/// Moves every hot-store sample older than `now - hot_window` (rounded down to the hour)
+/// into the archive at `archive_path`, then applies the tiers' retention at `now`. With
+/// nothing to move the archive is left closed, retention included: it runs with the next
+/// rollup that moves samples (hourly while the agent samples).
+/// Stops between chunks once `stop` is set; what was moved stays moved.
+pub fn rollup(
+    store: &mut Store,
+    archive_path: &Path,
+    now: i64,
+    policy: &Policy,
+    stop: &AtomicBool,
+) -> Result<Outcome, RollupError> {
+    let cutoff = (now - policy.hot_window).div_euclid(HOUR) * HOUR;
+    // Nothing aged: leave the archive closed (no DuckDB in memory, no lock taken). Rows
+    // below an older watermark are always older than the cutoff, so none is missed.
+    if store.oldest_ts()?.is_none_or(|first| first >= cutoff) {
+        return Ok(Outcome::NothingToMove);
+    }
+    let mut archive = match Archive::open_write(archive_path) {
+        Err(ArchiveError::Locked(path)) => {
+            return Ok(Outcome::Deferred(format!("{} is held by another process", path.display())));
+        }
+        other => other?,
+    };
+    let mut watermark = archive.watermark()?;
+    let mut ids = archive.series_ids()?;
+    let mut samples = 0;
+    while let Some(first) = store.oldest_ts()?.filter(|_| !stop.load(Ordering::Relaxed)) {
+        let end_all = cutoff.max(watermark);
+        if first >= end_all {
+            break;
+        }
+        let end = (first.div_euclid(HOUR) * HOUR + policy.chunk.max(HOUR)).min(end_all);
+        let chunk = store.begin_move_out(end)?;
+        samples += archive.insert_chunk(&chunk.series, &chunk.rows, watermark, end, &mut ids)?;
+        chunk.commit()?;
+        watermark = watermark.max(end);
+    }
+    archive.prune(now, policy)?;
+    archive.close()?;
+    Ok(Outcome::Moved { samples, watermark })
+}
+
+impl Archive {
+    /// The archive id of every series, by (metric, labels).
+    fn series_ids(&self) -> Result<HashMap<(String, String), i32>, ArchiveError> {
+        let mut stmt = self.conn.prepare("SELECT metric, labels, id FROM series").map_err(self.err())?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?))).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Inserts one chunk, its aggregates and the new watermark in one transaction.
+    /// Rows below the current watermark are inserted only where `raw` lacks them.
+    fn insert_chunk(
+        &mut self,
+        series: &[HotSeries],
+        rows: &[HotRow],
+        watermark: i64,
+        end: i64,
+        ids: &mut HashMap<(String, String), i32>,
+    ) -> Result<u64, ArchiveError> {
+        let err = |e| ArchiveError::from_duckdb(&self.path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut hot_to_archive: HashMap<i64, i32> = HashMap::with_capacity(series.len());
+        for s in series {
+            let key = (s.metric.clone(), s.labels.clone());
+            let id = match ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = i32::try_from(ids.len() + 1).unwrap_or(i32::MAX);
+                    let labels: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&s.labels).unwrap_or_default();
+                    let label = |k: &str| labels.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+                    let cols: Vec<Option<String>> = LABEL_COLUMNS.iter().map(|c| label(c)).collect();
+                    tx.execute(
+                        "INSERT INTO series (id, metric, labels, unit, scale, cpu, mount, device, iface, sensor, label, battery, pid, name)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        params![
+                            id, s.metric, s.labels, s.unit, s.scale, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5],
+                            cols[6], cols[7], cols[8]
+                        ],
+                    )
+                    .map_err(err)?;
+                    ids.insert(key, id);
+                    id
+                }
+            };
+            hot_to_archive.insert(s.id, id);
+        }
+        {
+            let mut app = tx.appender("_rollup_staging").map_err(err)?;
+            for &(sid, ts, value) in rows {
+                // Every row's series was read in the same hot-store transaction.
+                let Some(&id) = hot_to_archive.get(&sid) else { continue };
+                app.append_row(params![id, ts, value]).map_err(err)?;
+            }
+            app.flush().map_err(err)?;
+        }
+        if rows.iter().any(|r| r.1 < watermark) {
+            tx.execute(
+                "DELETE FROM _rollup_staging s WHERE s.ts < ?1
+                 AND EXISTS (SELECT 1 FROM raw r WHERE r.series_id = s.series_id AND r.ts = s.ts)",
+                [watermark],
+            )
+            .map_err(err)?;
+        }
+        let inserted = tx
+            .execute("INSERT INTO raw SELECT series_id, ts, value FROM _rollup_staging ORDER BY series_id, ts", [])
+            .map_err(err)?;
+        for (table, width) in [("agg_1m", 60), ("agg_1h", HOUR)] {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {table} SELECT series_id, ts - ts % {width} AS bucket, min(value), max(value), sum(value),
+                     count(*), arg_max(value, ts), max(ts) FROM _rollup_staging GROUP BY ALL ORDER BY series_id, bucket"
+                ),
+                [],
+            )
+            .map_err(err)?;
+        }
+        tx.execute("DELETE FROM _rollup_staging", []).map_err(err)?;
+        tx.execute("UPDATE rollup_state SET watermark = greatest(watermark, ?1)", [end]).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(inserted as u64)
+    }
+
+    /// Deletes what each tier keeps no longer, as of `now`.
+    fn prune(&mut self, now: i64, policy: &Policy) -> Result<(), ArchiveError> {
+        let err = |e| ArchiveError::from_duckdb(&self.path, e);
+        for (sql, keep) in [
+            ("DELETE FROM raw WHERE ts < ?1", policy.raw_retention),
+            ("DELETE FROM agg_1m WHERE bucket < ?1", policy.minute_retention),
+            ("DELETE FROM agg_1h WHERE bucket < ?1", policy.hour_retention),
+        ] {
+            if let Some(keep) = keep {
+                self.conn.execute(sql, [now - keep]).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+}

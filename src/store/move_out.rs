@@ -1,0 +1,140 @@
+//! The hot store's side of a rollup: reading aged samples and deleting them once the
+//! archive has committed them.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::{Store, StoreError};
+
+/// A hot-store series as the archive needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotSeries {
+    /// Its id in the hot store (the rows' `series_id`).
+    pub id: i64,
+    /// Metric name.
+    pub metric: String,
+    /// Canonical JSON labels.
+    pub labels: String,
+    /// Unit.
+    pub unit: String,
+    /// stored value = real value * scale.
+    pub scale: i64,
+}
+
+/// One stored sample: (hot series id, unix seconds, scaled value).
+pub type HotRow = (i64, i64, i64);
+
+/// Samples being moved out, under the hot store's write lock: nothing is inserted or
+/// deleted by anyone else until [`MoveOut::commit`] or drop (which deletes nothing).
+pub struct MoveOut<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: &'a std::path::Path,
+    end: i64,
+    /// The series of `rows`.
+    pub series: Vec<HotSeries>,
+    /// Every sample with `ts < end`, in key order.
+    pub rows: Vec<HotRow>,
+}
+
+/// The outcome of one rollup attempt, as logged for `hostwatch status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupLog {
+    /// Unix seconds of the attempt.
+    pub at: i64,
+    /// Samples moved.
+    pub moved: u64,
+    /// The archive's watermark after it, if known.
+    pub watermark: Option<i64>,
+    /// `moved`, or why not.
+    pub outcome: String,
+}
+
+impl Store {
+    /// The oldest sample's time, if any.
+    pub fn oldest_ts(&self) -> Result<Option<i64>, StoreError> {
+        self.conn.query_row("SELECT min(ts) FROM samples", [], |r| r.get(0)).map_err(self.err())
+    }
+
+    /// How many samples are older than `ts` (the rollup backlog when `ts` is the cutoff).
+    pub fn count_before(&self, ts: i64) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM samples WHERE ts < ?1", [ts], |r| r.get(0))
+            .map_err(self.err())?;
+        Ok(n.unsigned_abs())
+    }
+
+    /// Takes the write lock and reads every sample with `ts < end`.
+    pub fn begin_move_out(&mut self, end: i64) -> Result<MoveOut<'_>, StoreError> {
+        let Store { conn, path, .. } = self;
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let series = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, metric, labels, unit, scale FROM series
+                     WHERE id IN (SELECT DISTINCT series_id FROM samples WHERE ts < ?1)",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([end], |r| {
+                    Ok(HotSeries {
+                        id: r.get(0)?,
+                        metric: r.get(1)?,
+                        labels: r.get(2)?,
+                        unit: r.get(3)?,
+                        scale: r.get(4)?,
+                    })
+                })
+                .map_err(err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(err)?
+        };
+        let rows = {
+            let mut stmt = tx.prepare("SELECT series_id, ts, value FROM samples WHERE ts < ?1").map_err(err)?;
+            let rows = stmt.query_map([end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(err)?
+        };
+        Ok(MoveOut { tx, path, end, series, rows })
+    }
+
+    /// Records a rollup attempt.
+    pub fn log_rollup(&mut self, log: &RollupLog) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO rollups(at, moved, watermark, outcome) VALUES (?1, ?2, ?3, ?4)",
+                params![log.at, log.moved.cast_signed(), log.watermark, log.outcome],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The last rollup attempt, if any.
+    pub fn last_rollup(&self) -> Result<Option<RollupLog>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT at, moved, watermark, outcome FROM rollups ORDER BY at DESC, rowid DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(RollupLog {
+                        at: r.get(0)?,
+                        moved: r.get::<_, i64>(1)?.unsigned_abs(),
+                        watermark: r.get(2)?,
+                        outcome: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+}
+
+impl MoveOut<'_> {
+    /// Deletes the moved samples and releases the lock. Call only after the archive has
+    /// committed them; if this fails or never runs they stay, and the next rollup finds
+    /// them below the archive's watermark and does not insert them twice.
+    pub fn commit(self) -> Result<u64, StoreError> {
+        let err = |source| StoreError::Sqlite { path: self.path.to_owned(), source };
+        let deleted = self.tx.execute("DELETE FROM samples WHERE ts < ?1", [self.end]).map_err(err)?;
+        self.tx.commit().map_err(err)?;
+        Ok(deleted as u64)
+    }
+}

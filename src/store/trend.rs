@@ -1,0 +1,76 @@
+//! The hot store's side of a trend: per-bucket partial aggregates of one series.
+
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+
+use super::{Store, StoreError};
+use crate::metrics::Partial;
+
+/// A series selection: a metric and label equalities. Label keys must be checked by the
+/// caller against the known label names (they are placed in the SQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// Metric name.
+    pub metric: String,
+    /// (label, value) pairs that must all match.
+    pub labels: Vec<(String, String)>,
+}
+
+impl Selector {
+    /// `metric = ? AND json_extract(labels, '$.k') = ? ...` and its parameters.
+    fn sql(&self) -> (String, Vec<Value>) {
+        let mut sql = String::from("se.metric = ?");
+        let mut args = vec![Value::Text(self.metric.clone())];
+        for (k, v) in &self.labels {
+            sql.push_str(&format!(" AND json_extract(se.labels, '$.{k}') = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+        (sql, args)
+    }
+}
+
+impl Store {
+    /// The labels (canonical JSON) of every series the selector matches.
+    pub fn matching_series(&self, sel: &Selector) -> Result<Vec<String>, StoreError> {
+        let (cond, args) = sel.sql();
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT se.labels FROM series se WHERE {cond}")).map_err(self.err())?;
+        let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Partials per `step`-second bucket for samples in `[from, until)`, and the series'
+    /// scale (stored value = real value * scale), if any sample matched.
+    pub fn partials(
+        &self,
+        sel: &Selector,
+        from: i64,
+        until: i64,
+        step: i64,
+    ) -> Result<(Vec<Partial>, Option<i64>), StoreError> {
+        let (cond, mut args) = sel.sql();
+        args.extend([Value::Integer(from), Value::Integer(until)]);
+        let sql = format!(
+            "SELECT (s.ts / {step}) * {step} AS b, min(s.value), max(s.value), sum(s.value), count(*), max(se.scale)
+             FROM samples s JOIN series se ON se.id = s.series_id
+             WHERE {cond} AND s.ts >= ? AND s.ts < ? GROUP BY b ORDER BY b"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
+        let mut scale = None;
+        let rows = stmt
+            .query_map(params_from_iter(args), |r| {
+                scale = Some(r.get::<_, i64>(5)?);
+                Ok(Partial {
+                    bucket: r.get(0)?,
+                    min: r.get(1)?,
+                    max: r.get(2)?,
+                    sum: r.get::<_, i64>(3)?.into(),
+                    count: r.get(4)?,
+                })
+            })
+            .map_err(self.err())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.err())?;
+        Ok((rows, scale))
+    }
+}

@@ -1,0 +1,104 @@
+//! A metric's trend over time from the hot store and the archive joined: the archive
+//! answers below its watermark, the hot store from there on, buckets merged exactly.
+//!
+//! Owns the join rule; must not hold SQL (each store answers for itself).
+
+use std::collections::BTreeMap;
+
+use crate::archive::{Archive, ArchiveError};
+use crate::metrics::Partial;
+use crate::store::{Selector, Store, StoreError};
+
+/// One bucket of a trend, in real units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Unix seconds of the bucket's start.
+    pub bucket: i64,
+    /// Smallest value in the bucket.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean value.
+    pub avg: f64,
+    /// Number of samples.
+    pub count: i64,
+}
+
+/// Why a trend could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum TrendError {
+    /// No series matches.
+    #[error("no series matches {0}: `hostwatch series` lists them")]
+    NoSeries(String),
+    /// Several series match and a trend is of one.
+    #[error("{count} series match {selector}; pick one with --label, e.g. {examples}")]
+    Ambiguous {
+        /// What was asked.
+        selector: String,
+        /// How many match.
+        count: usize,
+        /// A few of their label sets.
+        examples: String,
+    },
+    /// The hot store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The archive failed.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+fn describe(sel: &Selector) -> String {
+    let labels: Vec<String> = sel.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{}{{{}}}", sel.metric, labels.join(","))
+}
+
+/// The trend of the one series `sel` matches, in `step`-second buckets over `[since, until)`.
+pub fn trend(
+    store: Option<&Store>,
+    archive: Option<&Archive>,
+    sel: &Selector,
+    since: i64,
+    until: i64,
+    step: i64,
+) -> Result<Vec<Point>, TrendError> {
+    let mut matching = store.map(|s| s.matching_series(sel)).transpose()?.unwrap_or_default();
+    matching.extend(archive.map(|a| a.matching_series(sel)).transpose()?.unwrap_or_default());
+    matching.sort();
+    matching.dedup();
+    match matching.len() {
+        0 => return Err(TrendError::NoSeries(describe(sel))),
+        1 => {}
+        count => {
+            let examples = matching.iter().take(4).cloned().collect::<Vec<_>>().join(" ");
+            return Err(TrendError::Ambiguous { selector: describe(sel), count, examples });
+        }
+    }
+    let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
+    let mut buckets: BTreeMap<i64, Partial> = BTreeMap::new();
+    let mut scale = None;
+    let mut add = |(partials, s): (Vec<Partial>, Option<i64>)| {
+        scale = scale.or(s);
+        for p in partials {
+            buckets.entry(p.bucket).and_modify(|b| b.merge(&p)).or_insert(p);
+        }
+    };
+    if let Some(a) = archive {
+        add(a.partials(sel, since, until.min(watermark), step)?);
+    }
+    if let Some(s) = store {
+        add(s.partials(sel, since.max(watermark), until, step)?);
+    }
+    let scale = scale.unwrap_or(1) as f64;
+    Ok(buckets
+        .into_values()
+        .filter(|p| p.count > 0)
+        .map(|p| Point {
+            bucket: p.bucket,
+            min: p.min as f64 / scale,
+            max: p.max as f64 / scale,
+            avg: p.sum as f64 / p.count as f64 / scale,
+            count: p.count,
+        })
+        .collect())
+}

@@ -1,0 +1,154 @@
+//! The archive on real DuckDB and SQLite files: tiers, retention, exactly-once, reads.
+
+use std::sync::atomic::AtomicBool;
+
+use hostwatch::archive::{self, Archive, Outcome, Policy};
+use hostwatch::store::{Selector, Store};
+
+use crate::util::{count, duck_count, seed_hot, some_series};
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+/// A whole hour, so cutoffs are easy to reason about.
+const T0: i64 = 1_800_000_000 - 1_800_000_000 % HOUR;
+
+fn policy(hot_window: i64) -> Policy {
+    Policy {
+        hot_window,
+        chunk: HOUR,
+        raw_retention: Some(30 * DAY),
+        minute_retention: Some(365 * DAY),
+        hour_retention: None,
+    }
+}
+
+struct Stores {
+    dir: tempfile::TempDir,
+}
+
+impl Stores {
+    fn new() -> Stores {
+        Stores { dir: tempfile::tempdir().unwrap() }
+    }
+    fn hot(&self) -> std::path::PathBuf {
+        self.dir.path().join("hot.sqlite")
+    }
+    fn archive(&self) -> std::path::PathBuf {
+        self.dir.path().join("archive.duckdb")
+    }
+    fn rollup(&self, now: i64, policy: &Policy) -> Outcome {
+        let mut store = Store::open(&self.hot()).unwrap();
+        archive::rollup(&mut store, &self.archive(), now, policy, &AtomicBool::new(false)).unwrap()
+    }
+    fn hot_count(&self) -> i64 {
+        count(&rusqlite::Connection::open(self.hot()).unwrap(), "SELECT count(*) FROM samples")
+    }
+}
+
+#[test]
+fn rollup_moves_samples_older_than_the_hot_window_into_every_tier() {
+    let s = Stores::new();
+    let series = some_series(3);
+    // Ten hours at 10 s, ending at T0.
+    let total = seed_hot(&s.hot(), &series, T0 - 10 * HOUR, T0, 10);
+    let outcome = s.rollup(T0 + 30 * 60, &policy(2 * HOUR));
+    // Cutoff: (T0 + 30 min - 2 h) rounded down to the hour = T0 - 2 h.
+    let moved = 3 * 8 * 360;
+    assert_eq!(outcome, Outcome::Moved { samples: moved, watermark: T0 - 2 * HOUR });
+    assert_eq!(s.hot_count() as u64, total - moved);
+    let a = s.archive();
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), moved as i64);
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), moved as i64);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 3 * 8);
+    // Real values come back through the views: series 1 is disk.used_bytes, 1000 + i % 100.
+    assert_eq!(duck_count(&a, "SELECT min(value)::BIGINT FROM samples WHERE metric = 'disk.used_bytes'"), 1000);
+    assert_eq!(duck_count(&a, "SELECT max(max)::BIGINT FROM samples_1h WHERE mount = '/m1'"), 1099);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = 'raw'"), moved as i64);
+
+    // Again at the same time: nothing more to move, nothing duplicated.
+    assert_eq!(s.rollup(T0 + 30 * 60, &policy(2 * HOUR)), Outcome::NothingToMove);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), moved as i64);
+}
+
+#[test]
+fn rows_found_below_the_watermark_are_inserted_once() {
+    let s = Stores::new();
+    let series = some_series(2);
+    seed_hot(&s.hot(), &series, T0 - 4 * HOUR, T0, 60);
+    s.rollup(T0, &policy(HOUR));
+    let archived = duck_count(&s.archive(), "SELECT count(*) FROM raw");
+    // As after a crash between the archive's commit and the hot store's delete: the same
+    // rows are back in the hot store, plus one late sample never seen before.
+    seed_hot(&s.hot(), &series, T0 - 4 * HOUR, T0 - HOUR, 60);
+    seed_hot(&s.hot(), &series[..1], T0 - 2 * HOUR + 30, T0 - 2 * HOUR + 31, 60);
+    let outcome = s.rollup(T0, &policy(HOUR));
+    assert_eq!(outcome, Outcome::Moved { samples: 1, watermark: T0 - HOUR });
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw"), archived + 1);
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw"), 0);
+    assert_eq!(duck_count(&s.archive(), "SELECT sum(count) FROM agg_1m"), archived + 1);
+    let below = format!("SELECT count(*) FROM samples WHERE ts < {}", T0 - HOUR);
+    assert_eq!(count(&rusqlite::Connection::open(s.hot()).unwrap(), &below), 0);
+}
+
+#[test]
+fn each_tier_keeps_its_own_retention_with_time_passed_in() {
+    let s = Stores::new();
+    seed_hot(&s.hot(), &some_series(1), T0 - 3 * DAY, T0 - 2 * DAY, 60);
+    let p = Policy {
+        hot_window: HOUR,
+        chunk: 24 * HOUR,
+        raw_retention: Some(DAY),
+        minute_retention: Some(3 * DAY),
+        hour_retention: None,
+    };
+    s.rollup(T0, &p);
+    let a = s.archive();
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), 0, "raw older than a day is gone");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 24 * 60, "minutes are kept three days");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 24);
+    // A day later the agent has moved more samples; that rollup applies retention again.
+    seed_hot(&s.hot(), &some_series(1), T0 + DAY, T0 + DAY + HOUR, 60);
+    s.rollup(T0 + DAY + 2 * HOUR, &p);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 60, "only the new hour's minutes are left");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), 60);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 25, "hours are kept forever");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1h'"), 24, "the new hour is raw");
+}
+
+#[test]
+fn trend_joins_the_archive_and_the_hot_store_at_the_watermark() {
+    let s = Stores::new();
+    let series = some_series(3);
+    seed_hot(&s.hot(), &series, T0 - 6 * HOUR, T0, 10);
+    s.rollup(T0, &policy(3 * HOUR));
+    let store = Store::open_read_only(&s.hot()).unwrap();
+    let archive = Archive::open_read(&s.archive()).unwrap();
+    let sel = Selector { metric: "disk.used_bytes".into(), labels: vec![] };
+    let points = hostwatch::trend::trend(Some(&store), Some(&archive), &sel, T0 - 6 * HOUR, T0, HOUR).unwrap();
+    assert_eq!(points.len(), 6, "three hours from the archive, three from the hot store");
+    for p in &points {
+        assert_eq!((p.count, p.min, p.max), (360, 1000.0, 1099.0));
+    }
+    // Two-hour buckets straddle the watermark in the middle and still count exactly.
+    let wide = hostwatch::trend::trend(Some(&store), Some(&archive), &sel, T0 - 6 * HOUR, T0, 2 * HOUR).unwrap();
+    assert_eq!(wide.iter().map(|p| p.count).collect::<Vec<_>>(), vec![720, 720, 720]);
+
+    let all_cpus = Selector { metric: "cpu.usage_percent".into(), labels: vec![] };
+    let one = hostwatch::trend::trend(Some(&store), Some(&archive), &all_cpus, T0 - HOUR, T0, HOUR).unwrap();
+    assert_eq!(one.len(), 1, "only one cpu series in this seed");
+    let none = Selector { metric: "cpu.usage_percent".into(), labels: vec![("cpu".into(), "9".into())] };
+    let err = hostwatch::trend::trend(Some(&store), Some(&archive), &none, T0 - HOUR, T0, HOUR).unwrap_err();
+    assert_eq!(err.to_string(), "no series matches cpu.usage_percent{cpu=\"9\"}: `hostwatch series` lists them");
+}
+
+#[test]
+fn a_newer_archive_is_refused() {
+    let s = Stores::new();
+    drop(Archive::open_write(&s.archive()).unwrap());
+    {
+        let conn = duckdb::Connection::open(s.archive()).unwrap();
+        conn.execute_batch("INSERT INTO schema_version VALUES (99)").unwrap();
+    }
+    let err = Archive::open_write(&s.archive()).err().expect("refused");
+    assert!(err.to_string().contains("archive schema version 99, newer than this hostwatch"), "{err}");
+}
