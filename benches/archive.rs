@@ -143,9 +143,24 @@ fn size() {
     println!("| whole archive file on disk | {:.2} B/sample ({} bytes) |", file as f64 / n, file);
 }
 
+/// Resets this process's peak RSS (`VmHWM`), so the next reading covers what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak RSS in MB since the last reset.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok());
+    kb.unwrap_or(0.0) / 1024.0
+}
+
 fn rollup() {
-    println!("| rollup | samples | seconds | samples/s |");
-    println!("|---|---|---|---|");
+    println!("| rollup | samples | seconds | samples/s | peak RSS MB |");
+    println!("|---|---|---|---|---|");
     for hours in [6, 24] {
         let dir = tempfile::tempdir().expect("temp dir");
         let (hot, arch) = (dir.path().join("hot.sqlite"), dir.path().join("archive.duckdb"));
@@ -160,12 +175,15 @@ fn rollup() {
             n += batch.samples.len();
             store.write(&batch, T0, 0).expect("write");
         }
+        // The peak RSS reading then covers the rollup alone (with this process's baseline).
+        reset_peak_rss();
         let start = Instant::now();
         archive::rollup(&mut store, &arch, T0 + 2 * DAY, &policy(HOUR), &AtomicBool::new(false)).expect("rollup");
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "| {hours} h backlog, one rollup (SQLite read, DuckDB insert + tiers, SQLite delete, checkpoint) | {n} | {secs:.2} | {:.2} M |",
-            n as f64 / secs / 1e6
+            "| {hours} h backlog, one rollup (SQLite read, DuckDB insert + tiers, SQLite delete, checkpoint) | {n} | {secs:.2} | {:.2} M | {:.0} |",
+            n as f64 / secs / 1e6,
+            peak_rss_mb()
         );
     }
 }

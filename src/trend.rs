@@ -74,6 +74,8 @@ pub fn trend(
             return Err(TrendError::Ambiguous { selector: describe(sel), count, examples });
         }
     }
+    // Whole buckets only, so both stores cover the first bucket alike.
+    let since = since.div_euclid(step) * step;
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
     let mut buckets: BTreeMap<i64, Partial> = BTreeMap::new();
     let mut scale = None;

@@ -66,6 +66,9 @@ pub enum ArchiveError {
     /// The hot store failed while the archive side was being read or written.
     #[error(transparent)]
     Hot(#[from] crate::store::StoreError),
+    /// The hot store handed over rows that do not fit together (a bug, never expected).
+    #[error("inconsistent rollup input: {0}")]
+    Inconsistent(String),
     /// DuckDB refused.
     #[error("archive {path}: {source}")]
     DuckDb {

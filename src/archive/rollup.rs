@@ -139,7 +139,9 @@ pub fn rollup(
         chunk.commit()?;
         watermark = watermark.max(end);
     }
-    archive.prune(now, policy)?;
+    if !stop.load(Ordering::Relaxed) {
+        archive.prune(now, policy)?;
+    }
     archive.close()?;
     Ok(Outcome::Moved { samples, watermark })
 }
@@ -193,8 +195,11 @@ impl Archive {
         {
             let mut app = tx.appender("_rollup_staging").map_err(err)?;
             for &(sid, ts, value) in rows {
-                // Every row's series was read in the same hot-store transaction.
-                let Some(&id) = hot_to_archive.get(&sid) else { continue };
+                // Every row's series was read in the same hot-store transaction; a row
+                // without one would be deleted unarchived, so refuse the whole chunk.
+                let Some(&id) = hot_to_archive.get(&sid) else {
+                    return Err(ArchiveError::Inconsistent(format!("hot-store sample at {ts} has no series {sid}")));
+                };
                 app.append_row(params![id, ts, value]).map_err(err)?;
             }
             app.flush().map_err(err)?;
@@ -226,7 +231,8 @@ impl Archive {
         Ok(inserted as u64)
     }
 
-    /// Deletes what each tier keeps no longer, as of `now`.
+    /// Deletes what each tier keeps no longer, as of `now`. Cut-offs are whole hours, so
+    /// where one tier ends the next coarser one starts without a partial bucket between.
     fn prune(&mut self, now: i64, policy: &Policy) -> Result<(), ArchiveError> {
         let err = |e| ArchiveError::from_duckdb(&self.path, e);
         for (sql, keep) in [
@@ -235,7 +241,7 @@ impl Archive {
             ("DELETE FROM agg_1h WHERE bucket < ?1", policy.hour_retention),
         ] {
             if let Some(keep) = keep {
-                self.conn.execute(sql, [now - keep]).map_err(err)?;
+                self.conn.execute(sql, [(now - keep).div_euclid(HOUR) * HOUR]).map_err(err)?;
             }
         }
         Ok(())

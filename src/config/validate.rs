@@ -17,7 +17,22 @@ const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
 
 const MOUNTS_EXCLUDE: &[&str] = &["/boot/efi", "/snap/*", "/var/lib/docker/*", "/run/*", "/sys/*", "/proc/*", "/dev/*"];
-const FS_EXCLUDE: &[&str] = &["tmpfs", "devtmpfs", "squashfs", "overlay", "efivarfs", "ramfs", "nsfs", "tracefs"];
+/// Network file systems are left out too: a hung server would block the sampling tick.
+const FS_EXCLUDE: &[&str] = &[
+    "tmpfs",
+    "devtmpfs",
+    "squashfs",
+    "overlay",
+    "efivarfs",
+    "ramfs",
+    "nsfs",
+    "tracefs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "fuse.sshfs",
+];
 const DEVICES_EXCLUDE: &[&str] = &["loop*", "ram*", "zram*", "dm-*"];
 const INTERFACES_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
 
@@ -97,6 +112,46 @@ fn existing_dir(
     Ok(path.clone())
 }
 
+/// Where `store.retention`, `archive.hot_window` and `archive.raw_retention` were written.
+struct ArchiveSpans {
+    retention: Option<usize>,
+    hot_window: Option<usize>,
+    raw_retention: Option<usize>,
+}
+
+/// Rules between keys: the hot store must keep samples until they are archived, and the
+/// raw tier must still hold a second that could come back from the hot store.
+fn check_archive(config: &Config, spans: &ArchiveSpans, loc: &Locator) -> Result<(), ConfigError> {
+    let a = &config.archive;
+    if !a.enabled {
+        return Ok(());
+    }
+    let show = |d: Duration| humantime::format_duration(d).to_string();
+    if config.store.retention <= a.hot_window {
+        let at = spans.retention.or(spans.hot_window).unwrap_or(0);
+        return Err(loc.error(
+            at,
+            format!(
+                "store.retention ({}) must be longer than archive.hot_window ({}): samples would be deleted before they are archived",
+                show(config.store.retention),
+                show(a.hot_window)
+            ),
+        ));
+    }
+    if let Some(raw) = a.raw_retention.filter(|&r| r < a.hot_window + HOUR) {
+        let at = spans.raw_retention.or(spans.hot_window).unwrap_or(0);
+        return Err(loc.error(
+            at,
+            format!(
+                "archive.raw_retention ({}) must be at least archive.hot_window ({}) plus 1h, so a sample the hot store still holds is never archived twice",
+                show(raw),
+                show(a.hot_window)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates the raw file into a config.
 pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
     let interval = DurationKey { name: "sampling.interval", default: 5 * SECOND, min: SECOND, max: HOUR };
@@ -111,6 +166,13 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
         DurationKey { name: "archive.minute_retention", default: 365 * DAY, min: DAY, max: 100 * 365 * DAY };
     let hour_retention = DurationKey { name: "archive.hour_retention", default: DAY, min: DAY, max: 100 * 365 * DAY };
     let a = raw.archive;
+    // Where the cross-checked keys were written, for errors that involve two keys.
+    let at = |v: Option<&SpannedStr>| v.map(|v| v.span().start);
+    let spans = ArchiveSpans {
+        retention: at(raw.store.retention.as_ref()),
+        hot_window: at(a.hot_window.as_ref()),
+        raw_retention: at(a.raw_retention.as_ref()),
+    };
 
     let top = match raw.processes.top {
         None => 5,
@@ -124,7 +186,7 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
     let data_dir = raw.store.data_dir.map(Spanned::into_inner).filter(|p| !p.as_os_str().is_empty());
     let c = raw.collectors;
     let f = raw.filters;
-    Ok(Config {
+    let config = Config {
         source: None,
         sampling: Sampling {
             interval: interval.get(raw.sampling.interval.as_ref(), loc)?,
@@ -168,5 +230,7 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
             sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,
         },
-    })
+    };
+    check_archive(&config, &spans, loc)?;
+    Ok(config)
 }

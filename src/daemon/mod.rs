@@ -121,13 +121,14 @@ pub async fn run(
             }
         }
     }
-    if let Some(r) = rollups {
-        r.shutdown().await;
-    }
+    // The pending batch goes to the writer first, so a slow rollup cannot hold it back.
     let now = wall_ms() / 1000;
     // If the writer is gone these sends fail; its join below reports why.
     let _ = tx.send(Msg::Write { batch, now });
     let _ = tx.send(Msg::Stop { now });
     drop(tx);
+    if let Some(r) = rollups {
+        r.shutdown().await;
+    }
     writer.join().map_err(|_| DaemonError::WriterPanicked)?
 }

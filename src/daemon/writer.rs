@@ -55,7 +55,9 @@ pub fn write_loop(mut store: Store, rx: &mpsc::Receiver<Msg>, retention: i64) ->
                     }
                 }
             }
-            Msg::Stop { now } => store.end_run(now)?,
+            // A stop after failed writes is not clean: report the loss below instead.
+            Msg::Stop { now } if failing.is_none() => store.end_run(now)?,
+            Msg::Stop { .. } => {}
         }
     }
     match failing {

@@ -14,8 +14,11 @@
 //!   back) is dropped, the first value wins.
 //! - `samples.value` is the real value times `series.scale`, rounded: precision is the
 //!   metric's, decided in [`crate::metrics`].
-//! - Retention: each write deletes samples and gaps older than the caller's `keep_since`,
-//!   and series with no sample since then, so the file cannot grow without end.
+//! - Retention: each write deletes samples, gaps, runs and rollup records older than the
+//!   caller's `keep_since`, and series with no sample since then, so the file cannot grow
+//!   without end. With the archive on, samples normally leave earlier, by rollup.
+//! - A series id exists only once its transaction committed: a failed write forgets the
+//!   ids it handed out, so a retried batch never refers to a series that is not there.
 //! - Readers (`hostwatch status`) may open the file while the agent writes: WAL lets them.
 
 mod migrate;
@@ -144,19 +147,34 @@ impl Store {
     /// (unix seconds) in the same transaction. `now` is the flush time.
     pub fn write(&mut self, batch: &Batch, now: i64, keep_since: i64) -> Result<(), StoreError> {
         let Store { conn, path, ids, run_id } = self;
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = conn.transaction().map_err(err)?;
-        write_batch(&tx, ids, batch).map_err(err)?;
-        tx.execute("UPDATE agent_runs SET last_flush = ?2 WHERE id = ?1", params![*run_id, now]).map_err(err)?;
-        tx.execute("DELETE FROM samples WHERE ts < ?1", [keep_since]).map_err(err)?;
-        tx.execute("DELETE FROM gaps WHERE end_ts < ?1", [keep_since]).map_err(err)?;
-        tx.execute("DELETE FROM agent_runs WHERE coalesce(stopped_at, last_flush, started_at) < ?1", [keep_since])
-            .map_err(err)?;
-        if tx.execute("DELETE FROM series WHERE last_seen < ?1", [keep_since]).map_err(err)? > 0 {
+        let result = write_tx(conn, ids, batch, *run_id, now, keep_since);
+        if result.is_err() {
+            // Ids handed out inside the rolled-back transaction no longer exist.
             ids.clear();
         }
-        tx.commit().map_err(err)
+        result.map_err(|source| StoreError::Sqlite { path: path.clone(), source })
     }
+}
+
+fn write_tx(
+    conn: &mut Connection,
+    ids: &mut HashMap<SeriesKey, i64>,
+    batch: &Batch,
+    run_id: Option<i64>,
+    now: i64,
+    keep_since: i64,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    write_batch(&tx, ids, batch)?;
+    tx.execute("UPDATE agent_runs SET last_flush = ?2 WHERE id = ?1", params![run_id, now])?;
+    tx.execute("DELETE FROM samples WHERE ts < ?1", [keep_since])?;
+    tx.execute("DELETE FROM gaps WHERE end_ts < ?1", [keep_since])?;
+    tx.execute("DELETE FROM rollups WHERE at < ?1", [keep_since])?;
+    tx.execute("DELETE FROM agent_runs WHERE coalesce(stopped_at, last_flush, started_at) < ?1", [keep_since])?;
+    if tx.execute("DELETE FROM series WHERE last_seen < ?1", [keep_since])? > 0 {
+        ids.clear();
+    }
+    tx.commit()
 }
 
 fn begin_run(conn: &mut Connection, now: i64, max_gap: i64, pid: u32, version: &str) -> rusqlite::Result<i64> {
