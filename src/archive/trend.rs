@@ -7,16 +7,12 @@ use super::{Archive, ArchiveError};
 use crate::metrics::Partial;
 use crate::store::Selector;
 
-/// `s.metric = ? AND s.<label> = ? ...` and its parameters; label keys are column names
-/// the caller has checked against [`super::LABEL_COLUMNS`].
+/// The condition on the archive's `series s` (labels are columns there), and its
+/// parameters; label keys are column names the caller checked against
+/// [`super::LABEL_COLUMNS`].
 fn condition(sel: &Selector) -> (String, Vec<Value>) {
-    let mut sql = String::from("s.metric = ?");
-    let mut args = vec![Value::Text(sel.metric.clone())];
-    for (k, v) in &sel.labels {
-        sql.push_str(&format!(" AND s.{k} = ?"));
-        args.push(Value::Text(v.clone()));
-    }
-    (sql, args)
+    let (sql, args) = sel.condition("s.metric", |k| format!("s.{k}"));
+    (sql, args.into_iter().map(Value::Text).collect())
 }
 
 impl Archive {

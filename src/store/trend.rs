@@ -17,15 +17,22 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// `metric = ? AND json_extract(labels, '$.k') = ? ...` and its parameters.
-    fn sql(&self) -> (String, Vec<Value>) {
-        let mut sql = String::from("se.metric = ?");
-        let mut args = vec![Value::Text(self.metric.clone())];
+    /// `metric = ? AND <label k> = ? ...` with the SQL for a label given by `label`, and the
+    /// values to bind, in order. Both stores build their filters with it.
+    pub fn condition(&self, metric: &str, label: impl Fn(&str) -> String) -> (String, Vec<String>) {
+        let mut sql = format!("{metric} = ?");
+        let mut args = vec![self.metric.clone()];
         for (k, v) in &self.labels {
-            sql.push_str(&format!(" AND json_extract(se.labels, '$.{k}') = ?"));
-            args.push(Value::Text(v.clone()));
+            sql.push_str(&format!(" AND {} = ?", label(k)));
+            args.push(v.clone());
         }
         (sql, args)
+    }
+
+    /// The condition on the hot store's `series se`, and its parameters.
+    fn sql(&self) -> (String, Vec<Value>) {
+        let (sql, args) = self.condition("se.metric", |k| format!("json_extract(se.labels, '$.{k}')"));
+        (sql, args.into_iter().map(Value::Text).collect())
     }
 }
 
