@@ -240,7 +240,7 @@ fn query() {
     // Nearest-rank p95 per hour, written for each engine as its users would.
     let duck_sql = format!(
         "SELECT date_trunc('hour', time) AS hour, quantile_disc(value, 0.95) AS p95 FROM samples
-         WHERE metric = 'cpu.usage_percent' AND cpu = '{target}' AND time >= make_timestamp({T0} * 1000000)
+         WHERE metric = 'cpu.usage_percent' AND cpu = '{target}' AND time >= make_timestamp({T0}::BIGINT * 1000000)
          GROUP BY hour ORDER BY hour"
     );
     let sqlite_sql = format!(
