@@ -131,8 +131,11 @@ fn size() {
     let whole = used_bytes(&copy);
     {
         let conn = duckdb::Connection::open(&copy).expect("open copy");
-        conn.execute_batch("DROP VIEW samples_best; DROP VIEW samples_1m; DROP VIEW samples_1h; DROP TABLE agg_1m; DROP TABLE agg_1h; CHECKPOINT")
-            .expect("drop aggregates");
+        conn.execute_batch(
+            "DROP VIEW samples_best; DROP VIEW samples_1m; DROP VIEW samples_1h; DROP TABLE agg_1m; DROP TABLE agg_1h;
+             CHECKPOINT",
+        )
+        .expect("drop aggregates");
     }
     let raw = used_bytes(&copy);
     let n = written as f64;
@@ -201,11 +204,11 @@ fn query() {
     if !sqlite.exists() {
         let start = Instant::now();
         let mut conn = rusqlite::Connection::open(&sqlite).expect("sqlite");
-        conn.execute_batch(&format!(
+        conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;
              CREATE TABLE samples (ts INTEGER NOT NULL, series_id INTEGER NOT NULL, value INTEGER NOT NULL,
-                                   PRIMARY KEY (ts, series_id)) WITHOUT ROWID;"
-        ))
+                                   PRIMARY KEY (ts, series_id)) WITHOUT ROWID;",
+        )
         .expect("schema");
         for day in 0..30 {
             let tx = conn.transaction().expect("tx");

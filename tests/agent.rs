@@ -190,5 +190,5 @@ fn agent_moves_a_backlog_into_the_archive_at_start() {
     let (status, stderr) = agent.stop();
     assert!(status.success(), "{stderr}");
     let archive = agent.data_dir().join("archive.duckdb");
-    assert_eq!(crate::util::duck_count(&archive, "SELECT count(*) FROM raw"), seeded as i64);
+    assert_eq!(crate::util::duck_count(&archive, "SELECT count(*) FROM raw_rows"), seeded as i64);
 }

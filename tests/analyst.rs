@@ -60,13 +60,13 @@ fn query_prints_tables_csv_and_json_and_refuses_writes() {
     assert_eq!(parsed[1]["metric"], "disk.used_bytes");
     assert!(parsed[1]["n"].as_i64().unwrap() > 0);
 
-    for write in ["DELETE FROM raw", "CREATE TABLE t (a INTEGER)", "UPDATE rollup_state SET watermark = 0"] {
+    for write in ["DELETE FROM raw_recent", "CREATE TABLE t (a INTEGER)", "UPDATE rollup_state SET watermark = 0"] {
         let out = s.run(&["query", write]);
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(2), "{write}: {stderr}");
         assert!(stderr.contains("the archive is opened read-only, and this statement would change it"), "{stderr}");
     }
-    assert!(duck_count(&s.archive(), "SELECT count(*) FROM raw") > 0, "nothing was deleted");
+    assert!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows") > 0, "nothing was deleted");
 }
 
 #[test]
@@ -219,7 +219,10 @@ fn rollup_is_deferred_while_another_process_holds_the_archive() {
     analyst.wait().unwrap();
     let out = s.run(&["rollup"]);
     assert!(out.status.success(), "{}", text(&out).1);
-    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw") + s.hot_count(), s.total as i64 + 10 * 360 * 3);
+    assert_eq!(
+        duck_count(&s.archive(), "SELECT count(*) FROM raw_rows") + s.hot_count(),
+        s.total as i64 + 10 * 360 * 3
+    );
 }
 
 #[test]
@@ -251,9 +254,9 @@ fn rollup_killed_at_many_points_never_loses_or_duplicates_a_sample() {
     let out = s.run(&["rollup"]);
     assert!(out.status.success(), "{}", text(&out).1);
     let a = s.archive();
-    let archived = duck_count(&a, "SELECT count(*) FROM raw");
+    let archived = duck_count(&a, "SELECT count(*) FROM raw_rows");
     assert_eq!(archived + s.hot_count(), s.total as i64, "lost samples after {kills} kills");
-    assert_eq!(duck_count(&a, "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw"), 0, "duplicates");
+    assert_eq!(duck_count(&a, "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw_rows"), 0, "duplicates");
     assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), archived, "minute tier disagrees with raw");
     assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1h"), archived, "hour tier disagrees with raw");
 }

@@ -57,7 +57,7 @@ fn rollup_moves_samples_older_than_the_hot_window_into_every_tier() {
     assert_eq!(outcome, Outcome::Moved { samples: moved, watermark: T0 - 2 * HOUR });
     assert_eq!(s.hot_count() as u64, total - moved);
     let a = s.archive();
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), moved as i64);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), moved as i64);
     assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), moved as i64);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 3 * 8);
     // Real values come back through the views: series 1 is disk.used_bytes, 1000 + i % 100.
@@ -67,7 +67,7 @@ fn rollup_moves_samples_older_than_the_hot_window_into_every_tier() {
 
     // Again at the same time: nothing more to move, nothing duplicated.
     assert_eq!(s.rollup(T0 + 30 * 60, &policy(2 * HOUR)), Outcome::NothingToMove);
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), moved as i64);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), moved as i64);
 }
 
 #[test]
@@ -76,15 +76,15 @@ fn rows_found_below_the_watermark_are_inserted_once() {
     let series = some_series(2);
     seed_hot(&s.hot(), &series, T0 - 4 * HOUR, T0, 60);
     s.rollup(T0, &policy(HOUR));
-    let archived = duck_count(&s.archive(), "SELECT count(*) FROM raw");
+    let archived = duck_count(&s.archive(), "SELECT count(*) FROM raw_rows");
     // As after a crash between the archive's commit and the hot store's delete: the same
     // rows are back in the hot store, plus one late sample never seen before.
     seed_hot(&s.hot(), &series, T0 - 4 * HOUR, T0 - HOUR, 60);
     seed_hot(&s.hot(), &series[..1], T0 - 2 * HOUR + 30, T0 - 2 * HOUR + 31, 60);
     let outcome = s.rollup(T0, &policy(HOUR));
     assert_eq!(outcome, Outcome::Moved { samples: 1, watermark: T0 - HOUR });
-    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw"), archived + 1);
-    assert_eq!(duck_count(&s.archive(), "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw"), 0);
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows"), archived + 1);
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw_rows"), 0);
     assert_eq!(duck_count(&s.archive(), "SELECT sum(count) FROM agg_1m"), archived + 1);
     let below = format!("SELECT count(*) FROM samples WHERE ts < {}", T0 - HOUR);
     assert_eq!(count(&rusqlite::Connection::open(s.hot()).unwrap(), &below), 0);
@@ -103,14 +103,14 @@ fn each_tier_keeps_its_own_retention_with_time_passed_in() {
     };
     s.rollup(T0, &p);
     let a = s.archive();
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), 0, "raw older than a day is gone");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 0, "raw older than a day is gone");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 24 * 60, "minutes are kept three days");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 24);
     // A day later the agent has moved more samples; that rollup applies retention again.
     seed_hot(&s.hot(), &some_series(1), T0 + DAY, T0 + DAY + HOUR, 60);
     s.rollup(T0 + DAY + 2 * HOUR, &p);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 60, "only the new hour's minutes are left");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), 60);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 60);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 25, "hours are kept forever");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1h'"), 24, "the new hour is raw");
 }
@@ -151,4 +151,18 @@ fn a_newer_archive_is_refused() {
     }
     let err = Archive::open_write(&s.archive()).err().expect("refused");
     assert!(err.to_string().contains("archive schema version 99, newer than this hostwatch"), "{err}");
+}
+
+#[test]
+fn complete_days_move_to_raw_in_one_piece_and_the_current_day_stays_recent() {
+    let s = Stores::new();
+    let day = T0 - T0 % DAY;
+    // 30 hours at one minute, ending six hours into a UTC day.
+    let total = seed_hot(&s.hot(), &some_series(2), day - 24 * HOUR, day + 6 * HOUR, 60) as i64;
+    s.rollup(day + 7 * HOUR, &policy(HOUR));
+    let a = s.archive();
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw"), 2 * 24 * 60, "the complete day");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_recent"), 2 * 6 * 60, "today so far");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), total);
+    assert_eq!(duck_count(&a, &format!("SELECT count(*) FROM raw WHERE ts >= {day}")), 0);
 }

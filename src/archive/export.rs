@@ -49,7 +49,8 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
         watermark = conn.query_row("SELECT watermark FROM a.rollup_state", [], |r| r.get(0)).map_err(err)?;
         let s_cols: Vec<String> = LABEL_COLUMNS.iter().map(|c| format!("s.{c}")).collect();
         sources.push(format!(
-            "SELECT r.ts, s.metric, {}, r.value / s.scale AS value, s.unit FROM a.raw r JOIN a.series s ON s.id = r.series_id
+            "SELECT r.ts, s.metric, {}, r.value / s.scale AS value, s.unit
+             FROM (SELECT * FROM a.raw UNION ALL SELECT * FROM a.raw_recent) r JOIN a.series s ON s.id = r.series_id
              WHERE r.ts >= {} AND r.ts < {}",
             s_cols.join(", "),
             req.since,

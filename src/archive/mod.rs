@@ -9,11 +9,13 @@
 //! - Files are created with `storage_compatibility_version = v1.5.0`, so the DuckDB 1.5
 //!   CLI and DuckDB 2.0 (Python, this binary) all open them.
 //! - Exactly once: `rollup_state.watermark` is committed in the same transaction as the
-//!   rows it covers, and every hot-store sample with `ts < watermark` is in `raw`. Rows
-//!   found in the hot store below the watermark (a crash between the DuckDB commit and the
-//!   SQLite delete, or a sample stamped in the past after a clock step) are inserted only
-//!   where `raw` lacks that (series, ts): re-running a rollup never duplicates.
-//! - Aggregate tiers hold partial aggregates of the rows inserted into `raw`; readers
+//!   rows it covers, and every hot-store sample with `ts < watermark` is in `raw_rows`:
+//!   `raw_recent` for the current UTC day, `raw` for complete days (moved there whole and
+//!   sorted by series, in one transaction, so they compress). Rows found in the hot store
+//!   below the watermark (a crash between the DuckDB commit and the SQLite delete, or a
+//!   sample stamped in the past after a clock step) are inserted only where `raw_rows`
+//!   lacks that (series, ts): re-running a rollup never duplicates.
+//! - Aggregate tiers hold partial aggregates of the rows inserted into `raw_rows`; readers
 //!   combine partials (the views do), so a late sample never corrupts a bucket.
 //! - One writer: DuckDB locks the file per process. The agent opens it only for a rollup
 //!   and checkpoints before closing, so the main file alone is complete; while another

@@ -17,6 +17,7 @@ use crate::config;
 use crate::store::{HotRow, HotSeries, RollupLog, Store, StoreError};
 
 const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
 
 /// How a rollup moves and prunes, in seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +141,7 @@ pub fn rollup(
         watermark = watermark.max(end);
     }
     if !stop.load(Ordering::Relaxed) {
+        archive.compact(watermark)?;
         archive.prune(now, policy)?;
     }
     archive.close()?;
@@ -207,13 +209,16 @@ impl Archive {
         if rows.iter().any(|r| r.1 < watermark) {
             tx.execute(
                 "DELETE FROM _rollup_staging s WHERE s.ts < ?1
-                 AND EXISTS (SELECT 1 FROM raw r WHERE r.series_id = s.series_id AND r.ts = s.ts)",
+                 AND EXISTS (SELECT 1 FROM raw_rows r WHERE r.series_id = s.series_id AND r.ts = s.ts)",
                 [watermark],
             )
             .map_err(err)?;
         }
         let inserted = tx
-            .execute("INSERT INTO raw SELECT series_id, ts, value FROM _rollup_staging ORDER BY series_id, ts", [])
+            .execute(
+                "INSERT INTO raw_recent SELECT series_id, ts, value FROM _rollup_staging ORDER BY series_id, ts",
+                [],
+            )
             .map_err(err)?;
         for (table, width) in [("agg_1m", 60), ("agg_1h", HOUR)] {
             tx.execute(
@@ -231,12 +236,31 @@ impl Archive {
         Ok(inserted as u64)
     }
 
+    /// Moves every complete UTC day below `watermark` from `raw_recent` into `raw`, sorted
+    /// by series, in one transaction: the same rows, laid out to compress.
+    fn compact(&mut self, watermark: i64) -> Result<(), ArchiveError> {
+        let err = |e| ArchiveError::from_duckdb(&self.path, e);
+        let day_end = watermark.div_euclid(DAY) * DAY;
+        let tx = self.conn.transaction().map_err(err)?;
+        let moved = tx
+            .execute(
+                "INSERT INTO raw SELECT series_id, ts, value FROM raw_recent WHERE ts < ?1 ORDER BY series_id, ts",
+                [day_end],
+            )
+            .map_err(err)?;
+        if moved > 0 {
+            tx.execute("DELETE FROM raw_recent WHERE ts < ?1", [day_end]).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
     /// Deletes what each tier keeps no longer, as of `now`. Cut-offs are whole hours, so
     /// where one tier ends the next coarser one starts without a partial bucket between.
     fn prune(&mut self, now: i64, policy: &Policy) -> Result<(), ArchiveError> {
         let err = |e| ArchiveError::from_duckdb(&self.path, e);
         for (sql, keep) in [
             ("DELETE FROM raw WHERE ts < ?1", policy.raw_retention),
+            ("DELETE FROM raw_recent WHERE ts < ?1", policy.raw_retention),
             ("DELETE FROM agg_1m WHERE bucket < ?1", policy.minute_retention),
             ("DELETE FROM agg_1h WHERE bucket < ?1", policy.hour_retention),
         ] {

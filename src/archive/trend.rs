@@ -52,7 +52,7 @@ impl Archive {
             None => format!(
                 "SELECT (r.ts // {step}) * {step} AS b, min(r.value), max(r.value), sum(r.value)::HUGEINT,
                  count(*)::BIGINT, max(s.scale)
-                 FROM raw r JOIN series s ON s.id = r.series_id
+                 FROM raw_rows r JOIN series s ON s.id = r.series_id
                  WHERE {cond} AND r.ts >= ? AND r.ts < ? GROUP BY b ORDER BY b"
             ),
         };
