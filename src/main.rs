@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let cli = hostwatch::cli::Cli::parse();
     match hostwatch::app::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if hostwatch::app::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("hostwatch: {err:#}");
             ExitCode::from(hostwatch::app::exit_code(&err))

@@ -79,3 +79,18 @@ fn bad_flags_exit_2_with_usage() {
         assert!(stderr.contains("Usage:"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn output_into_a_closed_pipe_exits_quietly() {
+    // `hostwatch config default | head -0`: the reader is gone before the first write.
+    let mut child = crate::util::bin()
+        .args(["config", "default"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -35,11 +35,11 @@ pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
         archive::rollup_logged(&paths.hot, &paths.archive, wall_ms() / 1000, &policy, &AtomicBool::new(false))?;
     match outcome {
         Outcome::Moved { samples, watermark } => {
-            println!("moved {samples} samples; archived up to {}", local(watermark));
+            outln!("moved {samples} samples; archived up to {}", local(watermark));
             Ok(())
         }
         Outcome::NothingToMove => {
-            println!(
+            outln!(
                 "nothing older than the hot window ({}) to move",
                 humantime::format_duration(config.archive.hot_window)
             );
@@ -111,7 +111,7 @@ pub fn export(paths: &Paths, format: ExportFormat, out: &Path, since: Option<Whe
         host,
     };
     let rows = archive::export(&paths.archive, &store, &req)?;
-    println!("exported {rows} samples to {}", out.display());
+    outln!("exported {rows} samples to {}", out.display());
     Ok(())
 }
 
@@ -132,7 +132,7 @@ fn print(result: &QueryResult, format: Format) -> Result<()> {
             let rows: Vec<Vec<String>> =
                 result.rows.iter().map(|r| r.iter().map(ToString::to_string).collect()).collect();
             let header: Vec<&str> = result.columns.iter().map(String::as_str).collect();
-            print!("{}", table(&header, &rows));
+            out!("{}", table(&header, &rows));
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout());
@@ -148,7 +148,7 @@ fn print(result: &QueryResult, format: Format) -> Result<()> {
                 .iter()
                 .map(|r| serde_json::Value::Object(result.columns.iter().cloned().zip(r.iter().map(json)).collect()))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&objects)?);
+            outln!("{}", serde_json::to_string_pretty(&objects)?);
         }
     }
     Ok(())

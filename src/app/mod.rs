@@ -3,6 +3,20 @@
 //! This is the edge of the program, so it uses `anyhow` for context; the modules it calls
 //! return typed errors. It must not hold logic that a library module should own.
 
+/// `println!` that returns the write error (a closed pipe) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+/// `print!` that returns the write error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!($($arg)*))?
+    };
+}
+
 mod archive;
 mod show;
 
@@ -14,6 +28,12 @@ use directories::ProjectDirs;
 use crate::cli::{Cli, Command, ConfigAction};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::store::{self, Selector, Store};
+
+/// Whether a failure is only that stdout was closed early (`hostwatch series | head`):
+/// not a failure at all, so it exits 0 quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
 
 /// Whether a failure was the user's input (exit 2) or the program's work (exit 1).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
@@ -58,7 +78,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     if let Command::Config { action } = &cli.command {
         return match action {
             ConfigAction::Default => {
-                print!("{DEFAULT_TOML}");
+                out!("{DEFAULT_TOML}");
                 Ok(())
             }
             ConfigAction::Check { file } => check_config(file.as_deref().or(cli.config.as_deref())),
@@ -100,7 +120,7 @@ fn check_config(file: Option<&Path>) -> Result<()> {
         None => platform_config_file().filter(|p| p.exists()).context("no config file to check: pass FILE")?,
     };
     Config::load(&path)?;
-    println!("{}: ok", path.display());
+    outln!("{}: ok", path.display());
     Ok(())
 }
 

@@ -101,24 +101,24 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
     let st = store.status()?;
     let now = crate::daemon::wall_ms() / 1000;
     let agent = agent_state(st.last_run.as_ref(), now, config.sampling.flush_interval);
-    println!("agent     {agent}");
-    println!("store     {} ({})", store.path().display(), bytes(st.bytes as f64));
+    outln!("agent     {agent}");
+    outln!("store     {} ({})", store.path().display(), bytes(st.bytes as f64));
     let range = st.range.map_or_else(String::new, |(a, b)| format!(", {} to {}", local(a), local(b)));
-    println!("samples   {}{range}", st.samples);
+    outln!("samples   {}{range}", st.samples);
     let gap = st.last_gap.map_or_else(
         || "none".to_owned(),
         |g| format!("{} to {} ({}, {})", local(g.start_ts), local(g.end_ts), span(g.end_ts - g.start_ts), g.reason),
     );
-    println!("last gap  {gap}");
+    outln!("last gap  {gap}");
     if config.archive.enabled {
-        println!("archive   {}", archive_line(store, config, now)?);
+        outln!("archive   {}", archive_line(store, config, now)?);
     }
     let rows: Vec<Vec<String>> = store
         .latest()?
         .iter()
         .map(|l| vec![series_name(&l.series), value(l.value, &l.series.unit), local(l.series.last_seen)])
         .collect();
-    println!("\n{}", table(&["SERIES", "VALUE", "AT"], &rows).trim_end());
+    outln!("\n{}", table(&["SERIES", "VALUE", "AT"], &rows).trim_end());
     Ok(())
 }
 
@@ -143,7 +143,7 @@ pub fn series(store: &Store) -> Result<()> {
         .iter()
         .map(|s| vec![series_name(s), s.unit.clone(), local(s.first_seen), local(s.last_seen)])
         .collect();
-    print!("{}", table(&["SERIES", "UNIT", "FIRST SEEN", "LAST SEEN"], &rows));
+    out!("{}", table(&["SERIES", "UNIT", "FIRST SEEN", "LAST SEEN"], &rows));
     Ok(())
 }
 
