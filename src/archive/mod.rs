@@ -127,11 +127,6 @@ impl Archive {
         Ok(Archive { conn, path: path.to_owned() })
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn err(&self) -> impl Fn(duckdb::Error) -> ArchiveError + '_ {
         move |e| ArchiveError::from_duckdb(&self.path, e)
     }
@@ -159,11 +154,6 @@ impl Archive {
     /// Every hot-store sample with `ts` below this is in the archive.
     pub fn watermark(&self) -> Result<i64, ArchiveError> {
         self.conn.query_row("SELECT watermark FROM rollup_state", [], |r| r.get(0)).map_err(self.err())
-    }
-
-    /// The DuckDB connection, for the read side (queries, trends, exports).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     /// Folds the WAL into the file and closes it, so the file alone is complete.
