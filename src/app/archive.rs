@@ -73,10 +73,7 @@ pub fn trend(
         other => Some(other?),
     };
     if store.is_none() && archive.is_none() {
-        bail!(
-            "no data yet in {}: start the agent with `hostwatch run`",
-            paths.hot.parent().unwrap_or(Path::new(".")).display()
-        );
+        bail!("no data yet in {}: start the agent with `hostwatch run`", paths.dir.display());
     }
     let points = crate::trend::trend(store.as_ref(), archive.as_ref(), selector, since, until, step)?;
     let columns = ["time", "avg", "min", "max", "count"].map(str::to_owned).to_vec();

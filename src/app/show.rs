@@ -77,7 +77,7 @@ pub fn agent_state(run: Option<&Run>, now: i64, flush_interval: Duration) -> Str
         return format!("stopped at {} (ran {})", local(stop), span(stop - r.started_at));
     }
     let last = r.last_flush.unwrap_or(r.started_at);
-    let stale_after = 2 * i64::try_from(flush_interval.as_secs()).unwrap_or(i64::MAX / 4) + 10;
+    let stale_after = crate::config::secs(flush_interval).saturating_mul(2).saturating_add(10);
     if now - last > stale_after {
         return format!(
             "not running: pid {} started {}, last wrote {} ago and did not stop cleanly (killed, crashed, or the host slept)",
@@ -126,8 +126,8 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
 fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
     let path = store.path().with_file_name(crate::archive::FILE_NAME);
     let size = std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64));
-    let hot_window = i64::try_from(config.archive.hot_window.as_secs()).unwrap_or(i64::MAX);
-    let cutoff = (now - hot_window).div_euclid(3600) * 3600;
+    // The rollup's own rule, so the backlog shown is exactly what the next rollup moves.
+    let cutoff = crate::archive::Policy::from_config(&config.archive).cutoff(now);
     let backlog = store.count_before(cutoff)?;
     let last = store.last_rollup()?.map_or_else(
         || "no rollup yet".to_owned(),

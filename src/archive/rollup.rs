@@ -37,7 +37,7 @@ pub struct Policy {
 impl Policy {
     /// The policy the config asks for, moving one hour per transaction.
     pub fn from_config(archive: &config::Archive) -> Policy {
-        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let secs = config::secs;
         Policy {
             hot_window: secs(archive.hot_window),
             chunk: HOUR,
@@ -45,6 +45,12 @@ impl Policy {
             minute_retention: archive.minute_retention.map(secs),
             hour_retention: archive.hour_retention.map(secs),
         }
+    }
+
+    /// Samples before this are due for the archive at `now`: `now - hot_window`, rounded
+    /// down to the hour so chunks and aggregate buckets are whole hours.
+    pub fn cutoff(&self, now: i64) -> i64 {
+        (now - self.hot_window).div_euclid(HOUR) * HOUR
     }
 }
 
@@ -114,7 +120,7 @@ pub fn rollup(
     policy: &Policy,
     stop: &AtomicBool,
 ) -> Result<Outcome, RollupError> {
-    let cutoff = (now - policy.hot_window).div_euclid(HOUR) * HOUR;
+    let cutoff = policy.cutoff(now);
     // Nothing aged: leave the archive closed (no DuckDB in memory, no lock taken). Rows
     // below an older watermark are always older than the cutoff, so none is missed.
     if store.oldest_ts()?.is_none_or(|first| first >= cutoff) {

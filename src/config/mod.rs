@@ -136,6 +136,11 @@ pub struct Archive {
     pub hour_retention: Option<Duration>,
 }
 
+/// A validated duration as whole seconds, the unit stores and schedules count in.
+pub fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 impl Config {
     /// The built-in defaults: what `hostwatch run` uses with no config file.
     pub fn defaults() -> Config {

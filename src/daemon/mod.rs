@@ -17,7 +17,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 use crate::archive::Policy;
 use crate::collect::rate::{GAP_FACTOR, Tick};
 use crate::collect::{self, CollectError, Sampler};
-use crate::config::Config;
+use crate::config::{Config, secs};
 use crate::store::{Batch, Gap, Store, StoreError};
 use rollups::Rollups;
 use writer::{Msg, write_loop};
@@ -48,10 +48,6 @@ pub enum DaemonError {
 pub fn wall_ms() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// A schedule whose first tick is one period from now.
@@ -106,13 +102,7 @@ pub async fn run(
                     p.sample(wall_ms(), &mut batch.samples);
                 }
             }
-            () = tokio::time::sleep_until(rollups.as_ref().map_or_else(Instant::now, |r| r.next)),
-                if rollups.as_ref().is_some_and(|r| !r.is_running()) => {
-                if let Some(r) = rollups.as_mut() {
-                    r.start();
-                }
-            }
-            () = async { if let Some(r) = rollups.as_mut() { r.finished().await } }, if rollups.as_ref().is_some_and(Rollups::is_running) => {}
+            () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
             _ = flush_tick.tick() => {
                 let now = wall_ms() / 1000;
                 if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {

@@ -23,7 +23,7 @@ pub struct Rollups {
     policy: Arc<Policy>,
     interval: Duration,
     /// When the next rollup starts.
-    pub next: Instant,
+    next: Instant,
     running: Option<JoinHandle<Option<Outcome>>>,
     stop: Arc<AtomicBool>,
 }
@@ -42,13 +42,20 @@ impl Rollups {
         }
     }
 
-    /// Whether a rollup is running.
-    pub fn is_running(&self) -> bool {
-        self.running.is_some()
+    /// One step of the schedule: waits until a rollup is due and starts it, or waits for
+    /// the running one to finish and schedules the next. Cancel-safe: the state lives in
+    /// `self`, so the agent loop may drop this future at any await.
+    pub async fn step(&mut self) {
+        if self.running.is_some() {
+            self.finished().await;
+        } else {
+            tokio::time::sleep_until(self.next).await;
+            self.start();
+        }
     }
 
     /// Starts a rollup on a blocking thread.
-    pub fn start(&mut self) {
+    fn start(&mut self) {
         let (hot, archive, policy, stop) =
             (self.hot.clone(), self.archive.clone(), self.policy.clone(), self.stop.clone());
         self.running = Some(tokio::task::spawn_blocking(move || {
@@ -63,7 +70,7 @@ impl Rollups {
     }
 
     /// Waits for the running rollup (forever if none) and schedules the next one.
-    pub async fn finished(&mut self) {
+    async fn finished(&mut self) {
         let Some(task) = self.running.as_mut() else { return std::future::pending().await };
         let outcome = task.await.ok().flatten();
         self.running = None;
