@@ -146,6 +146,23 @@ pub enum Command {
         #[arg(long, value_parser = parse_when)]
         until: Option<When>,
     },
+    /// List the alert rules (built-in and configured) with each one's current state.
+    Rules,
+    /// Show firing and pending alerts, then the announced changes.
+    Alerts {
+        /// How far back the history goes: a duration ago (1d) or a date.
+        #[arg(long, default_value = "1d", value_parser = parse_when)]
+        since: When,
+        /// The most history rows shown.
+        #[arg(long, default_value = "50")]
+        limit: u32,
+    },
+    /// Notification channels.
+    Notify {
+        /// What to do.
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
     /// Check or print configuration.
     Config {
         /// What to do with the config.
@@ -164,4 +181,14 @@ pub enum ConfigAction {
     },
     /// Print the commented default config.
     Default,
+}
+
+/// `hostwatch notify ...`
+#[derive(Debug, Subcommand)]
+pub enum NotifyAction {
+    /// Send a test notification now, to one channel or all, and say how each went.
+    Test {
+        /// A channel: `desktop` or a webhook's name (default: every channel).
+        channel: Option<String>,
+    },
 }

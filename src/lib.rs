@@ -6,6 +6,8 @@
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
 //! - [`store`]: the hot store, the only door to SQLite.
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
+//! - [`rules`]: alert rules and the engine that turns samples into alert changes.
+//! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
 //! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
 //! - [`cli`]: the command line as typed (clap).
@@ -18,5 +20,7 @@ pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod metrics;
+pub mod notify;
+pub mod rules;
 pub mod store;
 pub mod trend;

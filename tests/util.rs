@@ -58,6 +58,8 @@ pub struct TestAgent {
     /// Holds the data dir and config for the agent's life.
     pub dir: TempDir,
     child: Option<Child>,
+    /// Extra environment for the agent (a session bus address, a time zone).
+    env: Vec<(String, String)>,
 }
 
 impl TestAgent {
@@ -69,9 +71,15 @@ impl TestAgent {
 
     /// Like [`TestAgent::start`], in a prepared temp dir (one holding a `sys` tree, say).
     pub fn start_in(dir: TempDir, config: &str) -> TestAgent {
+        Self::start_with_env(dir, config, &[])
+    }
+
+    /// Like [`TestAgent::start_in`], with extra environment variables.
+    pub fn start_with_env(dir: TempDir, config: &str, env: &[(&str, &str)]) -> TestAgent {
         let config_path = dir.path().join("config.toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut agent = TestAgent { dir, child: None };
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut agent = TestAgent { dir, child: None, env };
         agent.spawn();
         agent
     }
@@ -84,6 +92,7 @@ impl TestAgent {
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("run")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -256,4 +265,38 @@ pub fn duck_count(path: &Path, sql: &str) -> i64 {
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap();
     let conn = duckdb::Connection::open_with_flags(path, config).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// A config for alert tests: samples every second, only the battery rule (the others watch
+/// this machine's CPU, memory and disks, which a test cannot steer), no grace, fast
+/// retries. `notify` goes into the `[notify]` table; `webhooks` follow it.
+pub fn alert_config(sys: &Path, notify: &str, webhooks: &str) -> String {
+    let mut c = String::from(
+        "[sampling]\ninterval = \"1s\"\nflush_interval = \"1s\"\n[processes]\nenabled = false\n\
+         [alerts]\ngrace = \"0s\"\n",
+    );
+    for rule in ["cpu", "memory", "disk_space", "swap", "load"] {
+        c.push_str(&format!("[alerts.rules.{rule}]\nenabled = false\n"));
+    }
+    c.push_str(&format!("[host]\nsys_root = {:?}\n", sys.to_str().unwrap()));
+    c + "[notify]\nretry_max = \"1s\"\n" + notify + webhooks
+}
+
+/// A webhook table pointing at `url`, signed with the secret `s3cret`.
+pub fn hook(name: &str, url: &str, extra: &str) -> String {
+    format!("[notify.webhooks.{name}]\nurl = {url:?}\nsecret = \"s3cret\"\n{extra}")
+}
+
+/// A temp dir holding a `/sys` tree with a discharging laptop battery, BAT1.
+pub fn laptop() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = sys_root(dir.path(), "discharging");
+    (dir, sys)
+}
+
+/// Sets the fixture battery's charge (percent) and status, as the kernel shows them.
+pub fn battery(sys: &Path, percent: u32, status: &str) {
+    let bat = sys.join("class/power_supply/BAT1");
+    std::fs::write(bat.join("charge_now"), (u64::from(percent) * 40_000).to_string()).unwrap();
+    std::fs::write(bat.join("status"), status).unwrap();
 }

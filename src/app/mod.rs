@@ -17,6 +17,7 @@ macro_rules! out {
     };
 }
 
+mod alerts;
 mod archive;
 mod show;
 
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
-use crate::cli::{Cli, Command, ConfigAction};
+use crate::cli::{Cli, Command, ConfigAction, NotifyAction};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::store::{self, Selector, Store};
 
@@ -35,10 +36,16 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
+/// A command asked for something that cannot exist (exit 2), like an unknown channel.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// Whether a failure was the user's input (exit 2) or the program's work (exit 1).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let usage = |e: &(dyn std::error::Error + 'static)| {
         e.is::<crate::config::ConfigError>()
+            || e.is::<UsageError>()
             || matches!(e.downcast_ref(), Some(crate::archive::ArchiveError::ReadOnly(_)))
     };
     if err.chain().any(usage) { 2 } else { 1 }
@@ -98,6 +105,9 @@ pub fn run(cli: &Cli) -> Result<()> {
             archive::trend(&paths, &selector, *since, *until, *step, *format)
         }
         Command::Export { format, out, since, until } => archive::export(&paths, *format, out, *since, *until),
+        Command::Rules => alerts::rules(&paths, &config),
+        Command::Alerts { since, limit } => alerts::alerts(&paths, *since, *limit),
+        Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
         Command::Config { .. } => unreachable!("handled above"),
     }
 }

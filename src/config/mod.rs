@@ -4,7 +4,9 @@
 //! or the host. An error names file:line:column and quotes the bad value.
 
 mod error;
+mod notify;
 mod raw;
+mod rules;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +39,10 @@ pub struct Config {
     pub host: Host,
     /// The DuckDB archive and its rollup.
     pub archive: Archive,
+    /// Alert rules.
+    pub alerts: Alerts,
+    /// Notification channels.
+    pub notify: Notify,
 }
 
 /// `[sampling]`
@@ -134,6 +140,34 @@ pub struct Archive {
     pub minute_retention: Option<Duration>,
     /// How long one-hour aggregates stay; `None` is forever.
     pub hour_retention: Option<Duration>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alerts {
+    /// Whether rules are evaluated at all.
+    pub enabled: bool,
+    /// After a start or a resume from sleep, nothing is announced for this long.
+    pub grace: Duration,
+    /// Announce a still-firing alert again this often; `None` is never.
+    pub repeat: Option<Duration>,
+    /// The built-in rules with the file's overrides, then the file's own, enabled only.
+    pub rules: Vec<crate::rules::Rule>,
+}
+
+/// `[notify]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notify {
+    /// Whether alerts show as desktop notifications.
+    pub desktop: bool,
+    /// When desktop notifications stay quiet.
+    pub quiet_hours: Option<crate::notify::QuietHours>,
+    /// Whether a critical alert is shown during quiet hours anyway.
+    pub critical_breaks_quiet: bool,
+    /// The longest wait between two delivery attempts.
+    pub retry_max: Duration,
+    /// Webhook channels, by name.
+    pub webhooks: Vec<crate::notify::Webhook>,
 }
 
 /// A validated duration as whole seconds, the unit stores and schedules count in.

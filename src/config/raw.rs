@@ -3,6 +3,7 @@
 //! Owns the file's shape (unknown keys are errors); must not judge values: that is
 //! `validate`'s job, which turns these into a [`super::Config`].
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -29,6 +30,10 @@ pub struct RawConfig {
     pub host: RawHost,
     #[serde(default)]
     pub archive: RawArchive,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+    #[serde(default)]
+    pub notify: RawNotify,
 }
 
 /// `[sampling]`
@@ -101,4 +106,67 @@ pub struct RawArchive {
     pub raw_retention: Option<SpannedStr>,
     pub minute_retention: Option<SpannedStr>,
     pub hour_retention: Option<SpannedStr>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the [alerts] table")]
+pub struct RawAlerts {
+    pub enabled: Option<bool>,
+    pub grace: Option<SpannedStr>,
+    pub repeat_interval: Option<SpannedStr>,
+    /// By name: a built-in rule's name overrides it, a new name adds a rule.
+    #[serde(default)]
+    pub rules: BTreeMap<Spanned<String>, RawRule>,
+}
+
+/// `[alerts.rules.NAME]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a rule table")]
+pub struct RawRule {
+    pub enabled: Option<bool>,
+    pub metric: Option<SpannedStr>,
+    pub labels: Option<BTreeMap<Spanned<String>, SpannedStr>>,
+    pub condition: Option<SpannedStr>,
+    pub direction: Option<SpannedStr>,
+    pub warning: Option<Spanned<f64>>,
+    pub critical: Option<Spanned<f64>>,
+    pub clear: Option<Spanned<f64>>,
+    #[serde(rename = "for")]
+    pub for_: Option<SpannedStr>,
+    pub keep_firing_for: Option<SpannedStr>,
+    pub per_core: Option<bool>,
+    #[serde(rename = "while")]
+    pub while_: Option<RawGuard>,
+}
+
+/// `while = { metric = "...", equals = N }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table like { metric = \"battery.status\", equals = -1 }")]
+pub struct RawGuard {
+    pub metric: SpannedStr,
+    pub equals: f64,
+}
+
+/// `[notify]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the [notify] table")]
+pub struct RawNotify {
+    pub desktop: Option<bool>,
+    pub quiet_hours: Option<SpannedStr>,
+    pub critical_breaks_quiet: Option<bool>,
+    pub retry_max: Option<SpannedStr>,
+    #[serde(default)]
+    pub webhooks: BTreeMap<Spanned<String>, RawWebhook>,
+}
+
+/// `[notify.webhooks.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a webhook table with at least `url`")]
+pub struct RawWebhook {
+    pub url: SpannedStr,
+    pub format: Option<SpannedStr>,
+    pub headers: Option<BTreeMap<Spanned<String>, SpannedStr>>,
+    pub secret: Option<SpannedStr>,
+    pub timeout: Option<SpannedStr>,
 }

@@ -11,10 +11,10 @@ use super::error::{ConfigError, Locator};
 use super::raw::{RawConfig, SpannedStr};
 use super::{Archive, CollectorSwitches, Config, Filters, Host, Processes, Sampling, Store};
 
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
-const HOUR: Duration = Duration::from_secs(3600);
-const DAY: Duration = Duration::from_secs(86_400);
+pub(super) const SECOND: Duration = Duration::from_secs(1);
+pub(super) const MINUTE: Duration = Duration::from_secs(60);
+pub(super) const HOUR: Duration = Duration::from_secs(3600);
+pub(super) const DAY: Duration = Duration::from_secs(86_400);
 
 const MOUNTS_EXCLUDE: &[&str] = &["/boot/efi", "/snap/*", "/var/lib/docker/*", "/run/*", "/sys/*", "/proc/*", "/dev/*"];
 /// Network file systems are left out too: a hung server would block the sampling tick.
@@ -37,14 +37,18 @@ const DEVICES_EXCLUDE: &[&str] = &["loop*", "ram*", "zram*", "dm-*"];
 const INTERFACES_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
 
 /// A duration key: its default and allowed range.
-struct DurationKey {
-    name: &'static str,
-    default: Duration,
-    min: Duration,
-    max: Duration,
+pub(super) struct DurationKey<'a> {
+    /// The key, for messages.
+    pub name: &'a str,
+    /// Its value when absent.
+    pub default: Duration,
+    /// The shortest allowed.
+    pub min: Duration,
+    /// The longest allowed.
+    pub max: Duration,
 }
 
-impl DurationKey {
+impl DurationKey<'_> {
     /// A retention: a duration, or `"forever"` for `None`; absent means `forever` if
     /// `default_forever`, else the key's default.
     fn retention(
@@ -60,7 +64,8 @@ impl DurationKey {
         }
     }
 
-    fn get(&self, value: Option<&SpannedStr>, loc: &Locator) -> Result<Duration, ConfigError> {
+    /// The duration written, or the default.
+    pub fn get(&self, value: Option<&SpannedStr>, loc: &Locator) -> Result<Duration, ConfigError> {
         let Some(value) = value else { return Ok(self.default) };
         let text = value.get_ref();
         let at = value.span().start;
@@ -226,6 +231,8 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
             // The hour tier is tiny (24 rows a day a series): kept forever unless asked.
             hour_retention: hour_retention.retention(a.hour_retention.as_ref(), true, loc)?,
         },
+        alerts: super::rules::alerts(raw.alerts, loc)?,
+        notify: super::notify::notify(raw.notify, loc)?,
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
             sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,

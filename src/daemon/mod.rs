@@ -4,6 +4,7 @@
 //! Owns scheduling and the wall clock (the only place that reads it); must not contain
 //! collection or SQL: those are behind [`crate::collect`] and [`crate::store`].
 
+mod alerting;
 mod rollups;
 mod writer;
 
@@ -19,6 +20,8 @@ use crate::collect::rate::{GAP_FACTOR, Tick};
 use crate::collect::{self, CollectError, Sampler};
 use crate::config::{Config, secs};
 use crate::store::{Batch, Gap, Store, StoreError};
+use alerting::Alerting;
+pub use alerting::host_name;
 use rollups::Rollups;
 use writer::{Msg, write_loop};
 
@@ -77,6 +80,11 @@ pub async fn run(
     let mut rollups = a
         .enabled
         .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
+    let mut alerting = if config.alerts.enabled && !config.alerts.rules.is_empty() {
+        Some(Alerting::start(config, store.path(), wall_ms())?)
+    } else {
+        None
+    };
     let (tx, rx) = mpsc::channel();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
@@ -92,14 +100,25 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break,
             _ = sys_tick.tick() => {
-                if let Tick::Gap { from_ms, to_ms } = system.sample(wall_ms(), &mut batch.samples) {
+                let (now, before) = (wall_ms(), batch.samples.len());
+                if let Tick::Gap { from_ms, to_ms } = system.sample(now, &mut batch.samples) {
                     tracing::info!(from_ms, to_ms, "wall clock jumped: recording a gap");
                     batch.gaps.push(Gap { start_ts: from_ms / 1000, end_ts: to_ms / 1000, reason: "clock jump".into() });
+                    if let Some(a) = alerting.as_mut() {
+                        a.resumed(now);
+                    }
+                }
+                if let Some(a) = alerting.as_mut() {
+                    a.observe(&batch.samples[before..], now);
                 }
             }
             _ = proc_tick.tick(), if procs.is_some() => {
                 if let Some(p) = procs.as_mut() {
-                    p.sample(wall_ms(), &mut batch.samples);
+                    let (now, before) = (wall_ms(), batch.samples.len());
+                    p.sample(now, &mut batch.samples);
+                    if let Some(a) = alerting.as_mut() {
+                        a.observe(&batch.samples[before..], now);
+                    }
                 }
             }
             () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
@@ -119,6 +138,9 @@ pub async fn run(
     drop(tx);
     if let Some(r) = rollups {
         r.shutdown().await;
+    }
+    if let Some(a) = alerting {
+        a.shutdown().await;
     }
     writer.join().map_err(|_| DaemonError::WriterPanicked)?
 }

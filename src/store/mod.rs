@@ -20,7 +20,13 @@
 //! - A series id exists only once its transaction committed: a failed write forgets the
 //!   ids it handed out, so a retried batch never refers to a series that is not there.
 //! - Readers (`hostwatch status`) may open the file while the agent writes: WAL lets them.
+//! - Alerts: a state change, its history row and its outbox rows commit in one
+//!   transaction, before anything is sent: a notice exists once its alert changed, and an
+//!   alert changes only with its notice. An outbox row is marked done only after its
+//!   channel accepted it, so a crash in between sends it again (at least once, with the
+//!   same idempotency key). Pending outbox rows are never deleted by retention.
 
+mod alerts;
 mod migrate;
 mod move_out;
 mod read;
@@ -33,6 +39,7 @@ use rusqlite::{Connection, OpenFlags, params};
 // tenth of the ingest profile.
 use rustc_hash::FxHashMap as HashMap;
 
+pub use alerts::{AlertEvent, OutboxItem, OutboxRow, Outcome};
 pub use migrate::MIGRATIONS;
 #[cfg(test)]
 pub(crate) use migrate::assert_all_listed;
@@ -170,6 +177,8 @@ fn write_tx(
     tx.execute("DELETE FROM samples WHERE ts < ?1", [keep_since])?;
     tx.execute("DELETE FROM gaps WHERE end_ts < ?1", [keep_since])?;
     tx.execute("DELETE FROM rollups WHERE at < ?1", [keep_since])?;
+    tx.execute("DELETE FROM alert_events WHERE at_ms < ?1 * 1000", [keep_since])?;
+    tx.execute("DELETE FROM outbox WHERE done_ms < ?1 * 1000", [keep_since])?;
     tx.execute("DELETE FROM agent_runs WHERE coalesce(stopped_at, last_flush, started_at) < ?1", [keep_since])?;
     if tx.execute("DELETE FROM series WHERE last_seen < ?1", [keep_since])? > 0 {
         ids.clear();

@@ -1,0 +1,127 @@
+//! `hostwatch rules`, `hostwatch alerts` and `hostwatch notify test`.
+
+use anyhow::{Result, bail};
+
+use super::Paths;
+use super::show::{local, table};
+use crate::cli::When;
+use crate::config::Config;
+use crate::daemon::{host_name, wall_ms};
+use crate::notify::{Channel, Notice, send};
+use crate::rules::{Phase, Track};
+use crate::store::{Store, StoreError};
+
+/// A track in one line: `firing critical: disk.used_percent{mount="/"} 93.1 since ...`.
+fn describe(t: &Track) -> String {
+    let phase = if t.phase == Phase::Firing { "firing" } else { "pending" };
+    format!(
+        "{phase} {}: {} = {} (threshold {}) since {}",
+        t.severity.as_str(),
+        t.series,
+        round(t.value),
+        round(t.threshold),
+        local(t.since_ms / 1000)
+    )
+}
+
+fn round(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The current alerts, or none if the agent never ran here.
+fn current(paths: &Paths) -> Result<Option<Vec<Track>>> {
+    match Store::open_read_only(&paths.hot) {
+        Ok(store) => Ok(Some(store.alerts()?)),
+        Err(StoreError::Missing(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every enabled rule, what it watches, and its state.
+pub fn rules(paths: &Paths, config: &Config) -> Result<()> {
+    let tracks = current(paths)?;
+    let mut rows = Vec::new();
+    for rule in &config.alerts.rules {
+        let mine: Vec<&Track> = tracks.iter().flatten().filter(|t| t.rule == rule.name).collect();
+        let state = match (&tracks, mine.as_slice()) {
+            (None, _) => "no data yet".to_owned(),
+            _ if !config.alerts.enabled => "off (alerts.enabled = false)".to_owned(),
+            (_, []) => "ok".to_owned(),
+            (_, [first, ..]) => describe(first),
+        };
+        rows.push(vec![rule.name.clone(), rule.describe(), state]);
+        rows.extend(mine.iter().skip(1).map(|t| vec![String::new(), String::new(), describe(t)]));
+    }
+    out!("{}", table(&["RULE", "CONDITION", "STATE"], &rows));
+    Ok(())
+}
+
+/// Firing and pending alerts, then the history since `since`.
+pub fn alerts(paths: &Paths, since: When, limit: u32) -> Result<()> {
+    let store = Store::open_read_only(&paths.hot)?;
+    let now = wall_ms() / 1000;
+    let tracks = store.alerts()?;
+    if tracks.is_empty() {
+        outln!("No alert is firing or pending.");
+    } else {
+        let rows: Vec<Vec<String>> = tracks.iter().map(|t| vec![t.rule.clone(), describe(t)]).collect();
+        out!("{}", table(&["RULE", "STATE"], &rows));
+    }
+    let history = store.alert_history(since.resolve(now) * 1000, limit)?;
+    outln!("");
+    if history.is_empty() {
+        outln!("No alert changes since {}.", local(since.resolve(now)));
+    } else {
+        let rows: Vec<Vec<String>> = history
+            .iter()
+            .map(|e| {
+                let value = format!("{} (threshold {})", round(e.value), round(e.threshold));
+                vec![
+                    local(e.at_ms / 1000),
+                    e.rule.clone(),
+                    e.event.clone(),
+                    e.severity.clone(),
+                    e.series.clone(),
+                    value,
+                ]
+            })
+            .collect();
+        out!("{}", table(&["TIME", "RULE", "EVENT", "SEVERITY", "SERIES", "VALUE"], &rows));
+    }
+    for (channel, count, oldest, error) in store.outbox_pending()? {
+        let why = error.map_or_else(String::new, |e| format!(": {e}"));
+        outln!("{count} notices waiting for {channel} since {}{why}", local(oldest / 1000));
+    }
+    Ok(())
+}
+
+/// Sends a test notice to `only` (or every channel) and reports each; fails if any failed.
+pub fn notify_test(config: &Config, only: Option<&str>) -> Result<()> {
+    let channels: Vec<Channel> =
+        Channel::all(&config.notify).into_iter().filter(|c| only.is_none_or(|n| c.name() == n)).collect();
+    if channels.is_empty() {
+        match only {
+            Some(name) => bail!(crate::app::UsageError(format!(
+                "no channel named {name:?}: it is `desktop` (if notify.desktop is on) or a [notify.webhooks.NAME]"
+            ))),
+            None => bail!(crate::app::UsageError("no notification channel is configured".to_owned())),
+        }
+    }
+    let now = wall_ms();
+    let notice = Notice::test(&host_name(), now);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut failed = 0;
+    for channel in &channels {
+        match runtime.block_on(send(channel, &notice, now / 1000)) {
+            Ok(()) => outln!("{}: sent", channel.name()),
+            Err(e) => {
+                failed += 1;
+                outln!("{}: FAILED: {e}", channel.name());
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} channels failed", channels.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Notifications: what is announced (a [`Notice`] of alert events), how each channel
+//! renders and delivers it, and the outbox loop that retries until it is delivered.
+//!
+//! Owns the channels (desktop, webhooks) and their formats; must not decide when an alert
+//! fires (that is [`crate::rules`]) or hold SQL (the outbox lives behind [`crate::store`]).
+
+mod deliver;
+mod desktop;
+mod notice;
+mod outbox;
+mod render;
+mod webhook;
+
+use std::time::Duration;
+
+use chrono::NaiveTime;
+
+pub use deliver::{Channel, DeliveryError, send};
+pub use notice::{Entry, Notice, SCHEMA};
+pub use outbox::{Outbox, backoff};
+pub use render::Rendered;
+pub use webhook::sign;
+
+/// The channel name of desktop notifications (webhooks are named by their config table).
+pub const DESKTOP: &str = "desktop";
+
+/// How a webhook's body is shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// hostwatch's own versioned JSON ([`SCHEMA`], docs/NOTIFICATIONS.md).
+    Json,
+    /// A Slack incoming webhook (`text`).
+    Slack,
+    /// A Discord webhook (`content` and an embed).
+    Discord,
+    /// An ntfy topic URL: the text as body, title and priority as headers.
+    Ntfy,
+}
+
+impl Format {
+    /// Every format, with the name used in the config.
+    pub const ALL: &[(&str, Format)] =
+        &[("json", Format::Json), ("slack", Format::Slack), ("discord", Format::Discord), ("ntfy", Format::Ntfy)];
+}
+
+/// A configured webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    /// The channel's name (its `[notify.webhooks.NAME]` table).
+    pub name: String,
+    /// Where requests go (http or https).
+    pub url: reqwest::Url,
+    /// Body shape.
+    pub format: Format,
+    /// Extra headers sent with every request (an `Authorization`, say).
+    pub headers: Vec<(String, String)>,
+    /// If set, each request carries an HMAC-SHA256 signature made with it.
+    pub secret: Option<String>,
+    /// The longest a request may take, connection included.
+    pub timeout: Duration,
+}
+
+/// A daily span of local time when desktop notifications stay quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    /// Local time it starts.
+    pub start: NaiveTime,
+    /// Local time it ends (before `start`: the span crosses midnight).
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// Whether the local time `t` is inside.
+    pub fn contains(self, t: NaiveTime) -> bool {
+        if self.start <= self.end { self.start <= t && t < self.end } else { t >= self.start || t < self.end }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_may_cross_midnight() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let night = QuietHours { start: t(22, 0), end: t(7, 0) };
+        assert!(night.contains(t(23, 30)) && night.contains(t(3, 0)) && night.contains(t(22, 0)));
+        assert!(!night.contains(t(7, 0)) && !night.contains(t(12, 0)));
+        let lunch = QuietHours { start: t(12, 0), end: t(13, 0) };
+        assert!(lunch.contains(t(12, 30)) && !lunch.contains(t(13, 0)) && !lunch.contains(t(23, 0)));
+    }
+}

@@ -1,0 +1,199 @@
+//! A [`Notice`]: the alert changes of one evaluation, grouped, in the versioned shape the
+//! generic JSON webhook receives and the outbox keeps.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::rules::{EventKind, Severity};
+
+/// The `schema` of every notice; a change that breaks readers gets a new number.
+pub const SCHEMA: &str = "hostwatch.notification.v1";
+
+/// One notification: everything that changed at one evaluation, on one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The same for every delivery attempt of this notice, on every channel: receivers
+    /// drop repeats by it.
+    pub idempotency_key: String,
+    /// The host's name.
+    pub host: String,
+    /// When the alerts changed, RFC 3339 UTC with milliseconds.
+    pub created_at: String,
+    /// One line: what the notice is about.
+    pub summary: String,
+    /// The alert changes, most severe first.
+    pub alerts: Vec<Entry>,
+}
+
+/// One alert change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Identifies this change of this alert.
+    pub key: String,
+    /// The rule's name.
+    pub alert: String,
+    /// `fired`, `escalated`, `repeated`, `resolved` or `test`.
+    pub event: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    /// `warning` or `critical`.
+    pub severity: String,
+    /// The series, as `metric{label="value"}`.
+    pub series: String,
+    /// The metric's name.
+    pub metric: String,
+    /// The series' labels.
+    pub labels: BTreeMap<String, String>,
+    /// The metric's unit.
+    pub unit: String,
+    /// The condition's value.
+    pub value: f64,
+    /// The threshold crossed (for a resolution: the one it went back past).
+    pub threshold: f64,
+    /// The rule's condition, e.g. `avg 5m above`.
+    pub condition: String,
+    /// When the alert fired, RFC 3339 UTC.
+    pub started_at: String,
+    /// When this change happened, RFC 3339 UTC with milliseconds.
+    pub at: String,
+    /// One readable line.
+    pub text: String,
+}
+
+/// Unix ms as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A short hex digest of `parts`, for idempotency keys.
+fn digest(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// A value with at most two decimals, trailing zeros dropped.
+fn show(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+impl Entry {
+    /// The entry for one alert event on `host`.
+    pub fn from_event(host: &str, e: &crate::rules::Event) -> Entry {
+        let series = e.series.to_string();
+        let (kind, severity) = (e.kind.as_str(), e.severity.as_str());
+        let unit = e.series.metric.unit;
+        let condition = format!("{} {}", e.rule.condition, e.rule.direction.as_str());
+        let text = match e.kind {
+            EventKind::Resolved => format!(
+                "{} resolved: {series} is {}{unit}, back past {}{unit}",
+                e.rule.name,
+                show(e.value),
+                show(e.threshold)
+            ),
+            _ => format!(
+                "{} {severity}: {series} {} is {}{unit} ({} {}{unit})",
+                e.rule.name,
+                e.rule.condition,
+                show(e.value),
+                e.rule.direction.as_str(),
+                show(e.threshold)
+            ),
+        };
+        let (started, at) = (e.started_ms.to_string(), e.at_ms.to_string());
+        Entry {
+            key: digest(&[host, &e.rule.name, &series, kind, &started, &at]),
+            alert: e.rule.name.clone(),
+            event: kind.to_owned(),
+            state: if e.kind == EventKind::Resolved { "resolved" } else { "firing" }.to_owned(),
+            severity: severity.to_owned(),
+            metric: e.series.metric.name.to_owned(),
+            labels: e.series.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            series,
+            unit: unit.to_owned(),
+            value: e.value,
+            threshold: e.threshold,
+            condition,
+            started_at: rfc3339(e.started_ms),
+            at: rfc3339(e.at_ms),
+            text,
+        }
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Severity::parse(&self.severity)
+    }
+}
+
+impl Notice {
+    /// Groups `entries` that changed together at `at_ms` into one notice.
+    pub fn new(host: &str, at_ms: i64, mut entries: Vec<Entry>) -> Notice {
+        // Firing before resolved, critical before warning.
+        entries.sort_by_key(|e| (e.state != "firing", std::cmp::Reverse(e.severity())));
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        let summary = match entries.as_slice() {
+            [one] if one.state == "resolved" => format!("{} resolved on {host}", one.alert),
+            [one] => format!("{} {} on {host}", one.alert, one.severity),
+            many => {
+                let firing = many.iter().filter(|e| e.state == "firing").count();
+                format!("{} alerts on {host}: {firing} firing, {} resolved", many.len(), many.len() - firing)
+            }
+        };
+        Notice {
+            schema: SCHEMA.to_owned(),
+            idempotency_key: digest(&keys),
+            host: host.to_owned(),
+            created_at: rfc3339(at_ms),
+            summary,
+            alerts: entries,
+        }
+    }
+
+    /// The worst severity still firing; `None` if every entry is a resolution.
+    pub fn severity(&self) -> Option<Severity> {
+        self.alerts.iter().filter(|e| e.state == "firing").filter_map(Entry::severity).max()
+    }
+
+    /// Whether anything in it is critical and firing.
+    pub fn is_critical(&self) -> bool {
+        self.severity() == Some(Severity::Critical)
+    }
+
+    /// The readable lines, one per entry.
+    pub fn lines(&self) -> String {
+        self.alerts.iter().map(|e| e.text.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Notice {
+    /// What `hostwatch notify test` sends: a made-up warning that says what it is.
+    pub fn test(host: &str, at_ms: i64) -> Notice {
+        let at = rfc3339(at_ms);
+        let entry = Entry {
+            key: digest(&[host, "test", &at]),
+            alert: "test".to_owned(),
+            event: "test".to_owned(),
+            state: "firing".to_owned(),
+            severity: Severity::Warning.as_str().to_owned(),
+            series: String::new(),
+            metric: String::new(),
+            labels: BTreeMap::new(),
+            unit: String::new(),
+            value: 0.0,
+            threshold: 0.0,
+            condition: String::new(),
+            started_at: at.clone(),
+            at,
+            text: "A test from `hostwatch notify test`: this channel works.".to_owned(),
+        };
+        Notice { summary: format!("hostwatch test notification from {host}"), ..Notice::new(host, at_ms, vec![entry]) }
+    }
+}

@@ -1,0 +1,134 @@
+//! The outbox loop: one per channel, delivering its queued notices oldest first, with
+//! retries and backoff, so a receiver that is down for hours misses nothing.
+//!
+//! Order per channel is strict: a notice waits until the one before it is done (delivered,
+//! refused for good, or expired), so "resolved" never overtakes "fired".
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use super::Notice;
+use super::deliver::{Channel, DeliveryError, send};
+use crate::store::{OutboxItem, Outcome, Store};
+
+/// A desktop notice older than this is dropped as `expired`: after a night offline, an
+/// old bubble helps nobody (webhooks keep trying: their receivers keep history).
+const DESKTOP_EXPIRY_MS: i64 = 10 * 60 * 1000;
+
+/// The longest one desktop attempt may take (a hung notification server).
+const DESKTOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The wait before attempt `attempts + 1`: 1 s, doubling, at most `max`.
+pub fn backoff(attempts: u32, max: Duration) -> Duration {
+    let doubled = Duration::from_secs(1).saturating_mul(1 << attempts.saturating_sub(1).min(20));
+    doubled.min(max)
+}
+
+/// What every channel's loop shares.
+#[derive(Clone)]
+pub struct Outbox {
+    /// The hot store (its own connection, shared with the alert evaluation).
+    pub db: Arc<Mutex<Store>>,
+    /// The longest wait between attempts.
+    pub retry_max: Duration,
+    /// Unix ms now: the daemon's wall clock.
+    pub clock: fn() -> i64,
+}
+
+impl Outbox {
+    fn db(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Delivers `channel`'s notices until `shutdown` turns true; `wake` is signalled when a
+    /// notice is queued. An attempt under way when shutdown comes is finished first.
+    pub async fn run(&self, channel: Channel, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        let name = channel.name().to_owned();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let now = (self.clock)();
+            // Bound first: the store's lock must not be held across the attempt's await.
+            let next = self.db().outbox_next(&name);
+            let wait = match next {
+                Ok(Some(item)) if item.next_ms <= now => {
+                    if self.attempt(&channel, item, now).await {
+                        continue;
+                    }
+                    // The store did not take the outcome: wait rather than resend at once.
+                    Some(self.retry_max)
+                }
+                Ok(Some(item)) => Some(Duration::from_millis(u64::try_from(item.next_ms - now).unwrap_or(0))),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(channel = name, "cannot read the outbox: {e}");
+                    Some(self.retry_max)
+                }
+            };
+            tokio::select! {
+                () = wake.notified() => {}
+                _ = shutdown.changed() => {}
+                () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+            }
+        }
+    }
+
+    /// One attempt on the oldest pending notice; false if its outcome could not be stored.
+    async fn attempt(&self, channel: &Channel, item: OutboxItem, now: i64) -> bool {
+        let name = channel.name();
+        let notice: Notice = match serde_json::from_str(&item.body) {
+            Ok(n) => n,
+            Err(e) => return self.finish(name, item.id, Outcome::Failed, Some(&format!("unreadable notice: {e}"))),
+        };
+        let result = match channel {
+            Channel::Desktop if now - item.created_ms > DESKTOP_EXPIRY_MS => {
+                return self.finish(name, item.id, Outcome::Expired, None);
+            }
+            Channel::Desktop => tokio::time::timeout(DESKTOP_TIMEOUT, send(channel, &notice, now / 1000))
+                .await
+                .unwrap_or_else(|_| Err(DeliveryError::Retry("desktop notification: no answer in 10s".into()))),
+            Channel::Webhook(..) => send(channel, &notice, now / 1000).await,
+        };
+        match result {
+            Ok(()) => {
+                tracing::debug!(channel = name, key = notice.idempotency_key, "delivered");
+                self.finish(name, item.id, Outcome::Delivered, None)
+            }
+            Err(DeliveryError::Permanent(e)) => {
+                tracing::error!(channel = name, "notice refused, not retried: {e}");
+                self.finish(name, item.id, Outcome::Failed, Some(&e))
+            }
+            Err(DeliveryError::Retry(e)) => {
+                let delay = backoff(item.attempts + 1, self.retry_max);
+                if item.attempts == 0 {
+                    tracing::warn!(channel = name, "delivery failed, will retry: {e}");
+                }
+                let next = (self.clock)() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                let stored = self.db().outbox_retry(item.id, &e, next);
+                stored.inspect_err(|e| tracing::error!(channel = name, "cannot record a failed delivery: {e}")).is_ok()
+            }
+        }
+    }
+
+    fn finish(&self, channel: &str, id: i64, outcome: Outcome, error: Option<&str>) -> bool {
+        let stored = self.db().outbox_done(id, outcome, error, (self.clock)());
+        // If not stored, the notice stays pending and is sent again: at least once, same key.
+        stored.inspect_err(|e| tracing::error!(channel, "cannot mark a notice done: {e}")).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_second_up_to_its_cap() {
+        let max = Duration::from_secs(60);
+        let waits: Vec<u64> = (1..=8).map(|a| backoff(a, max).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(u32::MAX, max), max);
+    }
+}

@@ -1,0 +1,151 @@
+//! The built-in rules: the performance baselines hostwatch targets out of the box. Each can
+//! be overridden or disabled by name under `[alerts.rules.NAME]` in the config.
+
+use std::time::Duration;
+
+use glob::Pattern;
+
+use super::{Condition, Direction, Guard, Matcher, Rule};
+use crate::metrics::{self as m, Metric};
+
+const MINUTE: u64 = 60;
+
+/// One row of the built-in table.
+pub struct DefaultRule {
+    /// Rule name.
+    pub name: &'static str,
+    /// Watched metric.
+    pub metric: &'static Metric,
+    /// Label globs.
+    pub labels: &'static [(&'static str, &'static str)],
+    /// What is compared.
+    pub condition: Condition,
+    /// Which side is bad.
+    pub direction: Direction,
+    /// Warning threshold.
+    pub warning: f64,
+    /// Critical threshold.
+    pub critical: f64,
+    /// Hysteresis: where a firing alert clears.
+    pub clear: f64,
+    /// `for`, in seconds.
+    pub for_secs: u64,
+    /// Divide by the number of cores.
+    pub per_core: bool,
+    /// Applies only while this metric has this value.
+    pub guard: Option<(&'static Metric, f64)>,
+}
+
+const fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n * MINUTE)
+}
+
+/// The built-in rules. A developer's machine runs hot for minutes at a time (a build, a
+/// test suite): sustained windows and `for` durations keep those from paging anyone.
+pub static DEFAULT_RULES: &[DefaultRule] = &[
+    DefaultRule {
+        name: "cpu",
+        metric: &m::CPU_USAGE,
+        labels: &[("cpu", "total")],
+        condition: Condition::Avg(minutes(5)),
+        direction: Direction::Above,
+        warning: 70.0,
+        critical: 90.0,
+        clear: 60.0,
+        for_secs: 5 * MINUTE,
+        per_core: false,
+        guard: None,
+    },
+    DefaultRule {
+        name: "memory",
+        metric: &m::MEM_USED_PCT,
+        labels: &[],
+        condition: Condition::Avg(minutes(1)),
+        direction: Direction::Above,
+        warning: 80.0,
+        critical: 95.0,
+        clear: 75.0,
+        for_secs: 2 * MINUTE,
+        per_core: false,
+        guard: None,
+    },
+    DefaultRule {
+        name: "disk_space",
+        metric: &m::DISK_USED_PCT,
+        labels: &[("mount", "*")],
+        condition: Condition::Value,
+        direction: Direction::Above,
+        warning: 80.0,
+        critical: 90.0,
+        clear: 78.0,
+        for_secs: MINUTE,
+        per_core: false,
+        guard: None,
+    },
+    DefaultRule {
+        name: "swap",
+        metric: &m::SWAP_USED_PCT,
+        labels: &[],
+        condition: Condition::Avg(minutes(5)),
+        direction: Direction::Above,
+        warning: 50.0,
+        critical: 80.0,
+        clear: 40.0,
+        for_secs: 5 * MINUTE,
+        per_core: false,
+        guard: None,
+    },
+    DefaultRule {
+        name: "battery_low",
+        metric: &m::BATTERY_CHARGE,
+        labels: &[("battery", "*")],
+        condition: Condition::Value,
+        direction: Direction::Below,
+        warning: 15.0,
+        critical: 5.0,
+        clear: 20.0,
+        for_secs: 0,
+        per_core: false,
+        guard: Some((&m::BATTERY_STATUS, -1.0)),
+    },
+    DefaultRule {
+        name: "load",
+        metric: &m::LOAD_5,
+        labels: &[],
+        condition: Condition::Value,
+        direction: Direction::Above,
+        warning: 1.5,
+        critical: 3.0,
+        clear: 1.2,
+        for_secs: 10 * MINUTE,
+        per_core: true,
+        guard: None,
+    },
+];
+
+impl DefaultRule {
+    /// The row as a rule.
+    pub fn rule(&self) -> Rule {
+        Rule {
+            name: self.name.to_owned(),
+            metric: self.metric,
+            matchers: self
+                .labels
+                .iter()
+                .map(|(label, glob)| Matcher {
+                    label: (*label).to_owned(),
+                    pattern: Pattern::new(glob).expect("built-in globs are valid"),
+                })
+                .collect(),
+            condition: self.condition,
+            direction: self.direction,
+            warning: Some(self.warning),
+            critical: Some(self.critical),
+            clear: self.clear,
+            for_: Duration::from_secs(self.for_secs),
+            keep_firing_for: Duration::ZERO,
+            per_core: self.per_core,
+            guard: self.guard.map(|(metric, equals)| Guard { metric, equals }),
+        }
+    }
+}

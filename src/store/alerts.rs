@@ -1,0 +1,242 @@
+//! Alert state, alert history and the notification outbox in the hot store.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Store, StoreError};
+use crate::rules::{Change, Phase, Severity, Track};
+
+/// A notice to queue for one channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    /// The channel's name.
+    pub channel: String,
+    /// The notice as JSON.
+    pub body: String,
+    /// Set when the row is done on arrival (quiet hours suppressed it).
+    pub done: Option<Outcome>,
+}
+
+/// How an outbox row ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The channel accepted it.
+    Delivered,
+    /// The channel refused it for good.
+    Failed,
+    /// Quiet hours held it back.
+    Suppressed,
+    /// Too old to be worth showing (a desktop notice that waited too long).
+    Expired,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Failed => "failed",
+            Outcome::Suppressed => "suppressed",
+            Outcome::Expired => "expired",
+        }
+    }
+}
+
+/// The oldest pending row of a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    /// Row id.
+    pub id: i64,
+    /// The notice as JSON.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Unix ms before which it is not tried again.
+    pub next_ms: i64,
+    /// Unix ms it was queued.
+    pub created_ms: i64,
+}
+
+/// One announced alert change, for `hostwatch alerts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertEvent {
+    /// Unix ms.
+    pub at_ms: i64,
+    /// Rule name.
+    pub rule: String,
+    /// The series.
+    pub series: String,
+    /// fired, escalated, repeated or resolved.
+    pub event: String,
+    /// warning or critical.
+    pub severity: String,
+    /// The condition's value.
+    pub value: f64,
+    /// The threshold.
+    pub threshold: f64,
+}
+
+fn track(r: &Row) -> rusqlite::Result<Track> {
+    let phase: String = r.get(2)?;
+    let severity: String = r.get(3)?;
+    Ok(Track {
+        rule: r.get(0)?,
+        series: r.get(1)?,
+        phase: if phase == "firing" { Phase::Firing } else { Phase::Pending },
+        severity: Severity::parse(&severity).unwrap_or(Severity::Warning),
+        since_ms: r.get(4)?,
+        value: r.get(5)?,
+        threshold: r.get(6)?,
+        notified_ms: r.get(7)?,
+    })
+}
+
+impl Store {
+    /// The pending and firing alerts, firing and critical first.
+    pub fn alerts(&self) -> Result<Vec<Track>, StoreError> {
+        let sql = "SELECT rule, series, phase, severity, since_ms, value, threshold, notified_ms FROM alerts
+                   ORDER BY phase = 'pending', severity = 'warning', rule, series";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt.query_map([], track).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Persists alert changes, their history and the notices they cause, in one transaction.
+    pub fn record_alerts(&mut self, changes: &[Change], outbox: &[OutboxRow], now_ms: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })?;
+        record(&tx, changes, outbox, now_ms)
+            .and_then(|()| tx.commit())
+            .map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
+    }
+
+    /// The oldest pending notice of `channel`.
+    pub fn outbox_next(&self, channel: &str) -> Result<Option<OutboxItem>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, body, attempts, next_ms, created_ms FROM outbox
+                 WHERE channel = ?1 AND done_ms IS NULL ORDER BY id LIMIT 1",
+                [channel],
+                |r| {
+                    Ok(OutboxItem {
+                        id: r.get(0)?,
+                        body: r.get(1)?,
+                        attempts: r.get(2)?,
+                        next_ms: r.get(3)?,
+                        created_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Marks a notice done.
+    pub fn outbox_done(
+        &mut self,
+        id: i64,
+        outcome: Outcome,
+        error: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET done_ms = ?2, outcome = ?3, attempts = attempts + (?3 != 'expired'),
+                 last_error = coalesce(?4, last_error) WHERE id = ?1",
+                params![id, now_ms, outcome.as_str(), error],
+            )
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    /// Records a failed attempt; the next is not before `next_ms`.
+    pub fn outbox_retry(&mut self, id: i64, error: &str, next_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_ms = ?3 WHERE id = ?1",
+                params![id, error, next_ms],
+            )
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    /// Pending notices per channel, with the oldest one's age and last error.
+    pub fn outbox_pending(&self) -> Result<Vec<(String, i64, i64, Option<String>)>, StoreError> {
+        let sql = "SELECT channel, count(*), min(created_ms),
+                          (SELECT last_error FROM outbox o WHERE o.channel = p.channel AND o.done_ms IS NULL ORDER BY id LIMIT 1)
+                   FROM outbox p WHERE done_ms IS NULL GROUP BY channel ORDER BY channel";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Announced alert changes since `since_ms`, newest first.
+    pub fn alert_history(&self, since_ms: i64, limit: u32) -> Result<Vec<AlertEvent>, StoreError> {
+        let sql = "SELECT at_ms, rule, series, event, severity, value, threshold FROM alert_events
+                   WHERE at_ms >= ?1 ORDER BY id DESC LIMIT ?2";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![since_ms, limit], |r| {
+                Ok(AlertEvent {
+                    at_ms: r.get(0)?,
+                    rule: r.get(1)?,
+                    series: r.get(2)?,
+                    event: r.get(3)?,
+                    severity: r.get(4)?,
+                    value: r.get(5)?,
+                    threshold: r.get(6)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+fn record(tx: &rusqlite::Transaction, changes: &[Change], outbox: &[OutboxRow], now_ms: i64) -> rusqlite::Result<()> {
+    let mut put = tx.prepare_cached(
+        "INSERT OR REPLACE INTO alerts(rule, series, phase, severity, since_ms, value, threshold, notified_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut delete = tx.prepare_cached("DELETE FROM alerts WHERE rule = ?1 AND series = ?2")?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO alert_events(at_ms, rule, series, event, severity, value, threshold, started_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for c in changes {
+        match &c.track {
+            Some(t) => {
+                let phase = if t.phase == Phase::Firing { "firing" } else { "pending" };
+                put.execute(params![
+                    t.rule,
+                    t.series,
+                    phase,
+                    t.severity.as_str(),
+                    t.since_ms,
+                    t.value,
+                    t.threshold,
+                    t.notified_ms
+                ])?;
+            }
+            None => {
+                delete.execute(params![c.rule, c.series])?;
+            }
+        }
+        if let Some(e) = &c.event {
+            history.execute(params![
+                e.at_ms,
+                c.rule,
+                c.series,
+                e.kind.as_str(),
+                e.severity.as_str(),
+                e.value,
+                e.threshold,
+                e.started_ms
+            ])?;
+        }
+    }
+    let mut queue = tx.prepare_cached(
+        "INSERT INTO outbox(channel, created_ms, body, next_ms, done_ms, outcome) VALUES (?1, ?2, ?3, ?2, ?4, ?5)",
+    )?;
+    for row in outbox {
+        let done_ms = row.done.map(|_| now_ms);
+        queue.execute(params![row.channel, now_ms, row.body, done_ms, row.done.map(Outcome::as_str)])?;
+    }
+    Ok(())
+}

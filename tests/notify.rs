@@ -1,0 +1,91 @@
+//! Notification channels as their receivers see them: a real notification server on a
+//! private session bus, and a real HTTP receiver for each webhook format.
+
+use std::time::Duration;
+
+use crate::util::{TestAgent, alert_config, battery, hook, hostwatch, laptop, text};
+use crate::util_desktop::DesktopSession;
+use crate::util_http::{Receiver, free_port};
+
+#[test]
+fn a_critical_battery_shows_a_critical_desktop_notification_and_its_resolution_a_quiet_one() {
+    let Some(session) = DesktopSession::start() else { return };
+    let (dir, sys) = laptop();
+    let agent = TestAgent::start_with_env(
+        dir,
+        &alert_config(&sys, "desktop = true\n", ""),
+        &[("DBUS_SESSION_BUS_ADDRESS", &session.bus)],
+    );
+
+    battery(&sys, 3, "Discharging");
+    let shown = session.wait_for(1, Duration::from_secs(15));
+    let (_, call) = &shown[0];
+    let host = hostwatch::daemon::host_name();
+    assert!(call.starts_with("string \"hostwatch\""), "app name: {call}");
+    assert!(call.contains(&format!("string \"battery_low critical on {host}\"")), "summary: {call}");
+    assert!(
+        call.contains("battery_low critical: battery.charge_percent{battery=\"BAT1\"} value is 3% (below 5%)"),
+        "body: {call}"
+    );
+    assert!(call.contains("string \"urgency\"\nvariant byte 2"), "critical urgency: {call}");
+    assert!(call.ends_with("int32 0\n"), "a critical one stays until dismissed: {call}");
+
+    battery(&sys, 3, "Charging");
+    let shown = session.wait_for(2, Duration::from_secs(15));
+    let (_, call) = &shown[1];
+    assert!(call.contains(&format!("string \"battery_low resolved on {host}\"")), "{call}");
+    assert!(call.contains("string \"urgency\"\nvariant byte 0"), "low urgency: {call}");
+    drop(agent);
+
+    // `notify test desktop` goes straight to the same server.
+    let out = crate::util::bin()
+        .env("DBUS_SESSION_BUS_ADDRESS", &session.bus)
+        .args(["notify", "test", "desktop"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(text(&out).0, "desktop: sent\n");
+    let shown = session.wait_for(3, Duration::from_secs(10));
+    assert!(shown[2].1.contains("hostwatch test notification from"), "{}", shown[2].1);
+}
+
+#[test]
+fn notify_test_speaks_each_webhook_format_and_names_the_channels_that_failed() {
+    let receiver = Receiver::start();
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+    let mut config = String::from("[notify]\ndesktop = false\n");
+    for format in ["json", "slack", "discord", "ntfy"] {
+        let extra = format!("format = {format:?}\nheaders = {{ Authorization = \"Bearer t0ken\" }}\n");
+        config.push_str(&hook(format, &receiver.url(&format!("/{format}")), &extra));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, &config).unwrap();
+    let file = file.to_str().unwrap();
+
+    let out = hostwatch(&["--config", file, "notify", "test"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let got = receiver.wait_for(4, Duration::from_secs(5));
+    let by_path = |p: &str| got.iter().find(|r| r.path == p).unwrap_or_else(|| panic!("no request to {p}"));
+    assert!(got.iter().all(|r| r.header("authorization") == Some("Bearer t0ken")));
+    assert_eq!(by_path("/json").json()["alerts"][0]["event"], "test");
+    assert!(by_path("/slack").json()["text"].as_str().unwrap().starts_with("*hostwatch test notification"));
+    assert_eq!(by_path("/discord").json()["embeds"][0]["color"], 0x00f2_a900);
+    let ntfy = by_path("/ntfy");
+    assert_eq!(ntfy.header("priority"), Some("4"));
+    assert!(ntfy.header("title").unwrap().starts_with("hostwatch test notification"));
+    assert!(String::from_utf8_lossy(&ntfy.body).contains("this channel works"));
+
+    // One channel by name; an unknown name is a usage error; a dead receiver fails.
+    let out = hostwatch(&["--config", file, "notify", "test", "slack"]);
+    assert_eq!(text(&out).0, "slack: sent\n");
+    let out = hostwatch(&["--config", file, "notify", "test", "teams"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("no channel named \"teams\""), "{:?}", text(&out));
+    std::fs::write(file, String::from("[notify]\ndesktop = false\n") + &hook("down", &dead, "")).unwrap();
+    let out = hostwatch(&["--config", file, "notify", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = text(&out);
+    assert!(stdout.starts_with("down: FAILED: webhook down"), "{stdout}");
+    assert!(stderr.contains("1 of 1 channels failed"), "{stderr}");
+}

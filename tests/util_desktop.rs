@@ -1,0 +1,134 @@
+//! A private desktop session: Xvfb, a D-Bus session bus, the dunst notification server,
+//! and dbus-monitor recording every `Notify` call as the server receives it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::util::require;
+
+/// The session; every daemon is killed when it is dropped (a leftover dbus-daemon would
+/// hold cargo's output pipe open and hang the test run).
+pub struct DesktopSession {
+    /// `DBUS_SESSION_BUS_ADDRESS` of the private bus.
+    pub bus: String,
+    children: Vec<Child>,
+    /// dbus-monitor's lines, each with the Unix ms it was read.
+    lines: Arc<Mutex<Vec<(i64, String)>>>,
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+}
+
+impl DesktopSession {
+    /// Starts the session, or `None` (skip; a failure under CI) if a tool is missing.
+    pub fn start() -> Option<DesktopSession> {
+        let tools = ["Xvfb", "dbus-daemon", "dbus-monitor", "dbus-send", "dunst"];
+        if !require(
+            tools.iter().all(|t| have(t)),
+            "Xvfb, dbus-daemon, dbus-monitor and dunst (Debian: xvfb dbus dunst)",
+        ) {
+            return None;
+        }
+        let mut s = DesktopSession { bus: String::new(), children: Vec::new(), lines: Arc::default() };
+        let display = format!(":{}", 50 + std::process::id() % 1000);
+        s.children
+            .push(Command::new("Xvfb").args([&display, "-nolisten", "tcp"]).stderr(Stdio::null()).spawn().unwrap());
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        s.children.push(bus);
+        s.bus = address.trim().to_owned();
+        wait_until(Duration::from_secs(10), "the X display", || {
+            std::path::Path::new(&format!("/tmp/.X11-unix/X{}", &display[1..])).exists()
+        });
+        let dunst = Command::new("dunst")
+            .env("DISPLAY", &display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &s.bus)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        s.children.push(dunst);
+        wait_until(Duration::from_secs(10), "dunst on the bus", || s.server_is_up());
+        let mut monitor = Command::new("dbus-monitor")
+            .args(["--address", &s.bus, "interface='org.freedesktop.Notifications',member='Notify'"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = monitor.stdout.take().unwrap();
+        s.children.push(monitor);
+        let lines = s.lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push((now_ms(), line));
+            }
+        });
+        // dbus-monitor prints a NameAcquired signal once it is listening.
+        wait_until(Duration::from_secs(10), "dbus-monitor", || !s.lines.lock().unwrap().is_empty());
+        Some(s)
+    }
+
+    fn server_is_up(&self) -> bool {
+        let out = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.bus))
+            .args(["--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+            .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.Notifications"])
+            .output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+    }
+
+    /// The `Notify` calls seen so far, each as (Unix ms seen, its text).
+    pub fn notifications(&self) -> Vec<(i64, String)> {
+        let lines = self.lines.lock().unwrap();
+        let mut calls: Vec<(i64, String)> = Vec::new();
+        for (ms, line) in lines.iter() {
+            if line.starts_with("method call") && line.contains("member=Notify") {
+                calls.push((*ms, String::new()));
+            } else if let Some((_, text)) = calls.last_mut() {
+                // One space between words: dbus-monitor pads some values with many.
+                text.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
+                text.push('\n');
+            }
+        }
+        calls
+    }
+
+    /// Waits until `n` notifications were shown, or fails after `limit`.
+    pub fn wait_for(&self, n: usize, limit: Duration) -> Vec<(i64, String)> {
+        wait_until(limit, &format!("{n} desktop notifications"), || self.notifications().len() >= n);
+        // The call's arguments follow its header line: give the reader a moment to get them.
+        std::thread::sleep(Duration::from_millis(200));
+        self.notifications()
+    }
+}
+
+fn wait_until(limit: Duration, what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for DesktopSession {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
