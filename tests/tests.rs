@@ -5,5 +5,8 @@ mod analyst;
 mod archive;
 mod collectors;
 mod config;
+mod doctor;
+mod packaging;
+mod service;
 mod store;
 mod util;
