@@ -1,9 +1,10 @@
 //! The command line as typed: clap definitions and flag parsers, no behaviour.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// A lightweight per-host performance agent: samples the host into a local store.
 #[derive(Debug, Parser)]
@@ -21,6 +22,22 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses `args` (the program's name first), exiting on bad usage, `--help` and
+    /// `--version`. `long_version` is called only when `--version` or `-V` is there: it
+    /// opens DuckDB to ask its version, which no other command should pay for.
+    pub fn parse_with_version(args: Vec<OsString>, long_version: impl FnOnce() -> String) -> Cli {
+        let mut command = Cli::command();
+        if args.iter().skip(1).any(|a| a == "--version" || a == "-V") {
+            // Without clap's `string` feature a version must be 'static; this runs once, and
+            // clap exits right after printing it.
+            command = command.version(&*Box::leak(long_version().into_boxed_str()));
+        }
+        let matches = command.get_matches_from(args);
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 /// Output formats for tables.
@@ -169,6 +186,79 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Check what commonly goes wrong and say how to fix it (exit 1 if something is broken).
+    ///
+    /// Checks the data dir, disk space, the hot store, the archive's lock, the clock, the
+    /// session bus and notification server, and that each webhook's host answers.
+    Doctor,
+    /// Install, remove or inspect hostwatch as a service (systemd unit, launchd agent).
+    Service {
+        /// What to do with the service.
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    ///
+    /// E.g. `hostwatch completions bash > ~/.local/share/bash-completion/completions/hostwatch`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page hostwatch(1), e.g. `hostwatch man | man -l -`; or write every page.
+    Man {
+        /// Write hostwatch.1 and one page per subcommand (hostwatch-run.1, ...) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `hostwatch service ...`
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the unit file, then enable and start the service; run again, it changes only
+    /// what differs.
+    Install {
+        /// For whom.
+        #[command(flatten)]
+        scope: ScopeFlags,
+        /// Print the file and the commands, write and run nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Stop and disable the service and remove its unit file.
+    Uninstall {
+        /// For whom.
+        #[command(flatten)]
+        scope: ScopeFlags,
+        /// Print what would be removed and run, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Say whether the unit file is installed and up to date, and ask the service manager.
+    Status {
+        /// For whom.
+        #[command(flatten)]
+        scope: ScopeFlags,
+    },
+}
+
+/// `--user` (the default) or `--system`.
+#[derive(Debug, Clone, Copy, Args)]
+#[group(multiple = false)]
+pub struct ScopeFlags {
+    /// For you, in your session (the default): desktop notifications need it.
+    #[arg(long)]
+    pub user: bool,
+    /// For the whole machine, as a user of its own, without desktop notifications (needs root).
+    #[arg(long)]
+    pub system: bool,
+}
+
+impl ScopeFlags {
+    /// The scope the flags ask for.
+    pub fn scope(self) -> crate::service::Scope {
+        if self.system { crate::service::Scope::System } else { crate::service::Scope::User }
+    }
 }
 
 /// `hostwatch config ...`

@@ -10,6 +10,8 @@
 //! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
 //! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
+//! - [`doctor`]: checks of what commonly goes wrong on a host, each with a fix.
+//! - [`service`]: the systemd units and launchd agent in `packaging/`, and installing them.
 //! - [`cli`]: the command line as typed (clap).
 //! - [`app`]: the binary's body: runs a command and prints its result.
 
@@ -19,8 +21,10 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod daemon;
+pub mod doctor;
 pub mod metrics;
 pub mod notify;
 pub mod rules;
+pub mod service;
 pub mod store;
 pub mod trend;

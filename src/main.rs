@@ -3,10 +3,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = hostwatch::cli::Cli::parse();
+    let args = std::env::args_os().collect();
+    let cli = hostwatch::cli::Cli::parse_with_version(args, hostwatch::app::long_version);
     match hostwatch::app::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if hostwatch::app::is_broken_pipe(&err) => ExitCode::SUCCESS,

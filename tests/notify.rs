@@ -89,3 +89,40 @@ fn notify_test_speaks_each_webhook_format_and_names_the_channels_that_failed() {
     assert!(stdout.starts_with("down: FAILED: webhook down"), "{stdout}");
     assert!(stderr.contains("1 of 1 channels failed"), "{stderr}");
 }
+
+#[test]
+fn doctor_names_the_notification_server_and_each_webhook_it_cannot_reach() {
+    let Some(session) = DesktopSession::start() else { return };
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+    let hooks = hook("up", &receiver.url("/"), "") + &hook("down", &dead, "");
+    std::fs::write(&file, &hooks).unwrap();
+    let data = dir.path().join("data");
+    let doctor = |bus: &str| {
+        let out = crate::util::bin()
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
+            .args(["--config", file.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "doctor"])
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out).0)
+    };
+
+    let (code, stdout) = doctor(&session.bus);
+    assert_eq!(code, Some(1), "an unreachable webhook fails: {stdout}");
+    let line = |verdict: &str, name: &str| {
+        stdout.lines().find(|l| l.starts_with(verdict) && l[5..].trim_start().starts_with(name)).unwrap_or_default()
+    };
+    assert!(line("ok", "notification server").contains("dunst"), "{stdout}");
+    assert!(line("ok", "webhook").contains(&format!("up ({})", receiver.url("/"))), "{stdout}");
+    assert!(line("FAIL", "webhook").contains(&format!("down ({dead}): cannot connect")), "{stdout}");
+    assert!(stdout.contains("`hostwatch notify test down` sends a test"), "the fix: {stdout}");
+    assert_eq!(receiver.requests().len(), 0, "doctor posts nothing");
+
+    // No notification server on this "bus": a warning with its fix.
+    let (_, stdout) = doctor("unix:path=/nonexistent/bus");
+    let warn = stdout.lines().find(|l| l.starts_with("warn") && l.contains("notification server")).unwrap_or_default();
+    assert!(warn.contains("no notification server answers"), "{stdout}");
+    assert!(stdout.contains("set notify.desktop = false and use a webhook"), "{stdout}");
+}

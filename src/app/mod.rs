@@ -19,6 +19,8 @@ macro_rules! out {
 
 mod alerts;
 mod archive;
+mod doctor;
+mod install;
 mod show;
 
 use std::path::{Path, PathBuf};
@@ -79,17 +81,29 @@ pub struct Paths {
     pub archive: PathBuf,
 }
 
+/// What `hostwatch --version` prints after the name: ours and the bundled databases'
+/// versions, e.g. `0.1.0 (DuckDB v2.0.0, SQLite 3.50.4)`.
+pub fn long_version() -> String {
+    let duckdb = crate::archive::engine_version().unwrap_or_else(|e| format!("unknown ({e})"));
+    format!("{} (DuckDB {duckdb}, SQLite {})", env!("CARGO_PKG_VERSION"), crate::store::engine_version())
+}
+
 /// Runs one command.
 pub fn run(cli: &Cli) -> Result<()> {
     init_logging(cli.verbose);
-    if let Command::Config { action } = &cli.command {
-        return match action {
-            ConfigAction::Default => {
-                out!("{DEFAULT_TOML}");
-                Ok(())
-            }
-            ConfigAction::Check { file } => check_config(file.as_deref().or(cli.config.as_deref())),
-        };
+    // Commands that need neither a valid config nor the stores.
+    match &cli.command {
+        Command::Config { action: ConfigAction::Default } => {
+            out!("{DEFAULT_TOML}");
+            return Ok(());
+        }
+        Command::Config { action: ConfigAction::Check { file } } => {
+            return check_config(file.as_deref().or(cli.config.as_deref()));
+        }
+        Command::Service { action } => return install::service(action),
+        Command::Completions { shell } => return install::completions(*shell),
+        Command::Man { dir } => return install::man(dir.as_deref()),
+        _ => {}
     }
     let config = Config::discover(cli.config.as_deref(), platform_config_file().as_deref())?;
     let dir = data_dir(cli, &config)?;
@@ -108,7 +122,10 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Rules => alerts::rules(&paths, &config),
         Command::Alerts { since, limit } => alerts::alerts(&paths, *since, *limit),
         Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
-        Command::Config { .. } => unreachable!("handled above"),
+        Command::Doctor => doctor::doctor(&paths, &config),
+        Command::Config { .. } | Command::Service { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

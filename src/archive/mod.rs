@@ -94,6 +94,11 @@ impl ArchiveError {
     }
 }
 
+/// The DuckDB library's version (`v2.0.0`), asked of an in-memory database.
+pub fn engine_version() -> Result<String, duckdb::Error> {
+    Connection::open_in_memory()?.version()
+}
+
 /// An open archive.
 pub struct Archive {
     conn: Connection,
@@ -125,6 +130,17 @@ impl Archive {
         let config = Config::default().access_mode(AccessMode::ReadOnly).map_err(err)?;
         let conn = Connection::open_with_flags(path, config).map_err(err)?;
         Ok(Archive { conn, path: path.to_owned() })
+    }
+
+    /// Whether a rollup could open the archive now: opens it for writing and closes it at
+    /// once, changing nothing (no migration). Any other holder, even a read-only one, blocks
+    /// writers, so this reports [`ArchiveError::Locked`] where a read-only open would not.
+    pub fn probe_write(path: &Path) -> Result<(), ArchiveError> {
+        if !path.exists() {
+            return Err(ArchiveError::Missing(path.to_owned()));
+        }
+        let err = |e| ArchiveError::from_duckdb(path, e);
+        Connection::open(path).map_err(err)?.close().map_err(|(_, e)| err(e))
     }
 
     fn err(&self) -> impl Fn(duckdb::Error) -> ArchiveError + '_ {

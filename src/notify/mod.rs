@@ -6,6 +6,7 @@
 
 mod deliver;
 mod desktop;
+mod health;
 mod notice;
 mod outbox;
 mod render;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use chrono::NaiveTime;
 
 pub use deliver::{Channel, DeliveryError, send};
+pub use health::checks;
 pub use notice::{Entry, Notice, SCHEMA};
 pub use outbox::{Outbox, backoff};
 pub use render::Rendered;

@@ -52,6 +52,11 @@ use crate::metrics::{Sample, SeriesKey};
 /// The file name of the hot store inside the data dir.
 pub const FILE_NAME: &str = "hot.sqlite";
 
+/// The SQLite library's version (`3.50.4`).
+pub fn engine_version() -> &'static str {
+    rusqlite::version()
+}
+
 /// A hot store operation that failed, with the file it was about.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

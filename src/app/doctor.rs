@@ -1,0 +1,41 @@
+//! `hostwatch doctor`: runs the checks on this host and prints each with its fix.
+
+use anyhow::{Result, bail};
+
+use super::Paths;
+use crate::config::Config;
+use crate::doctor::{self, Setup, Verdict};
+
+/// `hostwatch doctor`: fails (exit 1) when a check fails; warnings alone pass.
+pub fn doctor(paths: &Paths, config: &Config) -> Result<()> {
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").ok();
+    let setup = Setup {
+        data_dir: &paths.dir,
+        hot: &paths.hot,
+        archive: &paths.archive,
+        now: crate::daemon::wall_ms() / 1000,
+        // macOS shows notifications without D-Bus.
+        bus: cfg!(not(target_os = "macos")).then_some(bus.as_deref()),
+        uid: super::install::uid(),
+    };
+    let checks = doctor::run(&setup, crate::notify::checks(&config.notify));
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for check in &checks {
+        let verdict = match check.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "FAIL",
+        };
+        outln!("{verdict:<5} {:<width$}  {}", check.name, check.detail);
+        if let Some(fix) = &check.fix {
+            outln!("{:<5} {:<width$}  fix: {fix}", "", "");
+        }
+    }
+    let count = |v| checks.iter().filter(|c| c.verdict == v).count();
+    let (failed, warned) = (count(Verdict::Fail), count(Verdict::Warn));
+    if failed > 0 {
+        bail!("{failed} of {} checks failed, {warned} warned: see the fixes above", checks.len());
+    }
+    outln!("{} checks: {} ok, {warned} warned", checks.len(), count(Verdict::Ok));
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The commands that set hostwatch up on a machine: `service`, `completions`, `man`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, ServiceAction};
+use crate::service::{self, Change, Host, Manager, Plan, Scope, Step};
+
+/// This user's id.
+pub fn uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The service manager, the running binary and the user's dirs.
+fn this_host() -> Result<Host> {
+    let exe = std::env::current_exe().context("cannot find the path of this binary, which the service is to run")?;
+    let dirs = directories::BaseDirs::new();
+    Ok(Host {
+        manager: Manager::current(),
+        exe,
+        config_dir: dirs.as_ref().map(|d| d.config_dir().to_owned()),
+        home: dirs.as_ref().map(|d| d.home_dir().to_owned()),
+        uid: uid(),
+    })
+}
+
+/// `hostwatch service install|uninstall|status`.
+pub fn service(action: &ServiceAction) -> Result<()> {
+    let host = this_host()?;
+    match *action {
+        ServiceAction::Install { scope, dry_run } => {
+            let plan = service::install(&host, scope.scope())?;
+            if scope.scope() == Scope::System && service::exe_in_a_home(&host.exe) {
+                eprintln!(
+                    "note: the system service runs as a user of its own, which may not be allowed into {}: \
+                     `sudo install -m755 {} /usr/local/bin/` and install from there",
+                    host.exe.display(),
+                    host.exe.display()
+                );
+            }
+            let path = plan.unit.path.display();
+            match plan.change {
+                Change::Same => outln!("{path} is already installed, unchanged"),
+                Change::Differs => outln!("{path} differs from what this hostwatch writes: replacing it"),
+                Change::Absent => {}
+            }
+            carry_out(&plan, dry_run)?;
+            if !dry_run {
+                let whose = if scope.scope() == Scope::User { "your user" } else { "the system" };
+                outln!(
+                    "hostwatch runs as a service of {whose}; logs: {}",
+                    service::logs_hint(host.manager, scope.scope())
+                );
+            }
+        }
+        ServiceAction::Uninstall { scope, dry_run } => {
+            let plan = service::uninstall(&host, scope.scope())?;
+            if plan.change == Change::Absent {
+                outln!("{} is not installed: nothing to do", plan.unit.path.display());
+            }
+            carry_out(&plan, dry_run)?;
+        }
+        ServiceAction::Status { scope } => {
+            let plan = service::status(&host, scope.scope())?;
+            let path = plan.unit.path.display();
+            match plan.change {
+                Change::Absent => outln!("{path}: not installed (`hostwatch service install` installs it)"),
+                Change::Same => outln!("{path}: installed, up to date"),
+                Change::Differs => outln!(
+                    "{path}: installed, but not what this hostwatch writes (`hostwatch service install` replaces it)"
+                ),
+            }
+            carry_out(&plan, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints and applies each step, or only prints them on a dry run. A failure names the
+/// steps left undone, so the user can finish by hand.
+fn carry_out(plan: &Plan, dry_run: bool) -> Result<()> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        if dry_run {
+            outln!("would {step}");
+            if let Step::Write(unit) = step {
+                out!("{}", unit.content);
+            }
+            continue;
+        }
+        service::apply(step, &mut |argv| std::process::Command::new(&argv[0]).args(&argv[1..]).status()).with_context(
+            || {
+                let undone: Vec<String> = plan.steps[i..].iter().map(ToString::to_string).collect();
+                format!("left undone: {}", undone.join("; "))
+            },
+        )?;
+        outln!("done: {step}");
+    }
+    Ok(())
+}
+
+/// `hostwatch completions SHELL`.
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    // Into a buffer first: clap_complete panics on a failed write (a closed pipe).
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "hostwatch", &mut buf);
+    write_stdout(&buf)
+}
+
+/// `hostwatch man [--dir DIR]`.
+pub fn man(dir: Option<&Path>) -> Result<()> {
+    let Some(dir) = dir else {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+        return write_stdout(&buf);
+    };
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir));
+    written.with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+    outln!("wrote the man pages into {}", dir.display());
+    Ok(())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    std::io::Write::write_all(&mut std::io::stdout().lock(), bytes)?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Running hostwatch as a service: the systemd units and the launchd agent shipped in
+//! `packaging/`, where each is installed, and the steps that install, remove or inspect it.
+//!
+//! Owns the unit files' text and places and the order of the service manager's commands;
+//! must not run a command itself (steps go through a runner the caller passes, so a dry run
+//! and the tests run nothing) and must not touch the stores.
+
+mod steps;
+
+use std::path::{Path, PathBuf};
+
+pub use steps::{Change, Plan, Step, apply, install, status, uninstall};
+
+/// The systemd user unit, as the .deb installs it in `/usr/lib/systemd/user/`.
+pub const USER_UNIT: &str = include_str!("../../packaging/systemd/user/hostwatch.service");
+/// The systemd system unit, as the .deb installs it in `/usr/lib/systemd/system/`.
+pub const SYSTEM_UNIT: &str = include_str!("../../packaging/systemd/system/hostwatch.service");
+/// The launchd agent, with placeholders for the binary and the home dir.
+pub const LAUNCHD_PLIST: &str = include_str!("../../packaging/macos/dev.hostwatch.agent.plist");
+
+/// The systemd unit's name.
+pub const UNIT_NAME: &str = "hostwatch.service";
+/// The launchd agent's label (and its file's name, with `.plist`).
+pub const LAUNCHD_LABEL: &str = "dev.hostwatch.agent";
+
+/// Where the shipped files expect the binary: what the .deb installs (systemd), and where
+/// a macOS user would put it by hand (launchd). Install writes the running binary instead.
+const PACKAGED_EXE: &str = "/usr/bin/hostwatch";
+const PACKAGED_EXE_MACOS: &str = "/usr/local/bin/hostwatch";
+/// launchd does not expand `~`, so the plist's log path names the home dir outright.
+const HOME_IN_PLIST: &str = "/Users/USERNAME";
+
+/// Who the service runs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The logged-in user, in their session: desktop notifications reach them.
+    User,
+    /// The whole machine, as a user of its own, without a desktop session.
+    System,
+}
+
+/// The platform's service manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager {
+    /// Linux.
+    Systemd,
+    /// macOS.
+    Launchd,
+}
+
+impl Manager {
+    /// The service manager of the platform this binary was built for.
+    pub fn current() -> Manager {
+        if cfg!(target_os = "macos") { Manager::Launchd } else { Manager::Systemd }
+    }
+}
+
+/// What installing needs to know about this machine; the binary fills it in from the
+/// environment, tests make their own.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// The service manager.
+    pub manager: Manager,
+    /// The binary the service will run (the one running `service install`).
+    pub exe: PathBuf,
+    /// The user's config dir (`$XDG_CONFIG_HOME` or `~/.config`): systemd user units go
+    /// under it.
+    pub config_dir: Option<PathBuf>,
+    /// The user's home: launchd agents and their log go under it.
+    pub home: Option<PathBuf>,
+    /// The user's id, which names launchd's per-user domain (`gui/<uid>`).
+    pub uid: u32,
+}
+
+/// A service file: where it goes and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its full text.
+    pub content: String,
+}
+
+/// Why a service could not be installed, removed or inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No home or config dir to put a user service in.
+    #[error("no home directory to install the user service in: set HOME, or use --system")]
+    NoHome,
+    /// A combination this platform has no service for.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// A binary path that a unit file would misread.
+    #[error(
+        "the binary's path {0} has a character a service file would misread (whitespace, quote, \
+         backslash, %, $, &, <, >): move the binary, e.g. to ~/.local/bin, and run it from there"
+    )]
+    UnsafeExePath(PathBuf),
+    /// The unit file could not be read, written or removed.
+    #[error("cannot {action} {path}: {source}{}", sudo_hint(.source))]
+    File {
+        /// What was being done: `read`, `write`, `remove`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A service-manager command failed or could not start.
+    #[error("`{command}` failed: {reason}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status, or why it could not run.
+        reason: String,
+    },
+}
+
+fn sudo_hint(err: &std::io::Error) -> &'static str {
+    if err.kind() == std::io::ErrorKind::PermissionDenied { " (a --system service needs root: use sudo)" } else { "" }
+}
+
+/// Where the service file for `scope` goes on `host`.
+pub fn unit_path(host: &Host, scope: Scope) -> Result<PathBuf, ServiceError> {
+    match (host.manager, scope) {
+        (Manager::Systemd, Scope::User) => {
+            Ok(host.config_dir.as_ref().ok_or(ServiceError::NoHome)?.join("systemd/user").join(UNIT_NAME))
+        }
+        (Manager::Systemd, Scope::System) => Ok(Path::new("/etc/systemd/system").join(UNIT_NAME)),
+        (Manager::Launchd, Scope::User) => {
+            let home = host.home.as_ref().ok_or(ServiceError::NoHome)?;
+            Ok(home.join("Library/LaunchAgents").join(format!("{LAUNCHD_LABEL}.plist")))
+        }
+        (Manager::Launchd, Scope::System) => Err(ServiceError::Unsupported(
+            "a system-wide launchd daemon is not supported: hostwatch runs as a LaunchAgent in your session (--user)",
+        )),
+    }
+}
+
+/// The service file for `scope` on `host`, with `host.exe` as the program it runs.
+pub fn unit(host: &Host, scope: Scope) -> Result<Unit, ServiceError> {
+    let path = unit_path(host, scope)?;
+    let exe = host.exe.to_str().filter(|s| !s.contains(|c: char| c.is_whitespace() || "\"'\\%$&<>".contains(c)));
+    let exe = exe.ok_or_else(|| ServiceError::UnsafeExePath(host.exe.clone()))?;
+    let content = match (host.manager, scope) {
+        (Manager::Systemd, Scope::User) => USER_UNIT.replace(PACKAGED_EXE, exe),
+        (Manager::Systemd, Scope::System) => SYSTEM_UNIT.replace(PACKAGED_EXE, exe),
+        (Manager::Launchd, _) => {
+            let home = host.home.as_ref().and_then(|h| h.to_str()).ok_or(ServiceError::NoHome)?;
+            LAUNCHD_PLIST.replace(PACKAGED_EXE_MACOS, exe).replace(HOME_IN_PLIST, home)
+        }
+    };
+    Ok(Unit { path, content })
+}
+
+/// Whether the system service could be kept from running `exe`: it runs as a user of its
+/// own, and home directories are often closed to other users.
+pub fn exe_in_a_home(exe: &Path) -> bool {
+    exe.starts_with("/home") || exe.starts_with("/root")
+}
+
+/// Where the service's log goes, to tell the user after an install.
+pub fn logs_hint(manager: Manager, scope: Scope) -> &'static str {
+    match (manager, scope) {
+        (Manager::Systemd, Scope::User) => "journalctl --user -u hostwatch -f",
+        (Manager::Systemd, Scope::System) => "journalctl -u hostwatch -f",
+        (Manager::Launchd, _) => "tail -f ~/Library/Logs/hostwatch.log",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(manager: Manager, exe: &str) -> Host {
+        Host {
+            manager,
+            exe: exe.into(),
+            config_dir: Some("/home/ann/.config".into()),
+            home: Some("/home/ann".into()),
+            uid: 1000,
+        }
+    }
+
+    #[test]
+    fn the_user_unit_runs_this_binary_from_the_users_config_dir() {
+        let unit = unit(&host(Manager::Systemd, "/opt/hw/hostwatch"), Scope::User).unwrap();
+        assert_eq!(unit.path, Path::new("/home/ann/.config/systemd/user/hostwatch.service"));
+        assert!(unit.content.contains("\nExecStart=/opt/hw/hostwatch run\n"), "{}", unit.content);
+        assert!(!unit.content.contains(PACKAGED_EXE));
+    }
+
+    #[test]
+    fn the_system_unit_keeps_its_data_dir_and_goes_to_etc() {
+        let unit = unit(&host(Manager::Systemd, "/opt/hw/hostwatch"), Scope::System).unwrap();
+        assert_eq!(unit.path, Path::new("/etc/systemd/system/hostwatch.service"));
+        assert!(unit.content.contains("\nExecStart=/opt/hw/hostwatch --data-dir /var/lib/hostwatch run\n"));
+    }
+
+    #[test]
+    fn the_launch_agent_names_the_binary_and_a_log_in_the_home_dir() {
+        let unit = unit(&host(Manager::Launchd, "/Users/ann/bin/hostwatch"), Scope::User).unwrap();
+        assert_eq!(unit.path, Path::new("/home/ann/Library/LaunchAgents/dev.hostwatch.agent.plist"));
+        assert!(unit.content.contains("<string>/Users/ann/bin/hostwatch</string>"));
+        assert!(unit.content.contains("<string>/home/ann/Library/Logs/hostwatch.log</string>"));
+        assert!(!unit.content.contains("USERNAME") && !unit.content.contains(PACKAGED_EXE_MACOS));
+    }
+
+    #[test]
+    fn a_path_a_unit_file_would_misread_is_refused() {
+        for exe in ["/home/ann/my tools/hostwatch", "/opt/100%/hostwatch", "/opt/$HOME/hostwatch"] {
+            let err = unit(&host(Manager::Systemd, exe), Scope::User).unwrap_err();
+            assert!(matches!(err, ServiceError::UnsafeExePath(_)), "{exe}: {err}");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `hostwatch doctor` on a healthy setup and on broken ones: every problem is named with
+//! its fix, and only a failure makes it exit 1.
+
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::process::Output;
+
+use crate::util::{bin, seed_hot, some_series, text};
+
+fn now() -> i64 {
+    hostwatch::daemon::wall_ms() / 1000
+}
+
+/// `hostwatch doctor` on `data_dir`, with the session bus at `bus` (a socket path).
+fn doctor(data_dir: &Path, bus: &Path) -> Output {
+    bin()
+        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={},guid=0", bus.display()))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("doctor")
+        .output()
+        .unwrap()
+}
+
+/// The line doctor printed for check `name`, with its column padding squeezed to one space.
+fn line(stdout: &str, name: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.get(6..).is_some_and(|rest| rest.starts_with(name)))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| panic!("no {name} check in:\n{stdout}"))
+}
+
+#[test]
+fn a_healthy_setup_passes_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let samples = seed_hot(&data.join("hot.sqlite"), &some_series(3), now() - 600, now() - 10, 10);
+    hostwatch::archive::Archive::open_write(&data.join("archive.duckdb")).unwrap().close().unwrap();
+    let bus = dir.path().join("bus");
+    let _listener = UnixListener::bind(&bus).unwrap();
+
+    let out = doctor(&data, &bus);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // Disk space depends on the machine: it may warn, never fail.
+    assert!(!line(&stdout, "disk space").starts_with("FAIL"), "{stdout}");
+    for name in ["data dir", "hot store", "archive", "clock", "session bus"] {
+        assert!(line(&stdout, name).starts_with("ok "), "{stdout}");
+    }
+    assert!(line(&stdout, "hot store").contains(&format!("{samples} samples")), "{stdout}");
+    assert!(line(&stdout, "archive").contains("is free for the next rollup"), "{stdout}");
+    assert!(stdout.ends_with("warned\n"), "{stdout}");
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_made_and_no_session_bus_are_each_named_with_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    // Below a regular file: no directory can be made there, even by root (CI runs as root,
+    // and permission bits do not stop root).
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let data = dir.path().join("file/data");
+    let bus = dir.path().join("no-bus");
+
+    let out = doctor(&data, &bus);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(line(&stdout, "data dir").starts_with(&format!("FAIL data dir cannot create {}:", data.display())));
+    assert!(stdout.contains("fix: make the data dir a directory this user can write"), "{stdout}");
+    let no_bus = line(&stdout, "session bus");
+    assert!(no_bus.starts_with(&format!("warn session bus no session bus at {}:", bus.display())), "{stdout}");
+    assert!(stdout.contains("fix: run hostwatch as a user service inside your desktop session"), "{stdout}");
+    // The notification server cannot answer without a bus either: the second warning.
+    assert!(stderr.contains("1 of 7 checks failed, 2 warned"), "{stderr}");
+}
+
+#[test]
+fn an_archive_held_by_another_process_fails_and_says_which_file_to_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive.duckdb");
+    hostwatch::archive::Archive::open_write(&archive).unwrap().close().unwrap();
+    // This test process is "the other process": DuckDB locks the file per process.
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap();
+    let _analyst = duckdb::Connection::open_with_flags(&archive, config).unwrap();
+    let bus = dir.path().join("bus");
+    let _listener = UnixListener::bind(&bus).unwrap();
+
+    let out = doctor(dir.path(), &bus);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(line(&stdout, "archive").starts_with("FAIL"), "{stdout}");
+    let fix = format!("fix: stop the other process (duckdb CLI, python) holding {}", archive.display());
+    assert!(stdout.contains(&fix), "{stdout}");
+}
+
+#[test]
+fn a_clock_behind_the_newest_sample_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_hot(&dir.path().join("hot.sqlite"), &some_series(1), now() + 3600, now() + 3700, 10);
+    let bus = dir.path().join("bus");
+    let _listener = UnixListener::bind(&bus).unwrap();
+
+    let out = doctor(dir.path(), &bus);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "a warning alone passes: {stdout}");
+    assert!(line(&stdout, "clock").starts_with("warn"), "{stdout}");
+    assert!(line(&stdout, "clock").contains("it was stepped back"), "{stdout}");
+}
