@@ -88,6 +88,9 @@ fn notices_outlive_a_receiver_outage_and_an_agent_restart_and_arrive_in_order() 
     assert!(status.success(), "{stderr}");
     let waiting = hostwatch(&["--data-dir", agent.data_dir().to_str().unwrap(), "alerts"]);
     assert!(text(&waiting).0.contains("2 notices waiting for ops"), "{}", text(&waiting).0);
+    let status = hostwatch(&["--data-dir", agent.data_dir().to_str().unwrap(), "status"]);
+    let line = text(&status).0.lines().find(|l| l.starts_with("alerts")).unwrap_or_default().to_owned();
+    assert!(line.starts_with("alerts    1 firing (1 critical), 0 pending; 2 notices waiting for ops since"), "{line}");
     agent.spawn();
     // Plugged in while still offline: the resolution joins the queue.
     battery(&sys, 4, "Charging");

@@ -8,6 +8,7 @@ use chrono::{Local, TimeZone};
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::rules::{Phase, Severity};
 use crate::store::{Run, SeriesInfo, Store};
 
 /// Unix seconds as local time, for people.
@@ -113,6 +114,7 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
     if config.archive.enabled {
         outln!("archive   {}", archive_line(store, config, now)?);
     }
+    outln!("alerts    {}", alerts_line(store)?);
     let rows: Vec<Vec<String>> = store
         .latest()?
         .iter()
@@ -134,6 +136,18 @@ fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
         |r| format!("last rollup {} {} ({} samples)", local(r.at), r.outcome, r.moved),
     );
     Ok(format!("{} ({size}), {last}, backlog {backlog} samples older than the hot window", path.display()))
+}
+
+/// Firing and pending alerts, and notices that wait for a channel.
+fn alerts_line(store: &Store) -> Result<String> {
+    let alerts = store.alerts()?;
+    let firing = alerts.iter().filter(|t| t.phase == Phase::Firing).count();
+    let critical = alerts.iter().filter(|t| t.phase == Phase::Firing && t.severity == Severity::Critical).count();
+    let mut line = format!("{firing} firing ({critical} critical), {} pending", alerts.len() - firing);
+    for (channel, count, oldest, _) in store.outbox_pending()? {
+        line.push_str(&format!("; {count} notices waiting for {channel} since {}", local(oldest / 1000)));
+    }
+    Ok(line)
 }
 
 /// `hostwatch series`.
