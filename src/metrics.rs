@@ -96,6 +96,9 @@ metrics! {
     PROC_RSS = "process.rss_bytes", "bytes", 0, Gauge, "Resident memory of a top process";
 }
 
+/// Every label name a collector uses; also the archive's label columns.
+pub const LABELS: &[&str] = &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name"];
+
 /// A metric plus its labels: the identity of one time series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SeriesKey {
@@ -120,6 +123,18 @@ impl SeriesKey {
     /// A series with one label, the common case.
     pub fn with(metric: &'static Metric, name: &'static str, value: impl Into<String>) -> Self {
         SeriesKey { metric, labels: vec![(name, value.into())] }
+    }
+
+    /// The series a metric name and [`SeriesKey::labels_json`] text stand for; `None` if the
+    /// metric or a label is unknown to this build (it was renamed since).
+    pub fn from_parts(metric: &str, labels_json: &str) -> Option<SeriesKey> {
+        let metric = CATALOGUE.iter().copied().find(|m| m.name == metric)?;
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(labels_json).ok()?;
+        let labels = map
+            .into_iter()
+            .map(|(k, v)| Some((*LABELS.iter().find(|l| **l == k)?, v.as_str()?.to_owned())))
+            .collect::<Option<Vec<_>>>()?;
+        Some(SeriesKey::labelled(metric, labels))
     }
 
     /// The labels as a canonical JSON object (keys sorted), as stored in the catalogue.
@@ -200,5 +215,7 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.labels_json(), r#"{"label":"Tctl","sensor":"k10"}"#);
         assert_eq!(a.to_string(), r#"temp.celsius{label="Tctl",sensor="k10"}"#);
+        assert_eq!(SeriesKey::from_parts("temp.celsius", &a.labels_json()), Some(a));
+        assert_eq!(SeriesKey::from_parts("temp.kelvin", "{}"), None);
     }
 }

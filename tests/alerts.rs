@@ -115,8 +115,13 @@ fn notices_outlive_a_receiver_outage_and_an_agent_restart_and_arrive_in_order() 
 fn quiet_hours_hold_back_desktop_warnings_but_not_webhooks_or_criticals() {
     let receiver = Receiver::start();
     let (dir, sys) = laptop();
-    let quiet = "desktop = true\nquiet_hours = \"00:00-23:59\"\n";
-    let cfg = alert_config(&sys, quiet, &hook("ops", &receiver.url("/"), ""));
+    // Quiet from an hour ago to two hours from now, UTC (the agent runs with TZ=UTC).
+    let hm = |h: i64| {
+        let t = chrono::Utc::now() + chrono::Duration::hours(h);
+        t.format("%H:%M").to_string()
+    };
+    let quiet = format!("desktop = true\nquiet_hours = \"{}-{}\"\n", hm(-1), hm(2));
+    let cfg = alert_config(&sys, &quiet, &hook("ops", &receiver.url("/"), ""));
     // No session bus: a desktop notice that is not suppressed stays pending, retried.
     let env = [("TZ", "UTC"), ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")];
     let agent = TestAgent::start_with_env(dir, &cfg, &env);

@@ -2,10 +2,12 @@
 
 -- One row per (rule, series) that is pending or firing; a resolved alert's row is deleted
 -- (its resolution is in alert_events). A restart reads these back: nothing firing is
--- forgotten or announced twice.
+-- forgotten or announced twice. Values are never NaN: the engine ignores such samples.
 CREATE TABLE alerts (
     rule        TEXT    NOT NULL,
-    series      TEXT    NOT NULL,              -- metric{label="value",...}
+    series      TEXT    NOT NULL,              -- metric{label="value",...}, for people
+    metric      TEXT    NOT NULL,              -- the series as the agent reads it back:
+    labels      TEXT    NOT NULL,              -- metric name and labels as canonical JSON
     phase       TEXT    NOT NULL CHECK (phase IN ('pending', 'firing')),
     severity    TEXT    NOT NULL CHECK (severity IN ('warning', 'critical')),
     since_ms    INTEGER NOT NULL,              -- pending since, or fired at (unix ms)

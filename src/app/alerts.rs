@@ -7,7 +7,10 @@ use super::show::{local, table};
 use crate::cli::When;
 use crate::config::Config;
 use crate::daemon::{host_name, wall_ms};
-use crate::notify::{Channel, Notice, send};
+use crate::notify::{Channel, DeliveryError, Notice, send};
+
+/// The longest `notify test` waits for one channel: above a webhook's longest timeout.
+const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(70);
 use crate::rules::{Phase, Track};
 use crate::store::{Store, StoreError};
 
@@ -17,7 +20,7 @@ fn describe(t: &Track) -> String {
     format!(
         "{phase} {}: {} = {} (threshold {}) since {}",
         t.severity.as_str(),
-        t.series,
+        t.key,
         round(t.value),
         round(t.threshold),
         local(t.since_ms / 1000)
@@ -112,7 +115,9 @@ pub fn notify_test(config: &Config, only: Option<&str>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut failed = 0;
     for channel in &channels {
-        match runtime.block_on(send(channel, &notice, now / 1000)) {
+        // A hung notification server or a slow webhook must not hang the command.
+        let attempt = async { tokio::time::timeout(TEST_TIMEOUT, send(channel, &notice, now / 1000)).await };
+        match runtime.block_on(attempt).unwrap_or_else(|_| Err(DeliveryError::Retry("no answer in 70s".into()))) {
             Ok(()) => outln!("{}: sent", channel.name()),
             Err(e) => {
                 failed += 1;

@@ -43,7 +43,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] =
     &[(1, "0001_archive.sql", include_str!("../../schema/duckdb/0001_archive.sql"))];
 
 /// Labels that have their own column in `series` and the views.
-pub const LABEL_COLUMNS: &[&str] = &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name"];
+pub const LABEL_COLUMNS: &[&str] = crate::metrics::LABELS;
 
 /// An archive operation that failed, with the file it was about.
 #[derive(Debug, thiserror::Error)]

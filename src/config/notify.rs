@@ -8,7 +8,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use super::Notify;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawNotify, RawWebhook, SpannedStr};
-use super::validate::{DurationKey, HOUR, MINUTE, SECOND};
+use super::validate::{DurationKey, HOUR, MINUTE, SECOND, is_name};
 use crate::notify::{DESKTOP, Format, QuietHours, Webhook};
 
 /// Validates the `[notify]` table.
@@ -20,10 +20,7 @@ pub fn notify(raw: RawNotify, loc: &Locator) -> Result<Notify, ConfigError> {
         .map(|(name, w)| {
             let at = name.span().start;
             let name = name.into_inner();
-            if name == DESKTOP
-                || name.is_empty()
-                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
+            if name == DESKTOP || !is_name(&name) {
                 return Err(loc.error(
                     at,
                     format!(

@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::Alerts;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawAlerts, RawRule, SpannedStr};
-use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND};
+use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, is_name};
 use crate::archive::LABEL_COLUMNS;
 use crate::metrics::{CATALOGUE, Metric};
 use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule};
@@ -16,32 +16,34 @@ use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule};
 /// Validates the `[alerts]` table.
 pub fn alerts(raw: RawAlerts, loc: &Locator) -> Result<Alerts, ConfigError> {
     let grace = DurationKey { name: "alerts.grace", default: 2 * MINUTE, min: Duration::ZERO, max: HOUR };
+    // Its default is never used: absent means off.
     let repeat = DurationKey { name: "alerts.repeat_interval", default: HOUR, min: MINUTE, max: 7 * DAY };
     let mut rules: Vec<Rule> = DEFAULT_RULES.iter().map(|d| d.rule()).collect();
     for (name, r) in raw.rules {
         let at = name.span().start;
         let name = name.into_inner();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !is_name(&name) {
             return Err(loc.error(at, format!("alerts.rules.{name:?}: a rule name is letters, digits, _ and -")));
         }
-        let enabled = r.enabled.unwrap_or(true);
         let position = rules.iter().position(|rule| rule.name == name);
+        if r.enabled == Some(false) {
+            // Switched off: a built-in goes, a rule of the file's own is not read further.
+            position.map(|i| rules.remove(i));
+            continue;
+        }
         let base = match position {
             Some(i) => rules.remove(i),
             None => new_rule(&name, &r, at, loc)?,
         };
-        if enabled {
-            let rule = apply(base, r, &format!("alerts.rules.{name}"), at, loc)?;
-            rules.insert(position.unwrap_or(rules.len()), rule);
-        }
+        let rule = apply(base, r, &format!("alerts.rules.{name}"), at, loc)?;
+        rules.insert(position.unwrap_or(rules.len()), rule);
     }
     Ok(Alerts {
         enabled: raw.enabled.unwrap_or(true),
         grace: grace.get(raw.grace.as_ref(), loc)?,
         repeat: match &raw.repeat_interval {
-            Some(v) if v.get_ref() == "off" => None,
-            None => None,
-            v => Some(repeat.get(v.as_ref(), loc)?),
+            Some(v) if v.get_ref() != "off" => Some(repeat.get(Some(v), loc)?),
+            _ => None,
         },
         rules,
     })
@@ -92,7 +94,16 @@ fn apply(mut rule: Rule, r: RawRule, key: &str, at: usize, loc: &Locator) -> Res
     let keep = DurationKey { name: &keep_key, default: rule.keep_firing_for, min: Duration::ZERO, max: DAY };
     if let Some(m) = &r.metric {
         rule.metric = metric_named(&format!("{key}.metric"), m, loc)?;
+        // A built-in's label globs were written for its own metric.
+        rule.matchers.clear();
     }
+    for (field, v) in [("warning", &r.warning), ("critical", &r.critical), ("clear", &r.clear)] {
+        if let Some(v) = v.as_ref().filter(|v| !v.get_ref().is_finite()) {
+            return Err(loc.error(v.span().start, format!("{key}.{field} = {} is not a number", v.get_ref())));
+        }
+    }
+    // The built-in hysteresis, kept when the thresholds move (new rules: 5% of the warning).
+    let gap = rule.warning.or(rule.critical).map(|mild| (mild - rule.clear).abs());
     if let Some(labels) = r.labels {
         rule.matchers =
             labels.into_iter().map(|(label, glob)| matcher(key, &label, &glob, loc)).collect::<Result<_, _>>()?;
@@ -117,6 +128,9 @@ fn apply(mut rule: Rule, r: RawRule, key: &str, at: usize, loc: &Locator) -> Res
     rule.keep_firing_for = keep.get(r.keep_firing_for.as_ref(), loc)?;
     rule.per_core = r.per_core.unwrap_or(rule.per_core);
     if let Some(g) = &r.while_ {
+        if !g.equals.is_finite() {
+            return Err(loc.error(g.metric.span().start, format!("{key}.while.equals = {} is not a number", g.equals)));
+        }
         rule.guard =
             Some(Guard { metric: metric_named(&format!("{key}.while.metric"), &g.metric, loc)?, equals: g.equals });
     }
@@ -145,16 +159,12 @@ fn apply(mut rule: Rule, r: RawRule, key: &str, at: usize, loc: &Locator) -> Res
             ));
         }
         Some(v) => *v.get_ref(),
-        // A built-in clear stays unless the thresholds moved past it; a new rule clears
-        // where it warns unless told otherwise.
-        None if !is_built_in(&rule) || d.beyond(rule.clear, mild) => mild,
-        None => rule.clear,
+        None => {
+            let gap = gap.unwrap_or(mild.abs() * 0.05);
+            if d == Direction::Above { mild - gap } else { mild + gap }
+        }
     };
     Ok(rule)
-}
-
-fn is_built_in(rule: &Rule) -> bool {
-    DEFAULT_RULES.iter().any(|d| d.name == rule.name)
 }
 
 fn matcher(key: &str, label: &Spanned<String>, glob: &SpannedStr, loc: &Locator) -> Result<Matcher, ConfigError> {

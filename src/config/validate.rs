@@ -36,6 +36,11 @@ const FS_EXCLUDE: &[&str] = &[
 const DEVICES_EXCLUDE: &[&str] = &["loop*", "ram*", "zram*", "dm-*"];
 const INTERFACES_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
 
+/// Whether a table's name (a rule, a webhook) is letters, digits, `_` and `-`.
+pub(super) fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// A duration key: its default and allowed range.
 pub(super) struct DurationKey<'a> {
     /// The key, for messages.

@@ -1,41 +1,47 @@
 //! Alerting inside the agent: samples go to the rule engine at every tick; its changes and
 //! the notices they cause are stored in one transaction; then the channels' outbox loops
-//! are woken to deliver them.
+//! are woken to deliver them. The loops run even with alerts off, so notices queued
+//! before still go out.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chrono::TimeZone;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::wall_ms;
+use crate::collect::rate::GAP_FACTOR;
 use crate::config::Config;
 use crate::metrics::Sample;
-use crate::notify::{Channel, DESKTOP, Entry, Notice, Outbox};
+use crate::notify::{Channel, Entry, Notice, Outbox};
 use crate::rules::{Change, Engine};
-use crate::store::{OutboxRow, Outcome, Store, StoreError};
+use crate::store::{OutboxRow, Store, StoreError};
 
-/// The longest shutdown waits for a delivery under way (a webhook's timeout is at most 1 min).
+/// The longest shutdown waits for deliveries under way, all channels together; a delivery
+/// cut short is sent again at the next start.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Changes the store could not take yet (a full disk), with their notices, oldest first.
+type Backlog = Vec<(Vec<Change>, Vec<OutboxRow>, i64)>;
 
 /// The rule engine, its store connection and the channels' loops.
 pub struct Alerting {
-    /// Turns samples into changes.
-    engine: Engine,
+    /// Turns samples into changes; `None` with alerts off.
+    engine: Option<Engine>,
     /// A connection of its own to the hot store, shared with the outbox loops.
     db: Arc<Mutex<Store>>,
     /// For notices.
     host: String,
-    /// Quiet hours and the channels' settings.
-    notify: crate::config::Notify,
     /// Each channel's name and the signal that wakes its loop.
     wakes: Vec<(String, Arc<Notify>)>,
     /// How long announcements wait after a start or a resume.
     grace: Duration,
-    /// The loops, and the flag that stops them.
+    /// Changes not stored yet, retried at every tick so none is lost.
+    backlog: Backlog,
+    /// The outbox loops.
     loops: Vec<JoinHandle<()>>,
+    /// Set to true to stop the loops.
     stop: watch::Sender<bool>,
 }
 
@@ -48,86 +54,100 @@ impl Alerting {
     /// Restores the alerts of the last run and starts one outbox loop per channel.
     pub fn start(config: &Config, store: &Path, now_ms: i64) -> Result<Alerting, StoreError> {
         let db = Store::open(store)?;
-        // Logical CPUs: what the load average counts against.
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let mut engine = Engine::new(config.alerts.rules.clone(), cores, config.alerts.repeat);
-        let forgotten = engine.restore(db.alerts()?);
+        let channels = Channel::all(&config.notify);
+        let names: Vec<String> = channels.iter().map(|c| c.name().to_owned()).collect();
+        db.outbox_orphans(&names, now_ms)?;
+        let a = &config.alerts;
+        let mut restored = Vec::new();
+        let engine = (a.enabled && !a.rules.is_empty()).then(|| {
+            // Logical CPUs: what the load average counts against.
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            // A series silent for a few of its slowest intervals is gone (an unplugged disk).
+            let slowest = config.sampling.interval.max(config.processes.interval);
+            let stale = slowest * u32::try_from(GAP_FACTOR).unwrap_or(3) + a.grace;
+            Engine::new(a.rules.clone(), cores, a.repeat, stale)
+        });
+        let tracks = if engine.is_some() { db.alerts()? } else { Vec::new() };
         let db = Arc::new(Mutex::new(db));
         let (stop, stopped) = watch::channel(false);
-        let outbox = Outbox { db: db.clone(), retry_max: config.notify.retry_max, clock: wall_ms };
+        let outbox = Outbox::new(db.clone(), &config.notify, wall_ms);
         let mut wakes = Vec::new();
         let mut loops = Vec::new();
-        for channel in Channel::all(&config.notify) {
+        for channel in channels {
             let wake = Arc::new(Notify::new());
             wakes.push((channel.name().to_owned(), wake.clone()));
             let (outbox, stopped) = (outbox.clone(), stopped.clone());
             loops.push(tokio::spawn(async move { outbox.run(channel, wake, stopped).await }));
         }
-        let mut alerting = Alerting {
-            engine,
-            db,
-            host: host_name(),
-            notify: config.notify.clone(),
-            wakes,
-            grace: config.alerts.grace,
-            loops,
-            stop,
-        };
+        let mut alerting =
+            Alerting { engine, db, host: host_name(), wakes, grace: a.grace, backlog: Vec::new(), loops, stop };
+        if let Some(engine) = alerting.engine.as_mut() {
+            restored = engine.restore(tracks, now_ms);
+        }
         alerting.resumed(now_ms);
-        alerting.persist(&forgotten, now_ms);
+        alerting.persist(restored, now_ms);
         Ok(alerting)
     }
 
     /// The host woke up or the agent started: hold announcements for the grace period.
     pub fn resumed(&mut self, now_ms: i64) {
-        self.engine.hold_until(now_ms + i64::try_from(self.grace.as_millis()).unwrap_or(i64::MAX));
+        let until = now_ms + i64::try_from(self.grace.as_millis()).unwrap_or(i64::MAX);
+        if let Some(engine) = self.engine.as_mut() {
+            engine.hold(now_ms, until);
+        }
     }
 
     /// Evaluates the rules on one tick's samples and queues what changed.
     pub fn observe(&mut self, samples: &[Sample], now_ms: i64) {
-        self.engine.observe(samples);
-        let changes = self.engine.evaluate(now_ms);
+        let Some(engine) = self.engine.as_mut() else { return };
+        engine.observe(samples);
+        let changes = engine.evaluate(now_ms);
+        if !changes.is_empty() || !self.backlog.is_empty() {
+            self.persist(changes, now_ms);
+        }
+    }
+
+    /// Stores `changes` (after any backlog, in order) with one notice per channel.
+    fn persist(&mut self, changes: Vec<Change>, now_ms: i64) {
         if !changes.is_empty() {
-            self.persist(&changes, now_ms);
+            let entries: Vec<Entry> =
+                changes.iter().filter_map(|c| c.event.as_ref()).map(|e| Entry::from_event(&self.host, e)).collect();
+            let outbox =
+                if entries.is_empty() { Vec::new() } else { self.queue(&Notice::new(&self.host, now_ms, entries)) };
+            self.backlog.push((changes, outbox, now_ms));
+        }
+        let mut db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stored = 0;
+        for (changes, outbox, at_ms) in &self.backlog {
+            if let Err(e) = db.record_alerts(changes, outbox, *at_ms) {
+                if self.backlog.len() == 1 {
+                    tracing::error!("cannot store alert changes, keeping them to retry: {e}");
+                }
+                break;
+            }
+            stored += 1;
+        }
+        drop(db);
+        if stored > 0 {
+            self.backlog.drain(..stored);
+            self.wakes.iter().for_each(|(_, w)| w.notify_one());
         }
     }
 
-    fn persist(&self, changes: &[Change], now_ms: i64) {
-        let entries: Vec<Entry> =
-            changes.iter().filter_map(|c| c.event.as_ref()).map(|e| Entry::from_event(&self.host, e)).collect();
-        let outbox =
-            if entries.is_empty() { Vec::new() } else { self.queue(&Notice::new(&self.host, now_ms, entries), now_ms) };
-        let stored = self.db.lock().unwrap_or_else(PoisonError::into_inner).record_alerts(changes, &outbox, now_ms);
-        match stored {
-            Ok(()) => self.wakes.iter().for_each(|(_, w)| w.notify_one()),
-            // The engine moved on; the next change of these alerts is stored with its own
-            // notice. A full disk is already reported by the writer.
-            Err(e) => tracing::error!("cannot store {} alert changes: {e}", changes.len()),
-        }
-    }
-
-    /// One outbox row per channel; a desktop notice in quiet hours is stored as suppressed.
-    fn queue(&self, notice: &Notice, now_ms: i64) -> Vec<OutboxRow> {
+    /// One outbox row per channel.
+    fn queue(&self, notice: &Notice) -> Vec<OutboxRow> {
         let body = serde_json::to_string(notice).expect("a notice is plain data");
-        let local = chrono::Local.timestamp_millis_opt(now_ms).single().map(|t| t.time());
-        let quiet = self.notify.quiet_hours.zip(local).is_some_and(|(q, t)| q.contains(t))
-            && !(self.notify.critical_breaks_quiet && notice.is_critical());
-        self.wakes
-            .iter()
-            .map(|(name, _)| OutboxRow {
-                channel: name.clone(),
-                body: body.clone(),
-                done: (quiet && name == DESKTOP).then_some(Outcome::Suppressed),
-            })
-            .collect()
+        self.wakes.iter().map(|(name, _)| OutboxRow { channel: name.clone(), body: body.clone() }).collect()
     }
 
-    /// Stops the outbox loops, letting a delivery under way finish (bounded).
+    /// Stops the outbox loops, letting deliveries under way finish within [`STOP_TIMEOUT`].
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for handle in self.loops {
-            if tokio::time::timeout(STOP_TIMEOUT, handle).await.is_err() {
-                tracing::warn!("a notification delivery did not finish in time; it is resent at the next start");
+        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+        for mut handle in self.loops {
+            if tokio::time::timeout_at(deadline, &mut handle).await.is_err() {
+                tracing::warn!("a notification delivery did not finish in time; it is sent again at the next start");
+                handle.abort();
             }
         }
     }

@@ -80,11 +80,7 @@ pub async fn run(
     let mut rollups = a
         .enabled
         .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
-    let mut alerting = if config.alerts.enabled && !config.alerts.rules.is_empty() {
-        Some(Alerting::start(config, store.path(), wall_ms())?)
-    } else {
-        None
-    };
+    let mut alerting = Alerting::start(config, store.path(), wall_ms())?;
     let (tx, rx) = mpsc::channel();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
@@ -104,21 +100,15 @@ pub async fn run(
                 if let Tick::Gap { from_ms, to_ms } = system.sample(now, &mut batch.samples) {
                     tracing::info!(from_ms, to_ms, "wall clock jumped: recording a gap");
                     batch.gaps.push(Gap { start_ts: from_ms / 1000, end_ts: to_ms / 1000, reason: "clock jump".into() });
-                    if let Some(a) = alerting.as_mut() {
-                        a.resumed(now);
-                    }
+                    alerting.resumed(now);
                 }
-                if let Some(a) = alerting.as_mut() {
-                    a.observe(&batch.samples[before..], now);
-                }
+                alerting.observe(&batch.samples[before..], now);
             }
             _ = proc_tick.tick(), if procs.is_some() => {
                 if let Some(p) = procs.as_mut() {
                     let (now, before) = (wall_ms(), batch.samples.len());
                     p.sample(now, &mut batch.samples);
-                    if let Some(a) = alerting.as_mut() {
-                        a.observe(&batch.samples[before..], now);
-                    }
+                    alerting.observe(&batch.samples[before..], now);
                 }
             }
             () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
@@ -139,8 +129,6 @@ pub async fn run(
     if let Some(r) = rollups {
         r.shutdown().await;
     }
-    if let Some(a) = alerting {
-        a.shutdown().await;
-    }
+    alerting.shutdown().await;
     writer.join().map_err(|_| DaemonError::WriterPanicked)?
 }

@@ -19,8 +19,7 @@ use chrono::NaiveTime;
 pub use deliver::{Channel, DeliveryError, send};
 pub use health::checks;
 pub use notice::{Entry, Notice, SCHEMA};
-pub use outbox::{Outbox, backoff};
-pub use render::Rendered;
+pub use outbox::Outbox;
 pub use webhook::sign;
 
 /// The channel name of desktop notifications (webhooks are named by their config table).
@@ -29,7 +28,7 @@ pub const DESKTOP: &str = "desktop";
 /// How a webhook's body is shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// hostwatch's own versioned JSON ([`SCHEMA`], docs/NOTIFICATIONS.md).
+    /// hostwatch's own versioned JSON ([`SCHEMA`], docs/ALERTS.md).
     Json,
     /// A Slack incoming webhook (`text`).
     Slack,

@@ -89,29 +89,22 @@ impl Entry {
     /// The entry for one alert event on `host`.
     pub fn from_event(host: &str, e: &crate::rules::Event) -> Entry {
         let series = e.series.to_string();
-        let (kind, severity) = (e.kind.as_str(), e.severity.as_str());
+        let (kind, severity, rule) = (e.kind.as_str(), e.severity.as_str(), &e.rule);
         let unit = e.series.metric.unit;
-        let condition = format!("{} {}", e.rule.condition, e.rule.direction.as_str());
-        let text = match e.kind {
-            EventKind::Resolved => format!(
-                "{} resolved: {series} is {}{unit}, back past {}{unit}",
-                e.rule.name,
-                show(e.value),
-                show(e.threshold)
-            ),
-            _ => format!(
-                "{} {severity}: {series} {} is {}{unit} ({} {}{unit})",
-                e.rule.name,
-                e.rule.condition,
-                show(e.value),
-                e.rule.direction.as_str(),
-                show(e.threshold)
-            ),
+        let (value, threshold, direction) = (show(e.value), show(e.threshold), e.direction.as_str());
+        let text = match (e.kind, e.reason) {
+            (EventKind::Resolved, Some(reason)) => format!("{rule} resolved: {series}: {reason}"),
+            (EventKind::Resolved, None) => {
+                format!("{rule} resolved: {series} is {value}{unit}, back past {threshold}{unit}")
+            }
+            _ => {
+                format!("{rule} {severity}: {series} {} is {value}{unit} ({direction} {threshold}{unit})", e.condition)
+            }
         };
         let (started, at) = (e.started_ms.to_string(), e.at_ms.to_string());
         Entry {
-            key: digest(&[host, &e.rule.name, &series, kind, &started, &at]),
-            alert: e.rule.name.clone(),
+            key: digest(&[host, rule, &series, kind, &started, &at]),
+            alert: rule.clone(),
             event: kind.to_owned(),
             state: if e.kind == EventKind::Resolved { "resolved" } else { "firing" }.to_owned(),
             severity: severity.to_owned(),
@@ -121,7 +114,7 @@ impl Entry {
             unit: unit.to_owned(),
             value: e.value,
             threshold: e.threshold,
-            condition,
+            condition: if e.condition.is_empty() { String::new() } else { format!("{} {direction}", e.condition) },
             started_at: rfc3339(e.started_ms),
             at: rfc3339(e.at_ms),
             text,

@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use super::Notice;
+use chrono::TimeZone;
+
 use super::deliver::{Channel, DeliveryError, send};
+use super::{Notice, QuietHours};
+use crate::config::Notify as Settings;
 use crate::store::{OutboxItem, Outcome, Store};
 
 /// A desktop notice older than this is dropped as `expired`: after a night offline, an
@@ -30,14 +33,30 @@ pub fn backoff(attempts: u32, max: Duration) -> Duration {
 #[derive(Clone)]
 pub struct Outbox {
     /// The hot store (its own connection, shared with the alert evaluation).
-    pub db: Arc<Mutex<Store>>,
+    db: Arc<Mutex<Store>>,
     /// The longest wait between attempts.
-    pub retry_max: Duration,
+    retry_max: Duration,
+    /// When desktop notices are held back, and whether critical ones break through.
+    quiet: Option<(QuietHours, bool)>,
     /// Unix ms now: the daemon's wall clock.
-    pub clock: fn() -> i64,
+    clock: fn() -> i64,
 }
 
 impl Outbox {
+    /// The loops' shared state for the channels of `config`.
+    pub fn new(db: Arc<Mutex<Store>>, config: &Settings, clock: fn() -> i64) -> Outbox {
+        let quiet = config.quiet_hours.map(|q| (q, config.critical_breaks_quiet));
+        Outbox { db, retry_max: config.retry_max, quiet, clock }
+    }
+
+    /// Whether a desktop notice is held back at `now_ms`: quiet hours are judged when it
+    /// would be shown, so one still retried when they begin stays quiet too.
+    fn quiet_at(&self, notice: &Notice, now_ms: i64) -> bool {
+        let Some((hours, critical_breaks)) = self.quiet else { return false };
+        let local = chrono::Local.timestamp_millis_opt(now_ms).single().map(|t| t.time());
+        local.is_some_and(|t| hours.contains(t)) && !(critical_breaks && notice.is_critical())
+    }
+
     fn db(&self) -> std::sync::MutexGuard<'_, Store> {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -70,7 +89,8 @@ impl Outbox {
             };
             tokio::select! {
                 () = wake.notified() => {}
-                _ = shutdown.changed() => {}
+                // An error means the sender is gone: stop as well.
+                r = shutdown.changed() => if r.is_err() { return },
                 () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             }
         }
@@ -86,6 +106,9 @@ impl Outbox {
         let result = match channel {
             Channel::Desktop if now - item.created_ms > DESKTOP_EXPIRY_MS => {
                 return self.finish(name, item.id, Outcome::Expired, None);
+            }
+            Channel::Desktop if self.quiet_at(&notice, now) => {
+                return self.finish(name, item.id, Outcome::Suppressed, None);
             }
             Channel::Desktop => tokio::time::timeout(DESKTOP_TIMEOUT, send(channel, &notice, now / 1000))
                 .await

@@ -2,113 +2,36 @@
 //!
 //! Each (rule, series) pair has a [`Track`] once a threshold is crossed: pending until
 //! `for` has passed, then firing until the condition is back past the clear threshold for
-//! `keep_firing_for`. Nothing fires, escalates or resolves during the grace period after a
-//! start or a resume from sleep: windows are still filling then and would raise a storm.
+//! `keep_firing_for`, or its series stops being reported. A severity must hold for `for`
+//! to be announced, whether at firing or at escalation. Nothing fires, escalates or
+//! resolves during the grace period after a start or a resume from sleep: windows are
+//! still filling then and would raise a storm.
 
 use std::time::Duration;
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::alert::{Change, Event, EventKind, Phase, Track};
 use super::window::{Measure, Window};
 use super::{Rule, Severity};
 use crate::metrics::{Sample, SeriesKey};
 
-/// Where an alert is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// A threshold is crossed; waiting for `for` (or the grace period) to pass.
-    Pending,
-    /// Announced and not yet resolved.
-    Firing,
-}
-
-/// The state of one (rule, series) pair, as persisted in the hot store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Track {
-    /// Rule name.
-    pub rule: String,
-    /// The series, as `metric{label="value"}`.
-    pub series: String,
-    /// Pending or firing.
-    pub phase: Phase,
-    /// The severity reached (pending: the one that would fire).
-    pub severity: Severity,
-    /// Unix ms: when it became pending, or when it fired.
-    pub since_ms: i64,
-    /// The condition's value at the last change.
-    pub value: f64,
-    /// The threshold crossed.
-    pub threshold: f64,
-    /// Unix ms of the last announcement (fired, escalated, repeated); 0 if none.
-    pub notified_ms: i64,
-}
-
-/// What happened to an alert, as announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// Started firing.
-    Fired,
-    /// Went from warning to critical.
-    Escalated,
-    /// Still firing, announced again after the repeat interval.
-    Repeated,
-    /// Back to normal.
-    Resolved,
-}
-
-impl EventKind {
-    /// The word used in the store and payloads.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Fired => "fired",
-            EventKind::Escalated => "escalated",
-            EventKind::Repeated => "repeated",
-            EventKind::Resolved => "resolved",
-        }
-    }
-}
-
-/// An alert change worth announcing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// What happened.
-    pub kind: EventKind,
-    /// The rule.
-    pub rule: Rule,
-    /// The series.
-    pub series: SeriesKey,
-    /// The severity announced (for a resolution: the one it had).
-    pub severity: Severity,
-    /// The condition's value now.
-    pub value: f64,
-    /// The threshold crossed (for a resolution: the clear threshold).
-    pub threshold: f64,
-    /// Unix ms when the alert fired.
-    pub started_ms: i64,
-    /// Unix ms of this change.
-    pub at_ms: i64,
-}
-
-/// One change to persist: the track's new state (`None`: forget it) and maybe an event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// Rule name.
-    pub rule: String,
-    /// The series, as `metric{label="value"}`.
-    pub series: String,
-    /// The new state; `None` deletes it.
-    pub track: Option<Track>,
-    /// What to announce, if anything.
-    pub event: Option<Event>,
-}
-
 /// Timers kept in memory only: after a restart they start again, which errs towards quiet.
 #[derive(Debug, Default, Clone, Copy)]
 struct Timers {
-    /// Since when a firing warning has been at the critical level.
+    /// Since when the critical level has held.
     critical_since: Option<i64>,
     /// Since when a firing alert has been clear.
     clear_since: Option<i64>,
+}
+
+/// A track with what the engine needs beside it.
+#[derive(Debug, Clone)]
+struct Live {
+    track: Track,
+    timers: Timers,
+    /// Unix ms of the last sample of its series (or of its restore).
+    seen_ms: i64,
 }
 
 /// Turns samples into alert changes.
@@ -119,6 +42,8 @@ pub struct Engine {
     cores: f64,
     /// Announce a still-firing alert again this often.
     repeat: Option<Duration>,
+    /// A series silent for this long is gone: its alerts resolve.
+    stale_ms: i64,
     /// Unix ms before which nothing fires, escalates or resolves.
     grace_until_ms: i64,
     /// Recent samples of every watched or guard series.
@@ -128,21 +53,23 @@ pub struct Engine {
     /// Series with new samples since the last evaluation.
     dirty: Vec<SeriesKey>,
     /// Pending and firing alerts, by (rule, series).
-    tracks: HashMap<(String, String), (Track, Timers)>,
+    tracks: HashMap<(String, SeriesKey), Live>,
 }
 
 /// Series remembered before the route cache is cleared: process series come and go.
 const MAX_ROUTES: usize = 10_000;
 
 impl Engine {
-    /// An engine for `rules` on a host with `cores` CPU cores.
-    pub fn new(rules: Vec<Rule>, cores: usize, repeat: Option<Duration>) -> Engine {
+    /// An engine for `rules` on a host with `cores` CPU cores; a series not sampled for
+    /// `stale` is considered gone.
+    pub fn new(rules: Vec<Rule>, cores: usize, repeat: Option<Duration>, stale: Duration) -> Engine {
         #[allow(clippy::cast_precision_loss)] // core counts are small
         let cores = cores.max(1) as f64;
         Engine {
             rules,
             cores,
             repeat,
+            stale_ms: millis(stale),
             grace_until_ms: 0,
             windows: HashMap::default(),
             routes: HashMap::default(),
@@ -151,33 +78,43 @@ impl Engine {
         }
     }
 
-    /// Takes back the pending and firing alerts of an earlier run; those of rules that no
-    /// longer exist are returned, to be forgotten.
-    pub fn restore(&mut self, tracks: Vec<Track>) -> Vec<Change> {
+    /// Takes back the pending and firing alerts of an earlier run at `now_ms`. Those of
+    /// rules that no longer exist are dropped: a firing one with its resolution.
+    pub fn restore(&mut self, tracks: Vec<Track>, now_ms: i64) -> Vec<Change> {
         let mut gone = Vec::new();
         for t in tracks {
             if self.rules.iter().any(|r| r.name == t.rule) {
-                self.tracks.insert((t.rule.clone(), t.series.clone()), (t, Timers::default()));
+                let live = Live { track: t.clone(), timers: Timers::default(), seen_ms: now_ms };
+                self.tracks.insert((t.rule, t.key), live);
             } else {
-                gone.push(Change { rule: t.rule, series: t.series, track: None, event: None });
+                let event =
+                    (t.phase == Phase::Firing).then(|| resolution(&t, "its rule was removed from the config", now_ms));
+                gone.push(Change { rule: t.rule, key: t.key, track: None, event });
             }
         }
         gone
     }
 
-    /// Holds every announcement until `until_ms` (after a start or a resume).
-    pub fn hold_until(&mut self, until_ms: i64) {
+    /// Holds every announcement until `until_ms` (after a start or a resume at `now_ms`).
+    /// Pending alerts wait their `for` again from `now_ms`: what came before is stale.
+    pub fn hold(&mut self, now_ms: i64, until_ms: i64) {
         self.grace_until_ms = self.grace_until_ms.max(until_ms);
+        for live in self.tracks.values_mut().filter(|l| l.track.phase == Phase::Pending) {
+            live.track.since_ms = now_ms;
+            live.timers = Timers::default();
+        }
     }
 
     /// The current pending and firing alerts.
+    #[cfg(test)]
     pub fn tracks(&self) -> impl Iterator<Item = &Track> {
-        self.tracks.values().map(|(t, _)| t)
+        self.tracks.values().map(|l| &l.track)
     }
 
-    /// Adds samples to the windows of the series that rules watch or consult.
+    /// Adds samples to the windows of the series that rules watch or consult; a value
+    /// that is not a number (a sensor's glitch) is ignored, as the store ignores it.
     pub fn observe(&mut self, samples: &[Sample]) {
-        for s in samples {
+        for s in samples.iter().filter(|s| s.value.is_finite()) {
             if !self.routes.contains_key(&s.key) {
                 if self.routes.len() >= MAX_ROUTES {
                     self.routes.clear();
@@ -199,7 +136,8 @@ impl Engine {
         }
     }
 
-    /// Evaluates every rule on the series that got samples since the last call.
+    /// Evaluates every rule on the series that got samples since the last call, then
+    /// resolves the alerts of series that are no longer reported.
     pub fn evaluate(&mut self, now_ms: i64) -> Vec<Change> {
         let mut changes = Vec::new();
         for key in std::mem::take(&mut self.dirty) {
@@ -210,9 +148,21 @@ impl Engine {
                     continue;
                 };
                 let applies = self.guard_holds(&self.rules[i], &key);
-                if let Some(change) = self.step(i, &key, &measure, applies, now_ms) {
-                    changes.push(change);
-                }
+                changes.extend(self.step(i, &key, &measure, applies, now_ms));
+            }
+        }
+        if now_ms >= self.grace_until_ms {
+            let stale: Vec<(String, SeriesKey)> = self
+                .tracks
+                .iter()
+                .filter(|(_, l)| now_ms - l.seen_ms > self.stale_ms)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in stale {
+                let live = self.tracks.remove(&id).expect("listed above");
+                let event = (live.track.phase == Phase::Firing)
+                    .then(|| resolution(&live.track, "its series is no longer reported", now_ms));
+                changes.push(Change { rule: id.0, key: id.1, track: None, event });
             }
         }
         changes
@@ -227,29 +177,32 @@ impl Engine {
     /// One (rule, series) pair's step; `None` when nothing worth persisting changed.
     fn step(&mut self, i: usize, key: &SeriesKey, m: &Measure, applies: bool, now: i64) -> Option<Change> {
         let rule = &self.rules[i];
-        let series = key.to_string();
-        let id = (rule.name.clone(), series.clone());
+        let id = (rule.name.clone(), key.clone());
         let level = if applies { rule.level(|t| m.beyond(rule.direction, t)) } else { None };
         let open = now >= self.grace_until_ms;
+        let for_ms = millis(rule.for_);
         let event = |kind, t: &Track| Event {
             kind,
-            rule: rule.clone(),
+            rule: rule.name.clone(),
+            condition: rule.condition.to_string(),
+            direction: rule.direction,
             series: key.clone(),
             severity: t.severity,
             value: m.value(),
             threshold: t.threshold,
             started_ms: t.since_ms,
             at_ms: now,
+            reason: None,
         };
         let change = |track: Option<Track>, event: Option<Event>| {
-            Some(Change { rule: rule.name.clone(), series: series.clone(), track, event })
+            Some(Change { rule: rule.name.clone(), key: key.clone(), track, event })
         };
 
-        let Some((mut t, mut timers)) = self.tracks.remove(&id) else {
+        let Some(Live { track: mut t, mut timers, .. }) = self.tracks.remove(&id) else {
             let severity = level?;
             let t = Track {
                 rule: rule.name.clone(),
-                series: series.clone(),
+                key: key.clone(),
                 phase: Phase::Pending,
                 severity,
                 since_ms: now,
@@ -258,64 +211,69 @@ impl Engine {
                 notified_ms: 0,
             };
             let pending = change(Some(t.clone()), None);
-            self.tracks.insert(id, (t, Timers::default()));
+            self.tracks.insert(id, Live { track: t, timers: Timers::default(), seen_ms: now });
             // A rule without `for` fires on the same sample.
             return self.step(i, key, m, applies, now).or(pending);
         };
         t.value = m.value();
-        let for_ms = millis(rule.for_);
-        let result = match t.phase {
-            Phase::Pending => match level {
-                None => return change(None, None),
-                Some(severity) if now - t.since_ms >= for_ms && open => {
-                    t = Track {
-                        phase: Phase::Firing,
-                        severity,
-                        threshold: rule.threshold(severity),
-                        since_ms: now,
-                        notified_ms: now,
-                        ..t
-                    };
-                    change(Some(t.clone()), Some(event(EventKind::Fired, &t)))
+        timers.critical_since = (level == Some(Severity::Critical)).then(|| timers.critical_since.unwrap_or(now));
+        let critical_held = timers.critical_since.is_some_and(|s| now - s >= for_ms);
+        let result = match (t.phase, level) {
+            (Phase::Pending, None) => return change(None, None),
+            (Phase::Pending, Some(_)) if now - t.since_ms >= for_ms && open => {
+                let severity = if critical_held { Severity::Critical } else { Severity::Warning };
+                let threshold = rule.threshold(severity);
+                t = Track { phase: Phase::Firing, severity, threshold, since_ms: now, notified_ms: now, ..t };
+                change(Some(t.clone()), Some(event(EventKind::Fired, &t)))
+            }
+            (Phase::Pending, Some(severity)) => {
+                let moved = severity != t.severity;
+                t.severity = severity;
+                t.threshold = rule.threshold(severity);
+                if moved { change(Some(t.clone()), None) } else { None }
+            }
+            (Phase::Firing, _) if !(applies && (level.is_some() || m.beyond(rule.direction, rule.clear))) => {
+                let clear_since = *timers.clear_since.get_or_insert(now);
+                if now - clear_since >= millis(rule.keep_firing_for) && open {
+                    let resolved = Event { threshold: rule.clear, ..event(EventKind::Resolved, &t) };
+                    return change(None, Some(resolved));
                 }
-                Some(severity) => {
-                    let moved = severity != t.severity;
-                    t.severity = severity;
-                    t.threshold = rule.threshold(severity);
-                    if moved { change(Some(t.clone()), None) } else { None }
-                }
-            },
-            Phase::Firing => {
-                let active = applies && (level.is_some() || m.beyond(rule.direction, rule.clear));
-                if !active {
-                    let clear_since = *timers.clear_since.get_or_insert(now);
-                    if now - clear_since >= millis(rule.keep_firing_for) && open {
-                        let resolved = Event { threshold: rule.clear, ..event(EventKind::Resolved, &t) };
-                        return change(None, Some(resolved));
-                    }
-                    None
+                None
+            }
+            (Phase::Firing, _) => {
+                timers.clear_since = None;
+                if t.severity == Severity::Warning && critical_held && open {
+                    t.severity = Severity::Critical;
+                    t.threshold = rule.threshold(Severity::Critical);
+                    t.notified_ms = now;
+                    change(Some(t.clone()), Some(event(EventKind::Escalated, &t)))
+                } else if self.repeat.is_some_and(|r| now - t.notified_ms >= millis(r)) && open {
+                    t.notified_ms = now;
+                    change(Some(t.clone()), Some(event(EventKind::Repeated, &t)))
                 } else {
-                    timers.clear_since = None;
-                    let critical_since =
-                        (level == Some(Severity::Critical)).then(|| *timers.critical_since.get_or_insert(now));
-                    timers.critical_since = critical_since;
-                    let repeat_due = self.repeat.is_some_and(|r| now - t.notified_ms >= millis(r));
-                    if t.severity == Severity::Warning && critical_since.is_some_and(|s| now - s >= for_ms) && open {
-                        t.severity = Severity::Critical;
-                        t.threshold = rule.threshold(Severity::Critical);
-                        t.notified_ms = now;
-                        change(Some(t.clone()), Some(event(EventKind::Escalated, &t)))
-                    } else if repeat_due && open {
-                        t.notified_ms = now;
-                        change(Some(t.clone()), Some(event(EventKind::Repeated, &t)))
-                    } else {
-                        None
-                    }
+                    None
                 }
             }
         };
-        self.tracks.insert(id, (t, timers));
+        self.tracks.insert(id, Live { track: t, timers, seen_ms: now });
         result
+    }
+}
+
+/// The resolution of a firing alert that can no longer be evaluated, and why.
+fn resolution(t: &Track, reason: &'static str, now_ms: i64) -> Event {
+    Event {
+        kind: EventKind::Resolved,
+        rule: t.rule.clone(),
+        condition: String::new(),
+        direction: super::Direction::Above,
+        series: t.key.clone(),
+        severity: t.severity,
+        value: t.value,
+        threshold: t.threshold,
+        started_ms: t.since_ms,
+        at_ms: now_ms,
+        reason: Some(reason),
     }
 }
 

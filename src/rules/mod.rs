@@ -5,6 +5,7 @@
 //! grace); must not store, notify or read the clock: samples and `now` are passed in, and
 //! the changes it returns are persisted and announced by the daemon.
 
+mod alert;
 mod defaults;
 mod engine;
 mod window;
@@ -14,8 +15,9 @@ use std::time::Duration;
 
 use glob::Pattern;
 
+pub use alert::{Change, Event, EventKind, Phase, Track};
 pub use defaults::DEFAULT_RULES;
-pub use engine::{Change, Engine, Event, EventKind, Phase, Track};
+pub use engine::Engine;
 
 use crate::metrics::{Metric, SeriesKey};
 
@@ -147,7 +149,7 @@ pub struct Rule {
     /// Critical threshold, if any.
     pub critical: Option<f64>,
     /// A firing alert resolves only once the condition is back past this (hysteresis);
-    /// defaults to the lowest threshold.
+    /// on the good side of the less severe threshold.
     pub clear: f64,
     /// How long a threshold must be crossed before the alert fires.
     pub for_: Duration,

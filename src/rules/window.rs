@@ -11,6 +11,8 @@ pub struct Window {
     samples: VecDeque<(i64, f64)>,
     /// Seconds of history kept behind the newest sample.
     keep_secs: i64,
+    /// Unix seconds of the first sample ever pushed.
+    first: Option<i64>,
     /// Samples kept whatever their age.
     keep_count: usize,
 }
@@ -67,6 +69,7 @@ impl Window {
         if self.samples.back().is_some_and(|&(last, _)| ts <= last) {
             return;
         }
+        self.first.get_or_insert(ts);
         self.samples.push_back((ts, value));
         let horizon = ts.saturating_sub(self.keep_secs);
         while self.samples.len() > self.keep_count.max(1) && self.samples.front().is_some_and(|&(t, _)| t <= horizon) {
@@ -79,10 +82,17 @@ impl Window {
         self.samples.back().copied()
     }
 
-    /// Applies `condition` to the samples, each divided by `divisor`; `None` without enough
-    /// samples (a rate needs two).
+    /// Applies `condition` to the samples, each divided by `divisor`; `None` until the
+    /// series has been watched for the whole window (an average of the first minute is
+    /// not a 5-minute average), or without enough samples (a rate needs two).
     pub fn measure(&self, condition: Condition, divisor: f64) -> Option<Measure> {
         let (newest, latest) = self.latest()?;
+        if let Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) = condition {
+            let watched = newest - self.first.unwrap_or(newest);
+            if watched < i64::try_from(w.as_secs()).unwrap_or(i64::MAX) {
+                return None;
+            }
+        }
         let within = |w: std::time::Duration| {
             let from = newest.saturating_sub(i64::try_from(w.as_secs()).unwrap_or(i64::MAX));
             self.samples.iter().filter(move |(t, _)| *t > from).map(|(t, v)| (*t, v / divisor))
@@ -160,6 +170,9 @@ mod tests {
         let w = window(rate, &[(10, 1.0), (5, 500.0)]);
         assert_eq!(w.latest(), Some((10, 1.0)));
         assert_eq!(w.measure(rate, 1.0), None);
+        let short = Condition::Rate(Duration::from_secs(5));
+        assert_eq!(window(short, &[(0, 1.0), (4, 5.0)]).measure(short, 1.0), None, "watched 4 of 5 seconds");
+        assert_eq!(window(short, &[(0, 1.0), (1, 2.0), (5, 6.0)]).measure(short, 1.0), Some(Measure::Value(1.0)));
         assert_eq!(w.measure(Condition::Value, 4.0), Some(Measure::Value(0.25)));
     }
 }

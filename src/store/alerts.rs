@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
+use crate::metrics::SeriesKey;
 use crate::rules::{Change, Phase, Severity, Track};
 
 /// A notice to queue for one channel.
@@ -12,8 +13,6 @@ pub struct OutboxRow {
     pub channel: String,
     /// The notice as JSON.
     pub body: String,
-    /// Set when the row is done on arrival (quiet hours suppressed it).
-    pub done: Option<Outcome>,
 }
 
 /// How an outbox row ended.
@@ -74,29 +73,33 @@ pub struct AlertEvent {
     pub threshold: f64,
 }
 
-fn track(r: &Row) -> rusqlite::Result<Track> {
-    let phase: String = r.get(2)?;
-    let severity: String = r.get(3)?;
-    Ok(Track {
+/// A stored alert; `None` if its metric or labels are unknown to this build.
+fn track(r: &Row) -> rusqlite::Result<Option<Track>> {
+    let (metric, labels): (String, String) = (r.get(1)?, r.get(2)?);
+    let Some(key) = SeriesKey::from_parts(&metric, &labels) else { return Ok(None) };
+    let phase: String = r.get(3)?;
+    let severity: String = r.get(4)?;
+    Ok(Some(Track {
         rule: r.get(0)?,
-        series: r.get(1)?,
+        key,
         phase: if phase == "firing" { Phase::Firing } else { Phase::Pending },
         severity: Severity::parse(&severity).unwrap_or(Severity::Warning),
-        since_ms: r.get(4)?,
-        value: r.get(5)?,
-        threshold: r.get(6)?,
-        notified_ms: r.get(7)?,
-    })
+        since_ms: r.get(5)?,
+        value: r.get(6)?,
+        threshold: r.get(7)?,
+        notified_ms: r.get(8)?,
+    }))
 }
 
 impl Store {
     /// The pending and firing alerts, firing and critical first.
     pub fn alerts(&self) -> Result<Vec<Track>, StoreError> {
-        let sql = "SELECT rule, series, phase, severity, since_ms, value, threshold, notified_ms FROM alerts
+        let sql = "SELECT rule, metric, labels, phase, severity, since_ms, value, threshold, notified_ms FROM alerts
                    ORDER BY phase = 'pending', severity = 'warning', rule, series";
         let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt.query_map([], track).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        let tracks: Vec<Option<Track>> = rows.collect::<Result<_, _>>().map_err(self.err())?;
+        Ok(tracks.into_iter().flatten().collect())
     }
 
     /// Persists alert changes, their history and the notices they cause, in one transaction.
@@ -146,6 +149,28 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// Ends the pending notices of channels no longer configured (a webhook removed or
+    /// renamed): nothing would ever deliver them.
+    pub fn outbox_orphans(&self, channels: &[String], now_ms: i64) -> Result<(), StoreError> {
+        let pending: Vec<String> = {
+            let mut stmt =
+                self.conn.prepare("SELECT DISTINCT channel FROM outbox WHERE done_ms IS NULL").map_err(self.err())?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+            rows.collect::<Result<_, _>>().map_err(self.err())?
+        };
+        for gone in pending.iter().filter(|c| !channels.contains(c)) {
+            tracing::warn!(channel = gone, "notices for a channel that is no longer configured are dropped");
+            self.conn
+                .execute(
+                    "UPDATE outbox SET done_ms = ?2, outcome = 'failed', last_error = 'channel no longer configured'
+                     WHERE channel = ?1 AND done_ms IS NULL",
+                    params![gone, now_ms],
+                )
+                .map_err(self.err())?;
+        }
+        Ok(())
+    }
+
     /// Records a failed attempt; the next is not before `next_ms`.
     pub fn outbox_retry(&mut self, id: i64, error: &str, next_ms: i64) -> Result<(), StoreError> {
         self.conn
@@ -191,8 +216,8 @@ impl Store {
 
 fn record(tx: &rusqlite::Transaction, changes: &[Change], outbox: &[OutboxRow], now_ms: i64) -> rusqlite::Result<()> {
     let mut put = tx.prepare_cached(
-        "INSERT OR REPLACE INTO alerts(rule, series, phase, severity, since_ms, value, threshold, notified_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO alerts(rule, series, metric, labels, phase, severity, since_ms, value, threshold,
+         notified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     let mut delete = tx.prepare_cached("DELETE FROM alerts WHERE rule = ?1 AND series = ?2")?;
     let mut history = tx.prepare_cached(
@@ -200,12 +225,15 @@ fn record(tx: &rusqlite::Transaction, changes: &[Change], outbox: &[OutboxRow], 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for c in changes {
+        let series = c.key.to_string();
         match &c.track {
             Some(t) => {
                 let phase = if t.phase == Phase::Firing { "firing" } else { "pending" };
                 put.execute(params![
                     t.rule,
-                    t.series,
+                    series,
+                    t.key.metric.name,
+                    t.key.labels_json(),
                     phase,
                     t.severity.as_str(),
                     t.since_ms,
@@ -215,14 +243,14 @@ fn record(tx: &rusqlite::Transaction, changes: &[Change], outbox: &[OutboxRow], 
                 ])?;
             }
             None => {
-                delete.execute(params![c.rule, c.series])?;
+                delete.execute(params![c.rule, series])?;
             }
         }
         if let Some(e) = &c.event {
             history.execute(params![
                 e.at_ms,
                 c.rule,
-                c.series,
+                series,
                 e.kind.as_str(),
                 e.severity.as_str(),
                 e.value,
@@ -231,12 +259,10 @@ fn record(tx: &rusqlite::Transaction, changes: &[Change], outbox: &[OutboxRow], 
             ])?;
         }
     }
-    let mut queue = tx.prepare_cached(
-        "INSERT INTO outbox(channel, created_ms, body, next_ms, done_ms, outcome) VALUES (?1, ?2, ?3, ?2, ?4, ?5)",
-    )?;
+    let mut queue =
+        tx.prepare_cached("INSERT INTO outbox(channel, created_ms, body, next_ms) VALUES (?1, ?2, ?3, ?2)")?;
     for row in outbox {
-        let done_ms = row.done.map(|_| now_ms);
-        queue.execute(params![row.channel, now_ms, row.body, done_ms, row.done.map(Outcome::as_str)])?;
+        queue.execute(params![row.channel, now_ms, row.body])?;
     }
     Ok(())
 }
