@@ -63,7 +63,7 @@ fn a_draining_battery_sends_signed_alerts_as_it_falls_and_a_resolution_on_the_ch
 }
 
 #[test]
-fn notices_outlive_a_receiver_outage_and_an_agent_restart_and_arrive_in_order() {
+fn notices_outlive_a_receiver_outage_and_a_kill_9_and_arrive_in_order_once() {
     let port = free_port();
     let (dir, sys) = laptop();
     let url = format!("http://127.0.0.1:{port}/hook");
@@ -83,9 +83,9 @@ fn notices_outlive_a_receiver_outage_and_an_agent_restart_and_arrive_in_order() 
         count(c, "SELECT max(attempts) FROM outbox WHERE done_ms IS NULL") >= 1
     });
 
-    // A restart in the middle: the firing alert is neither forgotten nor announced again.
-    let (status, stderr) = agent.stop();
-    assert!(status.success(), "{stderr}");
+    // A kill -9 in the middle: the firing alert is neither forgotten nor announced again.
+    agent.signal(libc::SIGKILL);
+    agent.wait(Duration::from_secs(10));
     let waiting = hostwatch(&["--data-dir", agent.data_dir().to_str().unwrap(), "alerts"]);
     assert!(text(&waiting).0.contains("2 notices waiting for ops"), "{}", text(&waiting).0);
     let status = hostwatch(&["--data-dir", agent.data_dir().to_str().unwrap(), "status"]);
@@ -137,4 +137,47 @@ fn quiet_hours_hold_back_desktop_warnings_but_not_webhooks_or_criticals() {
     battery(&sys, 4, "Discharging");
     receiver.wait_for(2, Duration::from_secs(15));
     outcome(&agent, 3, "done_ms IS NULL AND attempts >= 1");
+}
+
+#[test]
+fn a_refused_notice_is_not_retried_and_does_not_hold_back_the_next() {
+    let receiver = Receiver::start();
+    receiver.answer(400);
+    let (dir, sys) = laptop();
+    let agent =
+        TestAgent::start_in(dir, &alert_config(&sys, "desktop = false\n", &hook("ops", &receiver.url("/"), "")));
+
+    battery(&sys, 12, "Discharging");
+    agent.wait_for(Duration::from_secs(15), "the refused notice marked failed", |c| {
+        count(c, "SELECT count(*) FROM outbox WHERE outcome = 'failed' AND last_error LIKE '%HTTP 400%'") == 1
+    });
+    receiver.answer(200);
+    battery(&sys, 12, "Charging");
+    let got = receiver.wait_for(2, Duration::from_secs(15));
+    assert_eq!(alert(&got[1]).0, "resolved");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(receiver.requests().len(), 2, "the refused one was asked once");
+}
+
+#[test]
+fn notices_for_a_webhook_removed_from_the_config_are_dropped_at_start() {
+    let (dir, sys) = laptop();
+    let url = format!("http://127.0.0.1:{}/", free_port());
+    let mut agent = TestAgent::start_in(dir, &alert_config(&sys, "desktop = false\n", &hook("gone", &url, "")));
+    battery(&sys, 12, "Discharging");
+    agent.wait_for(Duration::from_secs(15), "a pending notice", |c| {
+        count(c, "SELECT count(*) FROM outbox WHERE done_ms IS NULL") == 1
+    });
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+
+    std::fs::write(agent.dir.path().join("config.toml"), alert_config(&sys, "desktop = false\n", "")).unwrap();
+    agent.spawn();
+    agent.wait_for(Duration::from_secs(15), "the orphan marked failed", |c| {
+        count(c, "SELECT count(*) FROM outbox WHERE done_ms IS NULL") == 0
+            && count(c, "SELECT count(*) FROM outbox WHERE last_error = 'channel no longer configured'") == 1
+    });
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("notices for a channel that is no longer configured are dropped"), "{stderr}");
 }

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,6 +38,8 @@ pub struct Receiver {
     pub port: u16,
     requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
+    /// The HTTP status it answers with (200 unless set).
+    status: Arc<AtomicU16>,
 }
 
 /// A port nothing listens on (bound, then released): connections to it are refused.
@@ -57,7 +59,8 @@ impl Receiver {
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (requests.clone(), stop.clone());
+        let status = Arc::new(AtomicU16::new(200));
+        let (r, s, code) = (requests.clone(), stop.clone(), status.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -66,16 +69,21 @@ impl Receiver {
                 if let Ok(conn) = conn {
                     // A thread per connection: a client keeps its connection open between
                     // requests, and must not stop others from being accepted.
-                    let r = r.clone();
+                    let (r, code) = (r.clone(), code.clone());
                     std::thread::spawn(move || {
-                        while let Some(req) = serve_one(&conn) {
+                        while let Some(req) = serve_one(&conn, code.load(Ordering::SeqCst)) {
                             r.lock().unwrap().push(req);
                         }
                     });
                 }
             }
         });
-        Receiver { port, requests, stop }
+        Receiver { port, requests, stop, status }
+    }
+
+    /// Answers every later request with `code` (e.g. 400 to refuse them).
+    pub fn answer(&self, code: u16) {
+        self.status.store(code, Ordering::SeqCst);
     }
 
     /// The URL of `path` on this receiver.
@@ -110,8 +118,8 @@ impl Drop for Receiver {
     }
 }
 
-/// Reads one HTTP/1.1 request from a keep-alive connection and answers 200.
-fn serve_one(conn: &TcpStream) -> Option<Request> {
+/// Reads one HTTP/1.1 request from a keep-alive connection and answers `status`.
+fn serve_one(conn: &TcpStream, status: u16) -> Option<Request> {
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
     reader.read_line(&mut line).ok().filter(|&n| n > 0)?;
@@ -131,6 +139,7 @@ fn serve_one(conn: &TcpStream) -> Option<Request> {
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
     let received_ms = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
-    (&*conn).write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").ok()?;
+    let answer = format!("HTTP/1.1 {status} Answer\r\ncontent-length: 6\r\n\r\nanswer");
+    (&*conn).write_all(answer.as_bytes()).ok()?;
     Some(Request { path, headers, body, received_ms })
 }
