@@ -91,9 +91,9 @@ pub fn alerts(paths: &Paths, since: When, limit: u32) -> Result<()> {
             .collect();
         out!("{}", table(&["TIME", "RULE", "EVENT", "SEVERITY", "SERIES", "VALUE"], &rows));
     }
-    for (channel, count, oldest, error) in store.outbox_pending()? {
-        let why = error.map_or_else(String::new, |e| format!(": {e}"));
-        outln!("{count} notices waiting for {channel} since {}{why}", local(oldest / 1000));
+    for w in store.outbox_pending()? {
+        let why = w.error.map_or_else(String::new, |e| format!(": {e}"));
+        outln!("{} notices waiting for {} since {}{why}", w.count, w.channel, local(w.oldest_ms / 1000));
     }
     Ok(())
 }

@@ -144,8 +144,8 @@ fn alerts_line(store: &Store) -> Result<String> {
     let firing = alerts.iter().filter(|t| t.phase == Phase::Firing).count();
     let critical = alerts.iter().filter(|t| t.phase == Phase::Firing && t.severity == Severity::Critical).count();
     let mut line = format!("{firing} firing ({critical} critical), {} pending", alerts.len() - firing);
-    for (channel, count, oldest, _) in store.outbox_pending()? {
-        line.push_str(&format!("; {count} notices waiting for {channel} since {}", local(oldest / 1000)));
+    for w in store.outbox_pending()? {
+        line.push_str(&format!("; {} notices waiting for {} since {}", w.count, w.channel, local(w.oldest_ms / 1000)));
     }
     Ok(line)
 }

@@ -54,6 +54,19 @@ pub struct OutboxItem {
     pub created_ms: i64,
 }
 
+/// Notices one channel has not taken yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The channel.
+    pub channel: String,
+    /// How many.
+    pub count: i64,
+    /// Unix ms the oldest was queued.
+    pub oldest_ms: i64,
+    /// Why its last attempt failed, if it was tried.
+    pub error: Option<String>,
+}
+
 /// One announced alert change, for `hostwatch alerts`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertEvent {
@@ -183,12 +196,16 @@ impl Store {
     }
 
     /// Pending notices per channel, with the oldest one's age and last error.
-    pub fn outbox_pending(&self) -> Result<Vec<(String, i64, i64, Option<String>)>, StoreError> {
+    pub fn outbox_pending(&self) -> Result<Vec<Waiting>, StoreError> {
         let sql = "SELECT channel, count(*), min(created_ms),
                           (SELECT last_error FROM outbox o WHERE o.channel = p.channel AND o.done_ms IS NULL ORDER BY id LIMIT 1)
                    FROM outbox p WHERE done_ms IS NULL GROUP BY channel ORDER BY channel";
         let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Waiting { channel: r.get(0)?, count: r.get(1)?, oldest_ms: r.get(2)?, error: r.get(3)? })
+            })
+            .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 

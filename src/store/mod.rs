@@ -39,7 +39,7 @@ use rusqlite::{Connection, OpenFlags, params};
 // tenth of the ingest profile.
 use rustc_hash::FxHashMap as HashMap;
 
-pub use alerts::{AlertEvent, OutboxItem, OutboxRow, Outcome};
+pub use alerts::{AlertEvent, OutboxItem, OutboxRow, Outcome, Waiting};
 pub use migrate::MIGRATIONS;
 #[cfg(test)]
 pub(crate) use migrate::assert_all_listed;
