@@ -56,6 +56,8 @@ fn run(interval_s: u64, rounds: usize, session: Option<&DesktopSession>) {
 
     let (mut hook_from_sample, mut hook_from_change) = (Vec::new(), Vec::new());
     let (mut desk_from_sample, mut desk_from_change) = (Vec::new(), Vec::new());
+    // The session outlives one run: count only this run's notifications.
+    let shown_before = session.map_or(0, |s| s.notifications().len());
     for i in 0..rounds * 2 {
         // Land the change at a different point of the interval each time.
         std::thread::sleep(Duration::from_millis(fastrand::u64(0..interval_s * 1000)));
@@ -71,9 +73,10 @@ fn run(interval_s: u64, rounds: usize, session: Option<&DesktopSession>) {
         hook_from_sample.push(req.received_ms - sample);
         hook_from_change.push(req.received_ms - changed);
         if let Some(s) = session {
-            let shown = s.wait_for(i + 1, Duration::from_secs(interval_s * 3 + 5));
-            desk_from_sample.push(shown[i].0 - sample);
-            desk_from_change.push(shown[i].0 - changed);
+            let n = shown_before + i;
+            let shown = s.wait_for(n + 1, Duration::from_secs(interval_s * 3 + 5));
+            desk_from_sample.push(shown[n].0 - sample);
+            desk_from_change.push(shown[n].0 - changed);
         }
     }
     drop(agent);
