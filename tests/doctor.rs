@@ -72,6 +72,9 @@ fn a_data_dir_that_cannot_be_made_and_no_session_bus_are_each_named_with_a_fix()
     assert!(no_bus.starts_with(&format!("warn session bus no session bus at {}:", bus.display())), "{stdout}");
     assert!(stdout.contains("fix: run hostwatch as a user service inside your desktop session"), "{stdout}");
     // The notification server cannot answer without a bus either: the second warning.
+    assert!(
+        line(&stdout, "notification server").starts_with("warn notification server no notification server answers")
+    );
     assert!(stderr.contains("1 of 7 checks failed, 2 warned"), "{stderr}");
 }
 
@@ -106,4 +109,26 @@ fn a_clock_behind_the_newest_sample_is_a_warning() {
     assert!(out.status.success(), "a warning alone passes: {stdout}");
     assert!(line(&stdout, "clock").starts_with("warn"), "{stdout}");
     assert!(line(&stdout, "clock").contains("it was stepped back"), "{stdout}");
+}
+
+#[test]
+fn a_read_only_data_dir_fails_with_its_fix() {
+    // A read-only mount binds root too (CI runs as root); mounting needs root.
+    let Some(disk) = crate::util::SmallDisk::mount("1m") else {
+        crate::util::require(false, "a tmpfs of its own (mounting needs root)");
+        return;
+    };
+    let data = disk.dir.path();
+    std::fs::write(data.join("hot.sqlite"), "").unwrap();
+    let remount = std::process::Command::new("mount").args(["-o", "remount,ro"]).arg(data).status().unwrap();
+    assert!(remount.success());
+    let bus = tempfile::tempdir().unwrap();
+
+    let out = doctor(data, &bus.path().join("bus"));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let data_line = line(&stdout, "data dir");
+    assert!(data_line.starts_with(&format!("FAIL data dir cannot write in {}:", data.display())), "{stdout}");
+    assert!(data_line.contains("Read-only file system"), "{stdout}");
+    assert!(stdout.contains("fix: make the data dir a directory this user can write"), "{stdout}");
 }
