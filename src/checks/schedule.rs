@@ -6,12 +6,18 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone};
 
-/// A parsed cron schedule.
+/// A parsed cron schedule; two are equal if written alike.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     /// As written, for messages and listings.
     pub expr: String,
     cron: cron::Schedule,
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
+    }
 }
 
 impl Schedule {

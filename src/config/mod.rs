@@ -3,6 +3,7 @@
 //! Owns the TOML format, the defaults and every rule about values; must not touch the store
 //! or the host. An error names file:line:column and quotes the bad value.
 
+mod checks;
 mod error;
 mod notify;
 mod raw;
@@ -43,6 +44,8 @@ pub struct Config {
     pub alerts: Alerts,
     /// Notification channels.
     pub notify: Notify,
+    /// The scheduled performance checklist.
+    pub checks: Checks,
 }
 
 /// `[sampling]`
@@ -168,6 +171,30 @@ pub struct Notify {
     pub retry_max: Duration,
     /// Webhook channels, by name.
     pub webhooks: Vec<crate::notify::Webhook>,
+}
+
+/// `[checks]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checks {
+    /// Whether the checklist runs at all.
+    pub enabled: bool,
+    /// Whether a slot missed while asleep or stopped runs once on wake.
+    pub catch_up: bool,
+    /// The longest a job may run, unless it sets its own.
+    pub timeout: Duration,
+    /// The enabled jobs, in checklist order.
+    pub jobs: Vec<Job>,
+}
+
+/// One scheduled job of the checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its name (`hourly_health`, ...).
+    pub name: String,
+    /// When it runs, in local time.
+    pub schedule: crate::checks::schedule::Schedule,
+    /// The longest one run may take.
+    pub timeout: Duration,
 }
 
 /// A validated duration as whole seconds, the unit stores and schedules count in.

@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub notify: RawNotify,
+    #[serde(default)]
+    pub checks: RawChecks,
 }
 
 /// `[sampling]`
@@ -168,5 +170,26 @@ pub struct RawWebhook {
     pub format: Option<SpannedStr>,
     pub headers: Option<BTreeMap<Spanned<String>, SpannedStr>>,
     pub secret: Option<SpannedStr>,
+    pub timeout: Option<SpannedStr>,
+}
+
+/// `[checks]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the [checks] table")]
+pub struct RawChecks {
+    pub enabled: Option<bool>,
+    pub catch_up: Option<bool>,
+    pub timeout: Option<SpannedStr>,
+    /// By name: a built-in job's name reschedules or disables it.
+    #[serde(default)]
+    pub jobs: BTreeMap<Spanned<String>, RawJob>,
+}
+
+/// `[checks.jobs.NAME]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a job table")]
+pub struct RawJob {
+    pub enabled: Option<bool>,
+    pub schedule: Option<SpannedStr>,
     pub timeout: Option<SpannedStr>,
 }

@@ -238,6 +238,7 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
         },
         alerts: super::rules::alerts(raw.alerts, loc)?,
         notify: super::notify::notify(raw.notify, loc)?,
+        checks: super::checks::checks(raw.checks, loc)?,
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
             sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,
