@@ -4,6 +4,7 @@
 //! Owns when checks run and what they find; must not hold SQL (the store's door) or read
 //! the clock (the daemon passes `now`).
 
+pub mod report;
 pub mod schedule;
 
 /// The built-in checklist: (name, default schedule, what it reviews).

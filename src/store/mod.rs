@@ -27,6 +27,7 @@
 //!   same idempotency key). Pending outbox rows are never deleted by retention.
 
 mod alerts;
+mod checks;
 mod migrate;
 mod move_out;
 mod read;
@@ -40,6 +41,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use rustc_hash::FxHashMap as HashMap;
 
 pub use alerts::{AlertEvent, OutboxItem, OutboxRow, Outcome, Waiting};
+pub use checks::{CheckRun, SeriesValues, StoredReport};
 pub use migrate::MIGRATIONS;
 #[cfg(test)]
 pub(crate) use migrate::assert_all_listed;

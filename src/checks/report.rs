@@ -1,0 +1,83 @@
+//! A check's report: structured findings with a level, and the same as Markdown.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// How much a finding matters. Ordered: critical is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// For the record.
+    Info,
+    /// Worth a look: notified.
+    Warning,
+    /// Act now: notified.
+    Critical,
+}
+
+impl Level {
+    /// The word used in the store and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+/// One thing a check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// How much it matters.
+    pub level: Level,
+    /// What it is about, e.g. `cpu.usage_percent{cpu="total"}`.
+    pub subject: String,
+    /// What was found, with the figures.
+    pub text: String,
+}
+
+/// What one run of a check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The job.
+    pub job: String,
+    /// The slot it ran for, unix seconds.
+    pub slot: i64,
+    /// The findings, worst first.
+    pub findings: Vec<Finding>,
+    /// The whole report as Markdown.
+    pub markdown: String,
+}
+
+impl Report {
+    /// A report of `findings` under `title`, with `sections` (heading, lines) after them.
+    pub fn new(job: &str, slot: i64, title: &str, mut findings: Vec<Finding>, sections: &[(&str, Vec<String>)]) -> Report {
+        findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+        let mut md = format!("# {title}\n\n");
+        if findings.is_empty() {
+            md.push_str("Nothing to report.\n");
+        }
+        for f in &findings {
+            let _ = writeln!(md, "- **{}** {}: {}", f.level.as_str(), f.subject, f.text);
+        }
+        for (heading, lines) in sections {
+            let _ = write!(md, "\n## {heading}\n\n");
+            for l in lines {
+                let _ = writeln!(md, "- {l}");
+            }
+        }
+        Report { job: job.to_owned(), slot, findings, markdown: md }
+    }
+
+    /// The worst finding's level; `None` when nothing was found.
+    pub fn level(&self) -> Option<Level> {
+        self.findings.iter().map(|f| f.level).max()
+    }
+
+    /// The findings worth a notification (warning or worse).
+    pub fn notable(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.level >= Level::Warning)
+    }
+}

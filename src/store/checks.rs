@@ -1,0 +1,168 @@
+//! The checklist's runs and reports in the hot store.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::checks::report::Report;
+
+/// The last run of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRun {
+    /// The job.
+    pub job: String,
+    /// The slot it ran for, unix seconds.
+    pub slot: i64,
+    /// Unix ms it finished; `None` while running, or if the agent died during it.
+    pub finished_ms: Option<i64>,
+    /// How it went.
+    pub outcome: Option<String>,
+    /// Its report, if it wrote one.
+    pub report_id: Option<i64>,
+}
+
+/// A stored report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    /// Its id, for `hostwatch report show`.
+    pub id: i64,
+    /// The job.
+    pub job: String,
+    /// Unix ms it was written.
+    pub created_ms: i64,
+    /// ok, info, warning or critical.
+    pub level: String,
+    /// The findings as JSON.
+    pub findings: String,
+    /// The report as Markdown.
+    pub markdown: String,
+}
+
+impl Store {
+    /// Claims `slot` for `job` before it runs; false if it was claimed before (a restart
+    /// never runs one slot twice).
+    pub fn claim_slot(&mut self, job: &str, slot: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute("INSERT OR IGNORE INTO check_runs(job, slot, started_ms) VALUES (?1, ?2, ?3)", params![job, slot, now_ms])
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Records how a run ended, with its report, in one transaction; returns the report id.
+    pub fn finish_run(
+        &mut self,
+        job: &str,
+        slot: i64,
+        outcome: &str,
+        report: Option<&Report>,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let id = match report {
+            Some(r) => {
+                let level = r.level().map_or("ok", |l| l.as_str());
+                let findings = serde_json::to_string(&r.findings).expect("findings are plain data");
+                tx.execute(
+                    "INSERT INTO reports(job, slot, created_ms, level, findings, markdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![job, slot, now_ms, level, findings, r.markdown],
+                )
+                .map_err(err)?;
+                Some(tx.last_insert_rowid())
+            }
+            None => None,
+        };
+        tx.execute(
+            "UPDATE check_runs SET finished_ms = ?3, outcome = ?4, report_id = ?5 WHERE job = ?1 AND slot = ?2",
+            params![job, slot, now_ms, outcome, id],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(id)
+    }
+
+    /// The latest run of every job that ran.
+    pub fn last_runs(&self) -> Result<Vec<CheckRun>, StoreError> {
+        let sql = "SELECT job, slot, finished_ms, outcome, report_id FROM check_runs c
+                   WHERE slot = (SELECT max(slot) FROM check_runs d WHERE d.job = c.job) ORDER BY job";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CheckRun { job: r.get(0)?, slot: r.get(1)?, finished_ms: r.get(2)?, outcome: r.get(3)?, report_id: r.get(4)? })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Reports, newest first.
+    pub fn reports(&self, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
+        let sql = "SELECT id, job, created_ms, level, findings, markdown FROM reports ORDER BY id DESC LIMIT ?1";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt.query_map([limit], stored).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// One report by id.
+    pub fn report(&self, id: i64) -> Result<Option<StoredReport>, StoreError> {
+        self.conn
+            .query_row("SELECT id, job, created_ms, level, findings, markdown FROM reports WHERE id = ?1", [id], stored)
+            .optional()
+            .map_err(self.err())
+    }
+}
+
+/// The values of one series over a span of time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesValues {
+    /// The series.
+    pub key: crate::metrics::SeriesKey,
+    /// Its values, oldest first, in real units.
+    pub values: Vec<f64>,
+}
+
+impl Store {
+    /// Every value of the series of `metrics` in `[from, to)` (unix seconds), by series.
+    pub fn series_between(&self, metrics: &[&str], from: i64, to: i64) -> Result<Vec<SeriesValues>, StoreError> {
+        let sql = "SELECT s.metric, s.labels, v.value * 1.0 / s.scale FROM samples v JOIN series s ON s.id = v.series_id
+                   WHERE v.ts >= ?1 AND v.ts < ?2 AND s.metric IN (SELECT value FROM json_each(?3))
+                   ORDER BY s.id, v.ts";
+        let list = serde_json::to_string(metrics).expect("names are plain strings");
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let mut rows = stmt.query(params![from, to, list]).map_err(self.err())?;
+        let mut out: Vec<SeriesValues> = Vec::new();
+        let mut current: Option<(String, String)> = None;
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let (metric, labels, value): (String, String, f64) =
+                (r.get(0).map_err(self.err())?, r.get(1).map_err(self.err())?, r.get(2).map_err(self.err())?);
+            if current.as_ref() != Some(&(metric.clone(), labels.clone())) {
+                let Some(key) = crate::metrics::SeriesKey::from_parts(&metric, &labels) else { continue };
+                out.push(SeriesValues { key, values: Vec::new() });
+                current = Some((metric, labels));
+            }
+            if let Some(last) = out.last_mut() {
+                last.values.push(value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Gaps that overlap `[from, to)`: (start, end, reason).
+    pub fn gaps_between(&self, from: i64, to: i64) -> Result<Vec<(i64, i64, String)>, StoreError> {
+        let sql = "SELECT start_ts, end_ts, reason FROM gaps WHERE end_ts > ?1 AND start_ts < ?2 ORDER BY start_ts";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+fn stored(r: &rusqlite::Row) -> rusqlite::Result<StoredReport> {
+    Ok(StoredReport {
+        id: r.get(0)?,
+        job: r.get(1)?,
+        created_ms: r.get(2)?,
+        level: r.get(3)?,
+        findings: r.get(4)?,
+        markdown: r.get(5)?,
+    })
+}
