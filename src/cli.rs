@@ -174,6 +174,14 @@ pub enum Command {
         #[arg(long, default_value = "50")]
         limit: u32,
     },
+    /// List the checklist's jobs: schedule, last and next run, last result.
+    Checks,
+    /// The checklist's reports.
+    Report {
+        /// What to do.
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Notification channels.
     Notify {
         /// What to do.
@@ -280,5 +288,26 @@ pub enum NotifyAction {
     Test {
         /// A channel: `desktop` or a webhook's name (default: every channel).
         channel: Option<String>,
+    },
+}
+
+/// `hostwatch report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// The latest reports, newest first.
+    List {
+        /// How many.
+        #[arg(long, default_value = "20")]
+        limit: u32,
+    },
+    /// One report in full (Markdown).
+    Show {
+        /// Its id, from `report list`.
+        id: i64,
+    },
+    /// Run a job now on the hot store and print its report (not stored, nothing sent).
+    Run {
+        /// The job, e.g. hourly_health.
+        name: String,
     },
 }

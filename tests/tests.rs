@@ -4,6 +4,7 @@ mod agent;
 mod alerts;
 mod analyst;
 mod archive;
+mod checks;
 mod collectors;
 mod config;
 mod doctor;

@@ -19,6 +19,7 @@ macro_rules! out {
 
 mod alerts;
 mod archive;
+mod checks;
 mod doctor;
 mod install;
 mod show;
@@ -28,7 +29,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
-use crate::cli::{Cli, Command, ConfigAction, NotifyAction};
+use crate::cli::{Cli, Command, ConfigAction, NotifyAction, ReportAction};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::store::{self, Selector, Store};
 
@@ -120,6 +121,10 @@ pub fn run(cli: &Cli) -> Result<()> {
         }
         Command::Export { format, out, since, until } => archive::export(&paths, *format, out, *since, *until),
         Command::Rules => alerts::rules(&paths, &config),
+        Command::Checks => checks::list(&paths, &config),
+        Command::Report { action: ReportAction::List { limit } } => checks::reports(&paths, *limit),
+        Command::Report { action: ReportAction::Show { id } } => checks::show(&paths, *id),
+        Command::Report { action: ReportAction::Run { name } } => checks::run_now(&paths, &config, name),
         Command::Alerts { since, limit } => alerts::alerts(&paths, *since, *limit),
         Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
         Command::Doctor => doctor::doctor(&paths, &config),

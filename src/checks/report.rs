@@ -53,7 +53,13 @@ pub struct Report {
 
 impl Report {
     /// A report of `findings` under `title`, with `sections` (heading, lines) after them.
-    pub fn new(job: &str, slot: i64, title: &str, mut findings: Vec<Finding>, sections: &[(&str, Vec<String>)]) -> Report {
+    pub fn new(
+        job: &str,
+        slot: i64,
+        title: &str,
+        mut findings: Vec<Finding>,
+        sections: &[(&str, Vec<String>)],
+    ) -> Report {
         findings.sort_by_key(|f| std::cmp::Reverse(f.level));
         let mut md = format!("# {title}\n\n");
         if findings.is_empty() {

@@ -107,6 +107,15 @@ impl Alerting {
         }
     }
 
+    /// Queues the notable findings of a check's report as one notice per channel.
+    pub fn announce(&mut self, report: &crate::checks::report::Report, now_ms: i64) {
+        if let Some(notice) = Notice::report(&self.host, now_ms, report) {
+            let outbox = self.queue(&notice);
+            self.backlog.push((Vec::new(), outbox, now_ms));
+            self.persist(Vec::new(), now_ms);
+        }
+    }
+
     /// Stores `changes` (after any backlog, in order) with one notice per channel.
     fn persist(&mut self, changes: Vec<Change>, now_ms: i64) {
         if !changes.is_empty() {

@@ -5,6 +5,7 @@
 //! collection or SQL: those are behind [`crate::collect`] and [`crate::store`].
 
 mod alerting;
+mod checklist;
 mod rollups;
 mod writer;
 
@@ -22,6 +23,7 @@ use crate::config::{Config, secs};
 use crate::store::{Batch, Gap, Store, StoreError};
 use alerting::Alerting;
 pub use alerting::host_name;
+use checklist::Checklist;
 use rollups::Rollups;
 use writer::{Msg, write_loop};
 
@@ -81,6 +83,11 @@ pub async fn run(
         .enabled
         .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
     let mut alerting = Alerting::start(config, store.path(), wall_ms())?;
+    let mut checklist = if config.checks.enabled && !config.checks.jobs.is_empty() {
+        Some(Checklist::new(std::sync::Arc::new(config.clone()), store.path())?)
+    } else {
+        None
+    };
     let (tx, rx) = mpsc::channel();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
@@ -112,6 +119,11 @@ pub async fn run(
                 }
             }
             () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
+            report = async { match checklist.as_mut() { Some(c) => c.step().await, None => None } }, if checklist.is_some() => {
+                if let Some(report) = report {
+                    alerting.announce(&report, wall_ms());
+                }
+            }
             _ = flush_tick.tick() => {
                 let now = wall_ms() / 1000;
                 if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {
@@ -128,6 +140,9 @@ pub async fn run(
     drop(tx);
     if let Some(r) = rollups {
         r.shutdown().await;
+    }
+    if let Some(report) = async { checklist?.shutdown().await }.await {
+        alerting.announce(&report, wall_ms());
     }
     alerting.shutdown().await;
     writer.join().map_err(|_| DaemonError::WriterPanicked)?

@@ -18,7 +18,7 @@ use chrono::NaiveTime;
 
 pub use deliver::{Channel, DeliveryError, send};
 pub use health::checks;
-pub use notice::{Entry, Notice, SCHEMA};
+pub use notice::{Entry, Notice, SCHEMA, rfc3339};
 pub use outbox::Outbox;
 pub use webhook::sign;
 

@@ -166,27 +166,61 @@ impl Notice {
     }
 }
 
-impl Notice {
-    /// What `hostwatch notify test` sends: a made-up warning that says what it is.
-    pub fn test(host: &str, at_ms: i64) -> Notice {
-        let at = rfc3339(at_ms);
-        let entry = Entry {
-            key: digest(&[host, "test", &at]),
-            alert: "test".to_owned(),
-            event: "test".to_owned(),
+impl Entry {
+    /// An entry that is not about one series' value (a test, a check's finding): it is
+    /// firing, with no metric, labels or figures. `times` is (started, at), unix ms.
+    fn note(
+        host: &str,
+        alert: &str,
+        event: &str,
+        severity: &str,
+        subject: &str,
+        times: (i64, i64),
+        text: String,
+    ) -> Entry {
+        Entry {
+            key: digest(&[host, alert, subject, &times.0.to_string(), &times.1.to_string(), &text]),
+            alert: alert.to_owned(),
+            event: event.to_owned(),
             state: "firing".to_owned(),
-            severity: Severity::Warning.as_str().to_owned(),
-            series: String::new(),
+            severity: severity.to_owned(),
+            series: subject.to_owned(),
             metric: String::new(),
             labels: BTreeMap::new(),
             unit: String::new(),
             value: 0.0,
             threshold: 0.0,
             condition: String::new(),
-            started_at: at.clone(),
-            at,
-            text: "A test from `hostwatch notify test`: this channel works.".to_owned(),
-        };
+            started_at: rfc3339(times.0),
+            at: rfc3339(times.1),
+            text,
+        }
+    }
+}
+
+impl Notice {
+    /// What `hostwatch notify test` sends: a made-up warning that says what it is.
+    pub fn test(host: &str, at_ms: i64) -> Notice {
+        let text = "A test from `hostwatch notify test`: this channel works.".to_owned();
+        let entry = Entry::note(host, "test", "test", Severity::Warning.as_str(), "", (at_ms, at_ms), text);
         Notice { summary: format!("hostwatch test notification from {host}"), ..Notice::new(host, at_ms, vec![entry]) }
+    }
+
+    /// The notable findings (warning or worse) of a check's report, as one notice; `None`
+    /// if it found nothing notable.
+    pub fn report(host: &str, at_ms: i64, report: &crate::checks::report::Report) -> Option<Notice> {
+        let entries: Vec<Entry> = report
+            .notable()
+            .map(|f| {
+                let level = f.level.as_str();
+                let text = format!("{} {level}: {}: {}", report.job, f.subject, f.text);
+                Entry::note(host, &report.job, "report", level, &f.subject, (report.slot * 1000, at_ms), text)
+            })
+            .collect();
+        let n = entries.len();
+        (n > 0).then(|| Notice {
+            summary: format!("{} found {n} thing{} to look at on {host}", report.job, if n == 1 { "" } else { "s" }),
+            ..Notice::new(host, at_ms, entries)
+        })
     }
 }

@@ -43,7 +43,10 @@ impl Store {
     pub fn claim_slot(&mut self, job: &str, slot: i64, now_ms: i64) -> Result<bool, StoreError> {
         let n = self
             .conn
-            .execute("INSERT OR IGNORE INTO check_runs(job, slot, started_ms) VALUES (?1, ?2, ?3)", params![job, slot, now_ms])
+            .execute(
+                "INSERT OR IGNORE INTO check_runs(job, slot, started_ms) VALUES (?1, ?2, ?3)",
+                params![job, slot, now_ms],
+            )
             .map_err(self.err())?;
         Ok(n == 1)
     }
@@ -89,7 +92,13 @@ impl Store {
         let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt
             .query_map([], |r| {
-                Ok(CheckRun { job: r.get(0)?, slot: r.get(1)?, finished_ms: r.get(2)?, outcome: r.get(3)?, report_id: r.get(4)? })
+                Ok(CheckRun {
+                    job: r.get(0)?,
+                    slot: r.get(1)?,
+                    finished_ms: r.get(2)?,
+                    outcome: r.get(3)?,
+                    report_id: r.get(4)?,
+                })
             })
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
@@ -124,7 +133,8 @@ pub struct SeriesValues {
 impl Store {
     /// Every value of the series of `metrics` in `[from, to)` (unix seconds), by series.
     pub fn series_between(&self, metrics: &[&str], from: i64, to: i64) -> Result<Vec<SeriesValues>, StoreError> {
-        let sql = "SELECT s.metric, s.labels, v.value * 1.0 / s.scale FROM samples v JOIN series s ON s.id = v.series_id
+        let sql =
+            "SELECT s.metric, s.labels, v.value * 1.0 / s.scale FROM samples v JOIN series s ON s.id = v.series_id
                    WHERE v.ts >= ?1 AND v.ts < ?2 AND s.metric IN (SELECT value FROM json_each(?3))
                    ORDER BY s.id, v.ts";
         let list = serde_json::to_string(metrics).expect("names are plain strings");

@@ -1,0 +1,101 @@
+//! `hourly_health`: the last hour of each rule's series against the rule's thresholds,
+//! network traffic for the record, and the agent's own health (gaps, store size, rollup
+//! backlog).
+
+use super::report::{Finding, Level, Report};
+use crate::config::Config;
+use crate::rules::Rule;
+use crate::store::{SeriesValues, Store, StoreError};
+
+/// A hot store larger than this is worth a look (the default settings keep a few MB).
+const STORE_WARN_BYTES: u64 = 256 << 20;
+
+/// The mean and the nearest-rank 95th percentile of `values` (not empty).
+pub fn avg_p95(values: &[f64]) -> (f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let rank = ((0.95 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    #[allow(clippy::cast_precision_loss)]
+    let avg = sorted.iter().sum::<f64>() / sorted.len() as f64;
+    (avg, sorted[rank - 1])
+}
+
+/// How the hour of one series compares with one rule's thresholds.
+fn judge(rule: &Rule, s: &SeriesValues, divisor: f64) -> Option<Finding> {
+    let values: Vec<f64> = s.values.iter().map(|v| v / divisor).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let (avg, p95) = avg_p95(&values);
+    let d = rule.direction;
+    let beyond = |v: f64, t: Option<f64>| t.is_some_and(|t| d.beyond(v, t));
+    let level = if beyond(avg, rule.critical) {
+        Level::Critical
+    } else if beyond(avg, rule.warning) || beyond(p95, rule.critical) {
+        Level::Warning
+    } else {
+        return None;
+    };
+    let t = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v}"));
+    let text = format!(
+        "avg {avg:.1}, p95 {p95:.1} over the hour ({} {} warning {} / critical {}, rule {})",
+        s.key.metric.unit,
+        d.as_str(),
+        t(rule.warning),
+        t(rule.critical),
+        rule.name
+    );
+    Some(Finding { level, subject: s.key.to_string(), text })
+}
+
+/// Runs the check for the hour before `slot` (unix seconds).
+pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
+    let (from, to) = (slot - 3600, slot);
+    let cores = std::thread::available_parallelism().map_or(1.0, |n| f64::from(u32::try_from(n.get()).unwrap_or(1)));
+    let mut findings = Vec::new();
+    for rule in config.alerts.rules.iter().filter(|r| r.guard.is_none()) {
+        let divisor = if rule.per_core { cores } else { 1.0 };
+        for s in store.series_between(&[rule.metric.name], from, to)?.iter().filter(|s| rule.selects(&s.key)) {
+            findings.extend(judge(rule, s, divisor));
+        }
+    }
+    let network: Vec<String> = store
+        .series_between(&["net.rx_bytes_per_s", "net.tx_bytes_per_s"], from, to)?
+        .iter()
+        .map(|s| {
+            let (avg, p95) = avg_p95(&s.values);
+            format!("{}: avg {avg:.0}, p95 {p95:.0} bytes/s", s.key)
+        })
+        .collect();
+    let mut agent = Vec::new();
+    for (start, end, reason) in store.gaps_between(from, to)? {
+        agent.push(format!("gap of {} s ({reason})", end - start));
+    }
+    let bytes = store.status()?.bytes;
+    agent.push(format!("hot store {:.1} MB", bytes as f64 / 1e6));
+    if bytes > STORE_WARN_BYTES {
+        findings.push(Finding {
+            level: Level::Warning,
+            subject: "hot store".to_owned(),
+            text: format!(
+                "{:.0} MB: samples are not leaving for the archive (see `hostwatch status`)",
+                bytes as f64 / 1e6
+            ),
+        });
+    }
+    if config.archive.enabled {
+        let cutoff = crate::archive::Policy::from_config(&config.archive).cutoff(slot);
+        let backlog = store.count_before(cutoff - 3600)?;
+        agent.push(format!("rollup backlog {backlog} samples"));
+        if backlog > 0 {
+            findings.push(Finding {
+                level: Level::Warning,
+                subject: "archive".to_owned(),
+                text: format!("{backlog} samples are over an hour past the hot window: is the archive held open?"),
+            });
+        }
+    }
+    let title = format!("Hourly health, {}", crate::notify::rfc3339(slot * 1000));
+    Ok(Report::new("hourly_health", slot, &title, findings, &[("Network", network), ("Agent", agent)]))
+}

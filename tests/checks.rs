@@ -1,0 +1,92 @@
+//! The checklist: a job's report on seeded data with a known answer, run on demand and by
+//! the agent on its schedule, stored once per slot, its findings sent to a real webhook.
+
+use std::path::Path;
+use std::time::Duration;
+
+use hostwatch::metrics::{self as m, Sample, SeriesKey};
+use hostwatch::store::{Batch, Store};
+
+use crate::util::{TestAgent, count, hook, hostwatch, text};
+use crate::util_http::Receiver;
+
+fn now() -> i64 {
+    hostwatch::daemon::wall_ms() / 1000
+}
+
+/// The last hour of a machine whose CPU ran at 95% and whose memory sat at 40%.
+fn busy_hour(hot: &Path) {
+    std::fs::create_dir_all(hot.parent().unwrap()).unwrap();
+    let mut store = Store::open(hot).unwrap();
+    let mut batch = Batch::default();
+    for ts in (now() - 3600..now()).step_by(5) {
+        batch.samples.push(Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: 95.0 });
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: 40.0 });
+    }
+    store.write(&batch, now(), 0).unwrap();
+}
+
+#[test]
+fn the_hourly_check_names_a_busy_hour_and_leaves_a_quiet_series_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    busy_hour(&dir.path().join("hot.sqlite"));
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "hourly_health"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("# Hourly health, "), "{stdout}");
+    assert!(
+        stdout.contains("- **critical** cpu.usage_percent{cpu=\"total\"}: avg 95.0, p95 95.0 over the hour (% above warning 70 / critical 90, rule cpu)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("memory.used_percent"), "40% is fine: {stdout}");
+    assert!(stdout.contains("## Agent\n\n- hot store"), "{stdout}");
+
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "nightly"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("no job \"nightly\"; the checklist is hourly_health"), "{:?}", text(&out));
+}
+
+#[test]
+fn the_agent_runs_a_due_check_once_per_slot_stores_its_report_and_sends_its_findings() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    busy_hour(&dir.path().join("data/hot.sqlite"));
+    // Every 3 seconds (the crate's form with seconds), so the test need not wait an hour.
+    let config = String::from("[processes]\nenabled = false\n[alerts]\nenabled = false\n")
+        + "[checks.jobs.hourly_health]\nschedule = \"*/3 * * * * *\"\n"
+        + "[notify]\ndesktop = false\n"
+        + &hook("ops", &receiver.url("/"), "");
+    let mut agent = TestAgent::start_in(dir, &config);
+
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    let body = got[0].json();
+    assert_eq!(body["alerts"][0]["alert"], "hourly_health");
+    assert_eq!(body["alerts"][0]["event"], "report");
+    assert_eq!(body["alerts"][0]["severity"], "critical");
+    assert!(body["summary"].as_str().unwrap().starts_with("hourly_health found 1 thing to look at on"), "{body}");
+    agent.wait_for(Duration::from_secs(20), "two runs", |c| count(c, "SELECT count(*) FROM check_runs") >= 2);
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    let runs = count(&conn, "SELECT count(*) FROM check_runs");
+    assert_eq!(runs, count(&conn, "SELECT count(DISTINCT slot) FROM check_runs"), "one run per slot");
+    let finished = count(&conn, "SELECT count(*) FROM check_runs WHERE finished_ms IS NOT NULL");
+    assert_eq!(finished, runs, "a stop lets the run under way finish");
+    assert_eq!(runs, count(&conn, "SELECT count(*) FROM reports"), "each run wrote its report");
+    let data = agent.data_dir();
+    let data = data.to_str().unwrap();
+    let (listing, _) = text(&hostwatch(&[
+        "--data-dir",
+        data,
+        "--config",
+        agent.dir.path().join("config.toml").to_str().unwrap(),
+        "checks",
+    ]));
+    let line = listing.lines().find(|l| l.starts_with("hourly_health")).unwrap_or_default();
+    assert!(line.contains("*/3 * * * * *") && line.contains(&format!("findings (report {runs})")), "{listing}");
+    let (reports, _) = text(&hostwatch(&["--data-dir", data, "report", "list"]));
+    assert!(reports.lines().nth(1).is_some_and(|l| l.contains("hourly_health") && l.contains("critical")), "{reports}");
+    let (shown, _) = text(&hostwatch(&["--data-dir", data, "report", "show", "1"]));
+    assert!(shown.starts_with("# Hourly health") && shown.contains("**critical** cpu.usage_percent"), "{shown}");
+}
