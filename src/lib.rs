@@ -8,7 +8,7 @@
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
 //! - [`rules`]: alert rules and the engine that turns samples into alert changes.
 //! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
-//! - [`checks`]: the performance checklist (in progress): schedules.
+//! - [`checks`]: the performance checklist: cron schedules, the jobs and their reports.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
 //! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
 //! - [`doctor`]: checks of what commonly goes wrong on a host, each with a fix.

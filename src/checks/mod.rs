@@ -1,5 +1,5 @@
-//! The performance checklist (issue 5, in progress on this branch): cron-scheduled checks
-//! that write reports.
+//! The performance checklist: cron-scheduled checks that write reports. So far the hourly
+//! health check; the daily, weekly, monthly and quarterly reviews come next.
 //!
 //! Owns when checks run and what they find; must not hold SQL (the store's door) or read
 //! the clock (the daemon passes `now`).
