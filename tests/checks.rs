@@ -43,7 +43,11 @@ fn the_hourly_check_names_a_busy_hour_and_leaves_a_quiet_series_alone() {
 
     let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "nightly"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("no job \"nightly\"; the checklist is hourly_health"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("no job \"nightly\"; the checklist is hourly_health, quarterly_capacity"),
+        "{:?}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -89,4 +93,31 @@ fn the_agent_runs_a_due_check_once_per_slot_stores_its_report_and_sends_its_find
     assert!(reports.lines().nth(1).is_some_and(|l| l.contains("hourly_health") && l.contains("critical")), "{reports}");
     let (shown, _) = text(&hostwatch(&["--data-dir", data, "report", "show", "1"]));
     assert!(shown.starts_with("# Hourly health") && shown.contains("**critical** cpu.usage_percent"), "{shown}");
+}
+
+#[test]
+fn a_disk_losing_a_gigabyte_a_day_gets_its_fill_date_whatever_the_outliers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let mut batch = Batch::default();
+    let (start, gb) = (now() - 20 * 86_400, 1e9);
+    for (i, ts) in (start..now()).step_by(600).enumerate() {
+        let days = (ts - start) as f64 / 86_400.0;
+        // 60 GB free 20 days ago, a gigabyte less each day; every 50th reading is junk
+        // (a big download deleted again, a glitch), which a least-squares fit would follow.
+        let free = if i % 50 == 7 { 5.0 * gb } else { 60.0 * gb - days * gb };
+        batch.samples.push(Sample { key: SeriesKey::with(&m::DISK_FREE, "mount", "/data"), ts, value: free });
+        batch.samples.push(Sample { key: SeriesKey::with(&m::DISK_FREE, "mount", "/"), ts, value: 100.0 * gb });
+    }
+    store.write(&batch, now(), 0).unwrap();
+    drop(store);
+
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "quarterly_capacity"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let data = stdout.lines().find(|l| l.contains("disk /data")).unwrap_or_default();
+    assert!(data.starts_with("- **warning** disk /data: fills in about 40 days, on "), "{stdout}");
+    assert!(data.ends_with("losing 1.00 GB a day"), "{stdout}");
+    assert!(stdout.contains("- **info** disk /: free space is not shrinking"), "{stdout}");
+    assert!(stdout.contains("hot store only"), "{stdout}");
 }

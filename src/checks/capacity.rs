@@ -1,0 +1,90 @@
+//! `quarterly_capacity`: when each disk fills, and how memory and swap grow, from a fit
+//! over the last 90 days of both stores that outliers do not bend.
+
+use super::fit::{Fit, theil_sen};
+use super::report::{Finding, Level, Report};
+use crate::archive::Archive;
+use crate::config::Config;
+use crate::metrics::SeriesKey;
+use crate::store::{Selector, Store, StoreError};
+
+/// How far back the fit looks, and the width of its buckets: hourly, so a junk reading
+/// spoils one point of many (an outlier the fit ignores), not the average of a wide one.
+const SPAN: i64 = 90 * 86_400;
+const STEP: i64 = 3600;
+const DAY: f64 = 86_400.0;
+
+/// The bucket averages of one series over the span, as (unix seconds, value).
+fn history(store: &Store, archive: Option<&Archive>, key: &SeriesKey, slot: i64) -> Vec<(f64, f64)> {
+    let labels = key.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let sel = Selector { metric: key.metric.name.to_owned(), labels };
+    #[allow(clippy::cast_precision_loss)]
+    crate::trend::trend(Some(store), archive, &sel, slot - SPAN, slot, STEP)
+        .map(|points| points.iter().map(|p| (p.bucket as f64, p.avg)).collect())
+        .unwrap_or_default()
+}
+
+fn date(unix: f64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    chrono::DateTime::from_timestamp(unix as i64, 0)
+        .map_or_else(|| "-".to_owned(), |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// The finding for one mount's free space, from its fit.
+fn fill(mount: &str, fit: &Fit, slot: i64) -> Finding {
+    #[allow(clippy::cast_precision_loss)]
+    let now = slot as f64;
+    let subject = format!("disk {mount}");
+    if fit.slope >= 0.0 {
+        return Finding { level: Level::Info, subject, text: "free space is not shrinking".to_owned() };
+    }
+    let days = fit.now / -fit.slope / DAY;
+    // The band: the faster and slower quartile slopes (a slope >= 0 never fills).
+    let when = |s: f64| if s < 0.0 { date(now + fit.now / -s) } else { "never".to_owned() };
+    let level = match days {
+        d if d <= 30.0 => Level::Critical,
+        d if d <= 90.0 => Level::Warning,
+        _ => Level::Info,
+    };
+    let text = format!(
+        "fills in about {days:.0} days, on {} (between {} and {}), losing {:.2} GB a day",
+        date(now + days * DAY),
+        when(fit.band.0),
+        when(fit.band.1),
+        -fit.slope * DAY / 1e9
+    );
+    Finding { level, subject, text }
+}
+
+/// Runs the check for the 90 days before `slot`.
+pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
+    let archive_path = store.path().with_file_name(crate::archive::FILE_NAME);
+    let archive =
+        if config.archive.enabled && archive_path.exists() { Archive::open_read(&archive_path).ok() } else { None };
+    let mut findings = Vec::new();
+    let mut growth = Vec::new();
+    for info in store.series()? {
+        let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
+        let points = history(store, archive.as_ref(), &key, slot);
+        let Some(fit) = theil_sen(&points) else { continue };
+        match info.metric.as_str() {
+            "disk.free_bytes" => {
+                let mount = key.labels.iter().find(|(k, _)| *k == "mount").map_or("?", |(_, v)| v.as_str());
+                findings.push(fill(mount, &fit, slot));
+            }
+            "memory.used_percent" | "swap.used_percent" => {
+                growth.push(format!("{key}: {:+.2} points a week, now {:.1}%", fit.slope * 7.0 * DAY, fit.now));
+            }
+            _ => {}
+        }
+    }
+    let note = if archive.is_some() { "hot store and archive" } else { "hot store only (no archive to read)" };
+    let title = format!("Quarterly capacity, {}", crate::notify::rfc3339(slot * 1000));
+    Ok(Report::new(
+        "quarterly_capacity",
+        slot,
+        &title,
+        findings,
+        &[("Memory and swap", growth), ("Data", vec![note.to_owned()])],
+    ))
+}
