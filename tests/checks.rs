@@ -44,7 +44,7 @@ fn the_hourly_check_names_a_busy_hour_and_leaves_a_quiet_series_alone() {
     let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "nightly"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).1.contains("no job \"nightly\"; the checklist is hourly_health, quarterly_capacity"),
+        text(&out).1.contains("no job \"nightly\"; the checklist is hourly_health, daily_review, quarterly_capacity"),
         "{:?}",
         text(&out)
     );
@@ -120,4 +120,48 @@ fn a_disk_losing_a_gigabyte_a_day_gets_its_fill_date_whatever_the_outliers() {
     assert!(data.ends_with("losing 1.00 GB a day"), "{stdout}");
     assert!(stdout.contains("- **info** disk /: free space is not shrinking"), "{stdout}");
     assert!(stdout.contains("hot store only"), "{stdout}");
+}
+
+#[test]
+fn the_daily_review_finds_a_planted_anomaly_and_a_planted_leak_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let day_start = (now() - 86_400).div_euclid(3600) * 3600;
+    let (busy_from, busy_to) = (day_start + 10 * 3600, day_start + 14 * 3600);
+    let proc =
+        |name: &str, pid: &str| SeriesKey::labelled(&m::PROC_RSS, vec![("name", name.into()), ("pid", pid.into())]);
+    let mut batch = Batch::default();
+    for ts in (day_start - 7 * 86_400..now()).step_by(60) {
+        // The same daily shape every day, except four busy hours yesterday.
+        let usual = 10.0 + (ts.rem_euclid(86_400) / 3600) as f64 * 0.5;
+        let cpu = if (busy_from..busy_to).contains(&ts) { 80.0 } else { usual };
+        batch.samples.push(Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: cpu });
+        if ts % 600 == 0 && ts >= day_start - 6 * 86_400 {
+            let days = (ts - (day_start - 6 * 86_400)) as f64 / 86_400.0;
+            batch.samples.push(Sample { key: proc("leaky", "42"), ts, value: 200e6 + 50e6 * days });
+            let wobble = if ts % 1200 == 0 { 1e6 } else { -1e6 };
+            batch.samples.push(Sample { key: proc("steady", "7"), ts, value: 300e6 + wobble });
+        }
+    }
+    store.write(&batch, now(), 0).unwrap();
+    drop(store);
+
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "daily_review"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let findings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("- **")).collect();
+    assert_eq!(findings.len(), 2, "{stdout}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("- **warning** cpu.usage_percent{cpu=\"total\"}: averaged 80.0 for 4 hours")),
+        "{stdout}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("process.rss_bytes{name=\"leaky\",pid=\"42\"}: memory grew 50.0 MB a day for 7 days")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("## Largest processes\n\n- process.rss_bytes{name=\"leaky\""), "{stdout}");
 }

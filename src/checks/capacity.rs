@@ -6,7 +6,7 @@ use super::report::{Finding, Level, Report};
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::metrics::SeriesKey;
-use crate::store::{Selector, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How far back the fit looks, and the width of its buckets: hourly, so a junk reading
 /// spoils one point of many (an outlier the fit ignores), not the average of a wide one.
@@ -16,12 +16,8 @@ const DAY: f64 = 86_400.0;
 
 /// The bucket averages of one series over the span, as (unix seconds, value).
 fn history(store: &Store, archive: Option<&Archive>, key: &SeriesKey, slot: i64) -> Vec<(f64, f64)> {
-    let labels = key.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    let sel = Selector { metric: key.metric.name.to_owned(), labels };
     #[allow(clippy::cast_precision_loss)]
-    crate::trend::trend(Some(store), archive, &sel, slot - SPAN, slot, STEP)
-        .map(|points| points.iter().map(|p| (p.bucket as f64, p.avg)).collect())
-        .unwrap_or_default()
+    super::buckets(store, archive, key, slot - SPAN, slot, STEP).iter().map(|p| (p.bucket as f64, p.avg)).collect()
 }
 
 fn date(unix: f64) -> String {
@@ -58,9 +54,7 @@ fn fill(mount: &str, fit: &Fit, slot: i64) -> Finding {
 
 /// Runs the check for the 90 days before `slot`.
 pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
-    let archive_path = store.path().with_file_name(crate::archive::FILE_NAME);
-    let archive =
-        if config.archive.enabled && archive_path.exists() { Archive::open_read(&archive_path).ok() } else { None };
+    let archive = super::archive_beside(store, config);
     let mut findings = Vec::new();
     let mut growth = Vec::new();
     for info in store.series()? {

@@ -1,23 +1,28 @@
 //! The performance checklist: cron-scheduled checks that write reports. So far the hourly
-//! health check and the quarterly capacity forecast; the daily, weekly and monthly reviews
-//! come next.
+//! health check, the daily review and the quarterly capacity forecast; the weekly and
+//! monthly reviews come next.
 //!
 //! Owns when checks run and what they find; must not hold SQL (the store's door) or read
 //! the clock (the daemon passes `now`).
 
 pub mod capacity;
+pub mod daily;
 pub mod fit;
 pub mod hourly;
 pub mod report;
 pub mod schedule;
 
+use crate::archive::Archive;
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::metrics::SeriesKey;
+use crate::store::{Selector, Store, StoreError};
+use crate::trend::{Point, trend};
 
-/// The built-in checklist: (name, default schedule, what it reviews). The daily, weekly,
-/// monthly and quarterly reviews join it as they are built.
+/// The built-in checklist: (name, default schedule, what it reviews). The weekly and
+/// monthly reviews join it as they are built.
 pub const BUILT_IN_JOBS: &[(&str, &str, &str)] = &[
     ("hourly_health", "5 * * * *", "the last hour against the rules' thresholds; the agent's own health"),
+    ("daily_review", "15 8 * * *", "the last day against the week before: anomalies, peaks, alerts, processes, leaks"),
     ("quarterly_capacity", "0 9 1 1,4,7,10 *", "when each disk fills; how memory and swap grow"),
 ];
 
@@ -25,7 +30,23 @@ pub const BUILT_IN_JOBS: &[(&str, &str, &str)] = &[
 pub fn run_job(name: &str, store: &Store, config: &Config, slot: i64) -> Result<report::Report, StoreError> {
     match name {
         "hourly_health" => hourly::run(store, config, slot),
+        "daily_review" => daily::run(store, config, slot),
         "quarterly_capacity" => capacity::run(store, config, slot),
         other => unreachable!("config validation admits only built-in jobs, not {other:?}"),
     }
+}
+
+/// The archive beside the hot store, opened to read, if it is on and can be opened (one
+/// held by a writer is skipped: the report says it read the hot store only).
+fn archive_beside(store: &Store, config: &Config) -> Option<Archive> {
+    let path = store.path().with_file_name(crate::archive::FILE_NAME);
+    (config.archive.enabled && path.exists()).then(|| Archive::open_read(&path).ok()).flatten()
+}
+
+/// One series in `step`-second buckets over `[from, to)`, from both stores; empty if
+/// there is nothing.
+fn buckets(store: &Store, archive: Option<&Archive>, key: &SeriesKey, from: i64, to: i64, step: i64) -> Vec<Point> {
+    let labels = key.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let sel = Selector { metric: key.metric.name.to_owned(), labels };
+    trend(Some(store), archive, &sel, from, to, step).unwrap_or_default()
 }

@@ -1,0 +1,129 @@
+//! `daily_review`: the last day against the 7 days before at the same hours (sustained
+//! anomalies, peaks), the alerts it fired, the busiest processes, and leak suspects
+//! (processes whose memory grew steadily for days).
+
+use std::collections::BTreeMap;
+
+use super::fit::theil_sen;
+use super::report::{Finding, Level, Report};
+use crate::archive::Archive;
+use crate::config::Config;
+use crate::metrics::SeriesKey;
+use crate::store::{Store, StoreError};
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+/// Consecutive unusual hours that make an anomaly (a single odd hour is not one).
+const SUSTAINED_HOURS: usize = 3;
+/// Metrics reviewed for anomalies and peaks.
+const REVIEWED: &[&str] = &["cpu.usage_percent", "memory.used_percent", "load.avg5", "swap.used_percent"];
+
+/// Hourly averages of one series in `[from, to)`, by bucket start.
+fn hourly(store: &Store, archive: Option<&Archive>, key: &SeriesKey, from: i64, to: i64) -> BTreeMap<i64, f64> {
+    super::buckets(store, archive, key, from, to, HOUR).iter().map(|p| (p.bucket, p.avg)).collect()
+}
+
+/// Mean and standard deviation.
+fn spread(values: &[f64]) -> Option<(f64, f64)> {
+    if values.len() < 3 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    Some((mean, (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()))
+}
+
+/// The longest run of hours of the last day far from the same hours of the week before.
+fn anomaly(key: &SeriesKey, history: &BTreeMap<i64, f64>, day_start: i64) -> Option<Finding> {
+    let mut run: Vec<(i64, f64, f64)> = Vec::new();
+    let mut best: Vec<(i64, f64, f64)> = Vec::new();
+    for hour in (day_start..day_start + DAY).step_by(3600) {
+        let usual: Vec<f64> = (1..=7).filter_map(|d| history.get(&(hour - d * DAY)).copied()).collect();
+        let odd = match (history.get(&hour), spread(&usual)) {
+            // Far beyond the usual spread, and not a trifle (a flat series has no spread).
+            (Some(&v), Some((mean, sd))) if (v - mean).abs() > (3.0 * sd).max(0.1 * mean.abs()).max(1.0) => {
+                Some((hour, v, mean))
+            }
+            _ => None,
+        };
+        match odd {
+            Some(h) => run.push(h),
+            None => run.clear(),
+        }
+        if run.len() > best.len() {
+            best.clone_from(&run);
+        }
+    }
+    if best.len() < SUSTAINED_HOURS {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let (value, usual) = (
+        best.iter().map(|h| h.1).sum::<f64>() / best.len() as f64,
+        best.iter().map(|h| h.2).sum::<f64>() / best.len() as f64,
+    );
+    let hhmm =
+        |t: i64| chrono::DateTime::from_timestamp(t, 0).map_or_else(String::new, |d| d.format("%H:%M").to_string());
+    let text = format!(
+        "averaged {value:.1} for {} hours ({} to {} UTC), usually {usual:.1} at those hours",
+        best.len(),
+        hhmm(best[0].0),
+        hhmm(best[best.len() - 1].0 + HOUR)
+    );
+    Some(Finding { level: Level::Warning, subject: key.to_string(), text })
+}
+
+/// A process whose memory grew steadily over the last days.
+fn leak(key: &SeriesKey, history: &BTreeMap<i64, f64>) -> Option<Finding> {
+    #[allow(clippy::cast_precision_loss)]
+    let points: Vec<(f64, f64)> = history.iter().map(|(t, v)| (*t as f64, *v)).collect();
+    let (first, last) = (points.first()?, points.last()?);
+    let days = (last.0 - first.0) / 86_400.0;
+    let fit = theil_sen(&points)?;
+    let per_day = fit.slope * 86_400.0;
+    // Days of data, steady growth (even the slower quartile grows), and a real amount.
+    if days < 3.0 || fit.band.0 <= 0.0 || per_day * days < 0.2 * first.1.max(1.0) {
+        return None;
+    }
+    let text = format!("memory grew {:.1} MB a day for {days:.0} days, now {:.0} MB", per_day / 1e6, fit.now / 1e6);
+    Some(Finding { level: Level::Warning, subject: key.to_string(), text })
+}
+
+/// Runs the review of the day before `slot`.
+pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
+    let archive = super::archive_beside(store, config);
+    let day_start = (slot - DAY).div_euclid(HOUR) * HOUR;
+    let mut findings = Vec::new();
+    let (mut peaks, mut processes) = (Vec::new(), Vec::new());
+    for info in store.series()? {
+        let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
+        if REVIEWED.contains(&key.metric.name) {
+            let history = hourly(store, archive.as_ref(), &key, day_start - 7 * DAY, day_start + DAY);
+            findings.extend(anomaly(&key, &history, day_start));
+            let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
+            if let Some(max) = day.iter().copied().reduce(f64::max) {
+                #[allow(clippy::cast_precision_loss)]
+                let avg = day.iter().sum::<f64>() / day.len() as f64;
+                peaks.push(format!("{key}: hourly peak {max:.1}, average {avg:.1}"));
+            }
+        } else if key.metric.name == "process.rss_bytes" && info.last_seen >= day_start {
+            let history = hourly(store, archive.as_ref(), &key, day_start - 6 * DAY, day_start + DAY);
+            findings.extend(leak(&key, &history));
+            if let Some(max) = history.range(day_start..).map(|(_, v)| *v).reduce(f64::max) {
+                processes.push((max, format!("{key}: {:.0} MB at most", max / 1e6)));
+            }
+        }
+    }
+    processes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let largest: Vec<String> = processes.into_iter().take(5).map(|(_, line)| line).collect();
+    let alerts: Vec<String> = store
+        .alert_history(day_start * 1000, 1000)?
+        .iter()
+        .filter(|e| e.event == "fired" || e.event == "escalated")
+        .map(|e| format!("{} {} {}: {}", e.rule, e.event, e.severity, e.series))
+        .collect();
+    let title = format!("Daily review, {}", crate::notify::rfc3339(slot * 1000));
+    let sections = [("Peaks", peaks), ("Alerts fired", alerts), ("Largest processes", largest)];
+    Ok(Report::new("daily_review", slot, &title, findings, &sections))
+}
