@@ -44,7 +44,9 @@ fn the_hourly_check_names_a_busy_hour_and_leaves_a_quiet_series_alone() {
     let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "nightly"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).1.contains("no job \"nightly\"; the checklist is hourly_health, daily_review, quarterly_capacity"),
+        text(&out).1.contains(
+            "no job \"nightly\"; the checklist is hourly_health, daily_review, weekly_trends, quarterly_capacity"
+        ),
         "{:?}",
         text(&out)
     );
@@ -164,4 +166,45 @@ fn the_daily_review_finds_a_planted_anomaly_and_a_planted_leak_and_nothing_else(
         "{stdout}"
     );
     assert!(stdout.contains("## Largest processes\n\n- process.rss_bytes{name=\"leaky\""), "{stdout}");
+}
+
+#[test]
+fn the_weekly_trends_rank_the_biggest_movers_and_time_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let mut batch = Batch::default();
+    // The change lands on the first whole hour of this week, as the hourly buckets see it.
+    let change = (now() - 7 * 86_400).div_euclid(3600) * 3600 + 3600;
+    for ts in (now() - 14 * 86_400..now()).step_by(300) {
+        let this_week = ts >= change;
+        let cpu = if this_week { 40.0 } else { 20.0 };
+        batch.samples.push(Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: cpu });
+        batch.samples.push(Sample {
+            key: SeriesKey::plain(&m::MEM_USED_PCT),
+            ts,
+            value: if this_week { 55.0 } else { 50.0 },
+        });
+    }
+    store.write(&batch, now(), 0).unwrap();
+    drop(store);
+
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "weekly_trends"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let movers: Vec<&str> = stdout.split("## Biggest movers\n\n").nth(1).unwrap_or_default().lines().take(2).collect();
+    assert!(movers[0].starts_with("- cpu.usage_percent{cpu=\"total\"}: 20.0 → 40.0 (+100%)"), "{stdout}");
+    assert!(movers[1].starts_with("- memory.used_percent: 50.0 → 55.0 (+10%)"), "{stdout}");
+    for part in ["cpu", "memory", "disk fsync"] {
+        assert!(stdout.contains(&format!("- {part}: ")), "{part}: {stdout}");
+    }
+    assert!(stdout.contains("(first run: the baseline)"), "{stdout}");
+
+    // When the agent runs it, the benchmark is kept with the report for later weeks.
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let config = hostwatch::config::Config::defaults();
+    let report = hostwatch::checks::run_job("weekly_trends", &store, &config, now()).unwrap();
+    assert!(store.claim_slot("weekly_trends", now(), now() * 1000).unwrap());
+    assert!(!store.claim_slot("weekly_trends", now(), now() * 1000).unwrap(), "a slot is claimed once");
+    store.finish_run("weekly_trends", now(), "ok", Some(&report), now() * 1000).unwrap();
+    assert_eq!(store.benches().unwrap(), vec![report.bench.unwrap()]);
 }

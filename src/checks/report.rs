@@ -38,6 +38,17 @@ pub struct Finding {
     pub text: String,
 }
 
+/// One run of the weekly host benchmark, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bench {
+    /// Fixed integer arithmetic.
+    pub cpu_ms: f64,
+    /// Four passes over 16 MB.
+    pub memory_ms: f64,
+    /// 20 writes of 4 KiB, each synced to disk.
+    pub fsync_ms: f64,
+}
+
 /// What one run of a check found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -49,6 +60,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The whole report as Markdown.
     pub markdown: String,
+    /// The host benchmark it ran, kept with the report for the next weeks to compare.
+    pub bench: Option<Bench>,
 }
 
 impl Report {
@@ -74,7 +87,7 @@ impl Report {
                 let _ = writeln!(md, "- {l}");
             }
         }
-        Report { job: job.to_owned(), slot, findings, markdown: md }
+        Report { job: job.to_owned(), slot, findings, markdown: md, bench: None }
     }
 
     /// The worst finding's level; `None` when nothing was found.

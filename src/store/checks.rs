@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
-use crate::checks::report::Report;
+use crate::checks::report::{Bench, Report};
 
 /// The last run of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,8 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Records how a run ended, with its report, in one transaction; returns the report id.
+    /// Records how a run ended, with its report (and its host benchmark), in one
+    /// transaction; returns the report id.
     pub fn finish_run(
         &mut self,
         job: &str,
@@ -76,6 +77,13 @@ impl Store {
             }
             None => None,
         };
+        if let Some(b) = report.and_then(|r| r.bench) {
+            tx.execute(
+                "INSERT OR REPLACE INTO host_benches(at_ms, cpu_ms, memory_ms, fsync_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![now_ms, b.cpu_ms, b.memory_ms, b.fsync_ms],
+            )
+            .map_err(err)?;
+        }
         tx.execute(
             "UPDATE check_runs SET finished_ms = ?3, outcome = ?4, report_id = ?5 WHERE job = ?1 AND slot = ?2",
             params![job, slot, now_ms, outcome, id],
@@ -100,6 +108,18 @@ impl Store {
                     report_id: r.get(4)?,
                 })
             })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Every kept host benchmark, oldest first.
+    pub fn benches(&self) -> Result<Vec<Bench>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT cpu_ms, memory_ms, fsync_ms FROM host_benches ORDER BY at_ms")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok(Bench { cpu_ms: r.get(0)?, memory_ms: r.get(1)?, fsync_ms: r.get(2)? }))
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
