@@ -45,7 +45,7 @@ fn the_hourly_check_names_a_busy_hour_and_leaves_a_quiet_series_alone() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out).1.contains(
-            "no job \"nightly\"; the checklist is hourly_health, daily_review, weekly_trends, quarterly_capacity"
+            "no job \"nightly\"; the checklist is hourly_health, daily_review, weekly_trends, monthly_audit, quarterly_capacity"
         ),
         "{:?}",
         text(&out)
@@ -207,4 +207,49 @@ fn the_weekly_trends_rank_the_biggest_movers_and_time_the_host() {
     assert!(!store.claim_slot("weekly_trends", now(), now() * 1000).unwrap(), "a slot is claimed once");
     store.finish_run("weekly_trends", now(), "ok", Some(&report), now() * 1000).unwrap();
     assert_eq!(store.benches().unwrap(), vec![report.bench.unwrap()]);
+}
+
+#[test]
+fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[archive]\nhot_window = \"1h\"\n").unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let mut store = Store::open(&data.join("hot.sqlite")).unwrap();
+    let mut batch = Batch::default();
+    // Ten days of an idle CPU and a memory always past the built-in warning (80%).
+    for (i, ts) in (now() - 10 * 86_400..now() - 7200).step_by(60).enumerate() {
+        let cpu = 4.0 + (i % 3) as f64;
+        batch.samples.push(Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: cpu });
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: 85.0 });
+    }
+    store.write(&batch, now(), 0).unwrap();
+    drop(store);
+    let (config, data) = (config.to_str().unwrap(), data.to_str().unwrap());
+    let rollup = hostwatch(&["--config", config, "--data-dir", data, "rollup"]);
+    assert!(rollup.status.success(), "{:?}", text(&rollup));
+
+    let out = hostwatch(&["--config", config, "--data-dir", data, "report", "run", "monthly_audit"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("- **warning** rule memory on memory.used_percent: would fire all the time: the median 85.0 is above the threshold 80"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- **info** rule cpu on cpu.usage_percent{cpu=\"total\"}: never fires here: p99 is 6.0, far from 70; 7.2 would notice"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- memory.used_percent: p50 85.00, p95 85.00, p99 85.00 ("), "{stdout}");
+
+    // When the agent runs it, the baselines are kept.
+    let mut store = Store::open(&std::path::Path::new(data).join("hot.sqlite")).unwrap();
+    let cfg = hostwatch::config::Config::load(std::path::Path::new(config)).unwrap();
+    let report = hostwatch::checks::run_job("monthly_audit", &store, &cfg, now()).unwrap();
+    assert!(store.claim_slot("monthly_audit", now(), now() * 1000).unwrap());
+    store.finish_run("monthly_audit", now(), "findings", Some(&report), now() * 1000).unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(std::path::Path::new(data).join("hot.sqlite")).unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM baselines"), 2);
 }

@@ -94,3 +94,47 @@ impl Archive {
         Ok(QueryResult { columns, rows: out })
     }
 }
+
+/// The distribution of one series over a span: its usual values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// Metric name.
+    pub metric: String,
+    /// Labels as canonical JSON.
+    pub labels: String,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Samples it was computed from.
+    pub count: i64,
+}
+
+impl Archive {
+    /// p50, p95 and p99 of every series' raw samples in `[since, until)` (unix seconds).
+    pub fn baselines(&self, since: i64, until: i64) -> Result<Vec<Baseline>, ArchiveError> {
+        let sql = "SELECT s.metric, s.labels,
+                          quantile_cont(r.value / s.scale, [0.5, 0.95, 0.99]) AS q, count(*) AS n
+                   FROM raw_rows r JOIN series s ON s.id = r.series_id
+                   WHERE r.ts >= ? AND r.ts < ? GROUP BY s.metric, s.labels ORDER BY s.metric, s.labels";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let mut rows = stmt.query(duckdb::params![since, until]).map_err(self.err())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let q: Value = r.get(2).map_err(self.err())?;
+            let Value::List(q) = q else { continue };
+            let f = |v: &Value| if let Value::Double(x) = v { *x } else { f64::NAN };
+            out.push(Baseline {
+                metric: r.get(0).map_err(self.err())?,
+                labels: r.get(1).map_err(self.err())?,
+                p50: q.first().map_or(f64::NAN, f),
+                p95: q.get(1).map_or(f64::NAN, f),
+                p99: q.get(2).map_or(f64::NAN, f),
+                count: r.get(3).map_err(self.err())?,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,6 +1,6 @@
 //! The performance checklist: cron-scheduled checks that write reports. So far the hourly
-//! health check, the daily review, the weekly trends with a host benchmark and the
-//! quarterly capacity forecast; the monthly audit comes next.
+//! health check, the daily review, the weekly trends with a host benchmark, the monthly
+//! audit and the quarterly capacity forecast; user-defined SQL checks come next.
 //!
 //! Owns when checks run and what they find; must not hold SQL (the store's door) or read
 //! the clock (the daemon passes `now`).
@@ -9,6 +9,7 @@ pub mod capacity;
 pub mod daily;
 pub mod fit;
 pub mod hourly;
+pub mod monthly;
 pub mod report;
 pub mod schedule;
 pub mod weekly;
@@ -19,12 +20,12 @@ use crate::metrics::SeriesKey;
 use crate::store::{Selector, Store, StoreError};
 use crate::trend::{Point, trend};
 
-/// The built-in checklist: (name, default schedule, what it reviews). The monthly audit
-/// joins it when it is built.
+/// The built-in checklist: (name, default schedule, what it reviews).
 pub const BUILT_IN_JOBS: &[(&str, &str, &str)] = &[
     ("hourly_health", "5 * * * *", "the last hour against the rules' thresholds; the agent's own health"),
     ("daily_review", "15 8 * * *", "the last day against the week before: anomalies, peaks, alerts, processes, leaks"),
     ("weekly_trends", "30 8 * * 1", "week-over-week change per metric; a short host benchmark against its history"),
+    ("monthly_audit", "45 8 1 * *", "baselines recomputed; rules that never or always fire, with a suggested value"),
     ("quarterly_capacity", "0 9 1 1,4,7,10 *", "when each disk fills; how memory and swap grow"),
 ];
 
@@ -39,6 +40,7 @@ pub fn run_job(name: &str, store: &Store, config: &Config, slot: i64) -> Result<
             let bench = weekly::host_bench(dir).inspect_err(|e| tracing::warn!("host benchmark failed: {e}")).ok();
             weekly::run(store, config, slot, bench.as_ref())
         }
+        "monthly_audit" => monthly::run(store, config, slot),
         "quarterly_capacity" => capacity::run(store, config, slot),
         other => unreachable!("config validation admits only built-in jobs, not {other:?}"),
     }

@@ -62,6 +62,8 @@ pub struct Report {
     pub markdown: String,
     /// The host benchmark it ran, kept with the report for the next weeks to compare.
     pub bench: Option<Bench>,
+    /// The baselines it computed, kept with the report (replacing older ones).
+    pub baselines: Vec<crate::archive::Baseline>,
 }
 
 impl Report {
@@ -87,7 +89,7 @@ impl Report {
                 let _ = writeln!(md, "- {l}");
             }
         }
-        Report { job: job.to_owned(), slot, findings, markdown: md, bench: None }
+        Report { job: job.to_owned(), slot, findings, markdown: md, bench: None, baselines: Vec::new() }
     }
 
     /// The worst finding's level; `None` when nothing was found.

@@ -51,8 +51,8 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Records how a run ended, with its report (and its host benchmark), in one
-    /// transaction; returns the report id.
+    /// Records how a run ended, with its report (and the host benchmark or baselines it
+    /// computed), in one transaction; returns the report id.
     pub fn finish_run(
         &mut self,
         job: &str,
@@ -81,6 +81,14 @@ impl Store {
             tx.execute(
                 "INSERT OR REPLACE INTO host_benches(at_ms, cpu_ms, memory_ms, fsync_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![now_ms, b.cpu_ms, b.memory_ms, b.fsync_ms],
+            )
+            .map_err(err)?;
+        }
+        for b in report.map(|r| r.baselines.as_slice()).unwrap_or_default() {
+            tx.execute(
+                "INSERT OR REPLACE INTO baselines(metric, labels, computed_ms, p50, p95, p99, samples)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![b.metric, b.labels, now_ms, b.p50, b.p95, b.p99, b.count],
             )
             .map_err(err)?;
         }
