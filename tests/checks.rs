@@ -202,7 +202,7 @@ fn the_weekly_trends_rank_the_biggest_movers_and_time_the_host() {
     // When the agent runs it, the benchmark is kept with the report for later weeks.
     let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
     let config = hostwatch::config::Config::defaults();
-    let report = hostwatch::checks::run_job("weekly_trends", &store, &config, now()).unwrap();
+    let report = hostwatch::checks::run_job(&config.checks.jobs[2], &store, &config, now()).unwrap();
     assert!(store.claim_slot("weekly_trends", now(), now() * 1000).unwrap());
     assert!(!store.claim_slot("weekly_trends", now(), now() * 1000).unwrap(), "a slot is claimed once");
     store.finish_run("weekly_trends", now(), "ok", Some(&report), now() * 1000).unwrap();
@@ -246,10 +246,47 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     // When the agent runs it, the baselines are kept.
     let mut store = Store::open(&std::path::Path::new(data).join("hot.sqlite")).unwrap();
     let cfg = hostwatch::config::Config::load(std::path::Path::new(config)).unwrap();
-    let report = hostwatch::checks::run_job("monthly_audit", &store, &cfg, now()).unwrap();
+    let report = hostwatch::checks::run_job(&cfg.checks.jobs[3], &store, &cfg, now()).unwrap();
     assert!(store.claim_slot("monthly_audit", now(), now() * 1000).unwrap());
     store.finish_run("monthly_audit", now(), "findings", Some(&report), now() * 1000).unwrap();
     drop(store);
     let conn = rusqlite::Connection::open(std::path::Path::new(data).join("hot.sqlite")).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM baselines"), 2);
+}
+
+#[test]
+fn a_users_sql_check_finds_what_its_condition_says_and_a_failing_query_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    busy_hour(&dir.path().join("hot.sqlite"));
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[checks.custom.busy_cpu]\nschedule = \"*/10 * * * *\"\n\
+         sql = \"SELECT avg(value) FROM sample_values WHERE metric = 'cpu.usage_percent'\"\n\
+         condition = \"value\"\nwarning = 50\ncritical = 90\n\
+         [checks.custom.any_gap]\nschedule = \"0 * * * *\"\nsql = \"SELECT start_ts, reason FROM gaps\"\n\
+         [checks.custom.old_days]\nschedule = \"0 9 * * *\"\nstore = \"archive\"\nsql = \"SELECT count(*) FROM samples\"\n",
+    )
+    .unwrap();
+    let run = |name: &str| {
+        let out = hostwatch(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "report",
+            "run",
+            name,
+        ]);
+        assert!(out.status.success(), "{:?}", text(&out));
+        text(&out).0
+    };
+    let busy = run("busy_cpu");
+    assert!(busy.contains("- **critical** check busy_cpu: value 95 is above its threshold"), "{busy}");
+    assert!(run("any_gap").contains("Nothing to report."), "no gaps, no rows");
+    let old = run("old_days");
+    assert!(old.contains("- **warning** check old_days: the query failed: the archive cannot be read"), "{old}");
+    let (listing, _) =
+        text(&hostwatch(&["--config", config.to_str().unwrap(), "--data-dir", dir.path().to_str().unwrap(), "checks"]));
+    assert!(listing.lines().any(|l| l.starts_with("busy_cpu") && l.contains("*/10 * * * *")), "{listing}");
 }

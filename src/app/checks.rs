@@ -75,12 +75,12 @@ pub fn show(paths: &Paths, id: i64) -> Result<()> {
 
 /// Runs a job now for the hour just ended and prints its report.
 pub fn run_now(paths: &Paths, config: &Config, name: &str) -> Result<()> {
-    if !crate::checks::BUILT_IN_JOBS.iter().any(|(n, _, _)| *n == name) {
-        let known: Vec<&str> = crate::checks::BUILT_IN_JOBS.iter().map(|(n, _, _)| *n).collect();
+    let Some(job) = config.checks.jobs.iter().find(|j| j.name == name) else {
+        let known: Vec<&str> = config.checks.jobs.iter().map(|j| j.name.as_str()).collect();
         bail!(UsageError(format!("no job {name:?}; the checklist is {}", known.join(", "))));
-    }
+    };
     let store = Store::open_read_only(&paths.hot)?;
-    let report = run_job(name, &store, config, wall_ms() / 1000)?;
+    let report = run_job(job, &store, config, wall_ms() / 1000)?;
     out!("{}", report.markdown);
     Ok(())
 }

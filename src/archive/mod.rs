@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use duckdb::{AccessMode, Config, Connection};
 
 pub use export::{Export, Format, export};
-pub use read::{Baseline, Cell, QueryResult};
+pub use read::{Baseline, Cell, QueryResult, check_sql};
 pub use rollup::{Outcome, Policy, RollupError, rollup, rollup_logged};
 
 /// The archive's file name inside the data dir.

@@ -6,6 +6,7 @@
 //! the clock (the daemon passes `now`).
 
 pub mod capacity;
+pub mod custom;
 pub mod daily;
 pub mod fit;
 pub mod hourly;
@@ -29,9 +30,17 @@ pub const BUILT_IN_JOBS: &[(&str, &str, &str)] = &[
     ("quarterly_capacity", "0 9 1 1,4,7,10 *", "when each disk fills; how memory and swap grow"),
 ];
 
-/// Runs job `name` for `slot` (unix seconds) on the hot store.
-pub fn run_job(name: &str, store: &Store, config: &Config, slot: i64) -> Result<report::Report, StoreError> {
-    match name {
+/// Runs `job` for `slot` (unix seconds) on the hot store.
+pub fn run_job(
+    job: &crate::config::Job,
+    store: &Store,
+    config: &Config,
+    slot: i64,
+) -> Result<report::Report, StoreError> {
+    if let Some(check) = &job.custom {
+        return custom::run(&job.name, check, store, config, slot);
+    }
+    match job.name.as_str() {
         "hourly_health" => hourly::run(store, config, slot),
         "daily_review" => daily::run(store, config, slot),
         "weekly_trends" => {

@@ -1,11 +1,15 @@
-//! Validates `[checks]`: the built-in checklist's schedules, switches and timeouts.
+//! Validates `[checks]`: the built-in checklist's schedules, switches and timeouts, and
+//! the user's own checks, whose SQL is prepared on an empty copy of its store's schema.
 
 use super::error::{ConfigError, Locator};
-use super::raw::RawChecks;
-use super::validate::{DurationKey, HOUR, SECOND};
+use super::raw::{RawChecks, RawCustom, SpannedStr};
+use super::validate::{DurationKey, HOUR, SECOND, is_name};
 use super::{Checks, Job};
 use crate::checks::BUILT_IN_JOBS;
+use crate::checks::custom::{Condition, Custom, Target};
+use crate::checks::report::Level;
 use crate::checks::schedule::Schedule;
+use crate::rules::Direction;
 
 /// Validates the `[checks]` table.
 pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> {
@@ -32,12 +36,91 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> 
         };
         let key = format!("checks.jobs.{name}.timeout");
         let job_timeout = DurationKey { name: &key, default: default_timeout, min: SECOND, max: HOUR };
-        jobs.push(Job { name: (*name).to_owned(), schedule, timeout: job_timeout.get(job.timeout.as_ref(), loc)? });
+        let timeout = job_timeout.get(job.timeout.as_ref(), loc)?;
+        jobs.push(Job { name: (*name).to_owned(), schedule, timeout, custom: None });
+    }
+    for (name, c) in raw.custom {
+        let at = name.span().start;
+        let name = name.into_inner();
+        if !is_name(&name) || BUILT_IN_JOBS.iter().any(|(b, _, _)| *b == name) {
+            return Err(loc.error(
+                at,
+                format!("checks.custom.{name:?}: a check name is letters, digits, _ and -, and not a built-in job's"),
+            ));
+        }
+        jobs.push(custom(&name, c, default_timeout, loc)?);
     }
     Ok(Checks {
         enabled: raw.enabled.unwrap_or(true),
         catch_up: raw.catch_up.unwrap_or(true),
         timeout: default_timeout,
         jobs,
+    })
+}
+
+/// One word of a small set, or an error naming the choices.
+fn choice<T: Copy>(
+    key: &str,
+    raw: Option<&SpannedStr>,
+    choices: &[(&str, T)],
+    loc: &Locator,
+) -> Result<T, ConfigError> {
+    let Some(raw) = raw else { return Ok(choices[0].1) };
+    choices.iter().find(|(w, _)| w == raw.get_ref()).map(|(_, v)| *v).ok_or_else(|| {
+        let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+        loc.error(raw.span().start, format!("{key} = {:?}: write one of {}", raw.get_ref(), words.join(", ")))
+    })
+}
+
+fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &Locator) -> Result<Job, ConfigError> {
+    let key = format!("checks.custom.{name}");
+    let schedule = Schedule::parse(c.schedule.get_ref())
+        .map_err(|e| loc.error(c.schedule.span().start, format!("{key}.schedule = {e}")))?;
+    let target =
+        choice(&format!("{key}.store"), c.store.as_ref(), &[("hot", Target::Hot), ("archive", Target::Archive)], loc)?;
+    let checked = match target {
+        Target::Hot => crate::store::check_sql(c.sql.get_ref()),
+        Target::Archive => crate::archive::check_sql(c.sql.get_ref()),
+    };
+    checked.map_err(|e| {
+        loc.error(
+            c.sql.span().start,
+            format!(
+                "{key}.sql does not run on the {} store: {e}",
+                if target == Target::Hot { "hot" } else { "archive" }
+            ),
+        )
+    })?;
+    let kind = choice(&format!("{key}.condition"), c.condition.as_ref(), &[("rows", false), ("value", true)], loc)?;
+    let condition = if kind {
+        let direction = choice(
+            &format!("{key}.direction"),
+            c.direction.as_ref(),
+            &[("above", Direction::Above), ("below", Direction::Below)],
+            loc,
+        )?;
+        if c.warning.is_none() && c.critical.is_none() {
+            return Err(loc.error(
+                c.sql.span().start,
+                format!("{key}: condition = \"value\" needs `warning`, `critical` or both"),
+            ));
+        }
+        Condition::Value { direction, warning: c.warning, critical: c.critical }
+    } else {
+        Condition::Rows(choice(
+            &format!("{key}.level"),
+            c.level.as_ref(),
+            &[("warning", Level::Warning), ("critical", Level::Critical), ("info", Level::Info)],
+            loc,
+        )?)
+    };
+    let timeout_key = format!("{key}.timeout");
+    let timeout = DurationKey { name: &timeout_key, default: default_timeout, min: SECOND, max: HOUR }
+        .get(c.timeout.as_ref(), loc)?;
+    Ok(Job {
+        name: name.to_owned(),
+        schedule,
+        timeout,
+        custom: Some(Custom { sql: c.sql.into_inner(), target, condition }),
     })
 }

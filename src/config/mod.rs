@@ -195,6 +195,8 @@ pub struct Job {
     pub schedule: crate::checks::schedule::Schedule,
     /// The longest one run may take.
     pub timeout: Duration,
+    /// The query and condition of a user-defined check; `None` for a built-in job.
+    pub custom: Option<crate::checks::custom::Custom>,
 }
 
 /// A validated duration as whole seconds, the unit stores and schedules count in.

@@ -183,6 +183,24 @@ pub struct RawChecks {
     /// By name: a built-in job's name reschedules or disables it.
     #[serde(default)]
     pub jobs: BTreeMap<Spanned<String>, RawJob>,
+    /// The user's own checks, by name.
+    #[serde(default)]
+    pub custom: BTreeMap<Spanned<String>, RawCustom>,
+}
+
+/// `[checks.custom.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a check table with `schedule` and `sql`")]
+pub struct RawCustom {
+    pub schedule: SpannedStr,
+    pub sql: SpannedStr,
+    pub store: Option<SpannedStr>,
+    pub condition: Option<SpannedStr>,
+    pub level: Option<SpannedStr>,
+    pub direction: Option<SpannedStr>,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub timeout: Option<SpannedStr>,
 }
 
 /// `[checks.jobs.NAME]`

@@ -78,8 +78,8 @@ impl Checklist {
 
     fn start(&mut self, job: Job, slot: i64) {
         let (config, hot) = (self.config.clone(), self.db.path().to_owned());
-        let name = job.name.clone();
-        let task = tokio::task::spawn_blocking(move || run_job(&name, &Store::open_read_only(&hot)?, &config, slot));
+        let todo = job.clone();
+        let task = tokio::task::spawn_blocking(move || run_job(&todo, &Store::open_read_only(&hot)?, &config, slot));
         self.running = Some(Running { deadline: Instant::now() + job.timeout, job, slot, task });
     }
 

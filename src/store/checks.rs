@@ -194,6 +194,40 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs a user's query read-only; cells as the archive's, so checks judge both alike.
+    pub fn query_cells(&self, sql: &str) -> Result<Vec<Vec<crate::archive::Cell>>, StoreError> {
+        use crate::archive::Cell;
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let cells = (0..width)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => Cell::Null,
+                        rusqlite::types::ValueRef::Integer(i) => Cell::Int(i),
+                        rusqlite::types::ValueRef::Real(x) => Cell::Float(x),
+                        rusqlite::types::ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                        rusqlite::types::ValueRef::Blob(b) => Cell::Text(format!("<{} bytes>", b.len())),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(self.err())?;
+            out.push(cells);
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `sql` would run on the hot store's schema: prepared on an empty in-memory copy.
+pub fn check_sql(sql: &str) -> Result<(), String> {
+    let mut conn = rusqlite::Connection::open_in_memory().map_err(|e| e.to_string())?;
+    super::migrate::migrate(&mut conn).map_err(|e| e.to_string())?.map_err(|v| format!("schema version {v}"))?;
+    conn.prepare(sql).map(drop).map_err(|e| e.to_string())
+}
+
 fn stored(r: &rusqlite::Row) -> rusqlite::Result<StoredReport> {
     Ok(StoredReport {
         id: r.get(0)?,

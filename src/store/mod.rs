@@ -41,7 +41,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use rustc_hash::FxHashMap as HashMap;
 
 pub use alerts::{AlertEvent, OutboxItem, OutboxRow, Outcome, Waiting};
-pub use checks::{CheckRun, SeriesValues, StoredReport};
+pub use checks::{CheckRun, SeriesValues, StoredReport, check_sql};
 pub use migrate::MIGRATIONS;
 #[cfg(test)]
 pub(crate) use migrate::assert_all_listed;

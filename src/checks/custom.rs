@@ -1,0 +1,98 @@
+//! User-defined checks: a schedule, one SQL query over the hot store or the archive, and a
+//! condition on its result that becomes a finding.
+
+use super::report::{Finding, Level, Report};
+use crate::archive::{Archive, Cell};
+use crate::config::Config;
+use crate::rules::Direction;
+use crate::store::{Store, StoreError};
+
+/// Which store a check's SQL reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The hot store (SQLite): recent samples, `sample_values`, alerts, reports.
+    Hot,
+    /// The archive (DuckDB): `samples`, `samples_1m`, `samples_1h`, ...
+    Archive,
+}
+
+/// What in the result is a finding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Condition {
+    /// Any row returned is a finding at this level.
+    Rows(Level),
+    /// The first column of the first row against thresholds.
+    Value {
+        /// Which side is bad.
+        direction: Direction,
+        /// Warning threshold.
+        warning: Option<f64>,
+        /// Critical threshold.
+        critical: Option<f64>,
+    },
+}
+
+/// A validated user-defined check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Custom {
+    /// The query.
+    pub sql: String,
+    /// Where it runs.
+    pub target: Target,
+    /// What makes a finding.
+    pub condition: Condition,
+}
+
+/// Runs `check` as job `name` for `slot`: the query read-only, its result judged.
+pub fn run(name: &str, check: &Custom, store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
+    let rows: Result<Vec<Vec<Cell>>, String> = match check.target {
+        Target::Hot => store.query_cells(&check.sql).map_err(|e| e.to_string()),
+        Target::Archive => match super::archive_beside(store, config) {
+            Some(a) => Archive::query(&a, &check.sql).map(|r| r.rows).map_err(|e| e.to_string()),
+            None => Err("the archive cannot be read (off, not created yet, or held by a writer)".to_owned()),
+        },
+    };
+    let title = format!("{name}, {}", crate::notify::rfc3339(slot * 1000));
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            let finding = Finding {
+                level: Level::Warning,
+                subject: format!("check {name}"),
+                text: format!("the query failed: {e}"),
+            };
+            return Ok(Report::new(name, slot, &title, vec![finding], &[]));
+        }
+    };
+    let shown: Vec<String> =
+        rows.iter().take(20).map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ")).collect();
+    let finding = match check.condition {
+        Condition::Rows(level) if !rows.is_empty() => Some(Finding {
+            level,
+            subject: format!("check {name}"),
+            text: format!("{} rows: {}", rows.len(), shown[0]),
+        }),
+        Condition::Rows(_) => None,
+        Condition::Value { direction, warning, critical } => {
+            let value = rows.first().and_then(|r| r.first()).and_then(|c| match c {
+                Cell::Int(i) => Some(*i as f64),
+                Cell::Float(x) => Some(*x),
+                _ => None,
+            });
+            let beyond = |t: Option<f64>| value.zip(t).is_some_and(|(v, t)| direction.beyond(v, t));
+            let level = if beyond(critical) {
+                Some(Level::Critical)
+            } else if beyond(warning) {
+                Some(Level::Warning)
+            } else {
+                None
+            };
+            level.map(|level| Finding {
+                level,
+                subject: format!("check {name}"),
+                text: format!("value {} is {} its threshold", value.unwrap_or_default(), direction.as_str()),
+            })
+        }
+    };
+    Ok(Report::new(name, slot, &title, finding.into_iter().collect(), &[("Result", shown)]))
+}
