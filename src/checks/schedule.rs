@@ -108,12 +108,14 @@ mod tests {
     }
 
     #[test]
-    fn a_restart_just_after_a_slot_does_not_run_it_twice() {
+    fn a_restart_just_before_or_after_a_slot_runs_it_once() {
         let hourly = Schedule::parse("5 * * * *").unwrap();
         let slot = at(2026, 11, 27, 10, 5).timestamp();
         assert_eq!(due(&hourly, None, &at(2026, 11, 27, 10, 5), true, TICK), Some(slot));
         assert_eq!(due(&hourly, Some(slot), &at(2026, 11, 27, 10, 6), true, TICK), None, "restarted at 10:06");
         assert_eq!(due(&hourly, Some(slot), &at(2026, 11, 27, 11, 5), true, TICK), Some(slot + 3600));
+        // Restarted at 11:04, just before the next slot: nothing yet, then the slot once.
+        assert_eq!(due(&hourly, Some(slot), &at(2026, 11, 27, 11, 4), true, TICK), None);
     }
 
     #[test]
