@@ -94,6 +94,7 @@ metrics! {
     BATTERY_TIME_TO_EMPTY = "battery.time_to_empty_seconds", "s", 0, Gauge, "Estimated seconds until the battery is empty (while discharging)";
     PROC_CPU = "process.cpu_percent", "%", 2, Rate, "CPU used by a top process (100 = one core)";
     PROC_RSS = "process.rss_bytes", "bytes", 0, Gauge, "Resident memory of a top process";
+    COLLECTOR_ERRORS = "agent.collector_errors", "", 0, Gauge, "1 at each tick a collector failed (name=collector), for the hourly check";
 }
 
 /// Every label name a collector uses; also the archive's label columns.

@@ -143,6 +143,8 @@ fn the_daily_review_finds_a_planted_anomaly_and_a_planted_leak_and_nothing_else(
             batch.samples.push(Sample { key: proc("leaky", "42"), ts, value: 200e6 + 50e6 * days });
             let wobble = if ts % 1200 == 0 { 1e6 } else { -1e6 };
             batch.samples.push(Sample { key: proc("steady", "7"), ts, value: 300e6 + wobble });
+            let cpu_key = SeriesKey::labelled(&m::PROC_CPU, vec![("name", "builder".into()), ("pid", "9".into())]);
+            batch.samples.push(Sample { key: cpu_key, ts, value: 150.0 });
         }
     }
     store.write(&batch, now(), 0).unwrap();
@@ -166,6 +168,12 @@ fn the_daily_review_finds_a_planted_anomaly_and_a_planted_leak_and_nothing_else(
         "{stdout}"
     );
     assert!(stdout.contains("## Largest processes\n\n- process.rss_bytes{name=\"leaky\""), "{stdout}");
+    assert!(
+        stdout.contains("## Busiest processes\n\n- process.cpu_percent{name=\"builder\",pid=\"9\"}: 150.0% of a core"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cpu.usage_percent{cpu=\"total\"}: hourly peak 80.0, average "), "{stdout}");
+    assert!(stdout.contains("(the 7 days before: peak 21.5, average 15.8)"), "{stdout}");
 }
 
 #[test]
@@ -252,6 +260,24 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     drop(store);
     let conn = rusqlite::Connection::open(std::path::Path::new(data).join("hot.sqlite")).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM baselines"), 2);
+    drop(conn);
+
+    // An hour at 40%: far below the CPU rule's 70, far above this host's usual p99 of 6.
+    let mut store = Store::open(&std::path::Path::new(data).join("hot.sqlite")).unwrap();
+    let hour: Vec<Sample> = (now() - 3000..now())
+        .step_by(60)
+        .map(|ts| Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: 40.0 })
+        .collect();
+    store.write(&Batch { samples: hour, gaps: Vec::new() }, now(), 0).unwrap();
+    drop(store);
+    let out = hostwatch(&["--config", config, "--data-dir", data, "report", "run", "hourly_health"]);
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains(
+            "- **info** cpu.usage_percent{cpu=\"total\"}: p95 40.0 over the hour, above its usual p99 of 6.0"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -289,4 +315,30 @@ fn a_users_sql_check_finds_what_its_condition_says_and_a_failing_query_is_a_find
     let (listing, _) =
         text(&hostwatch(&["--config", config.to_str().unwrap(), "--data-dir", dir.path().to_str().unwrap(), "checks"]));
     assert!(listing.lines().any(|l| l.starts_with("busy_cpu") && l.contains("*/10 * * * *")), "{listing}");
+}
+
+#[test]
+fn a_check_past_its_timeout_is_stopped_and_recorded_and_the_next_slot_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A query that would count for a long time; its timeout is one second.
+    let slow =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c";
+    let config = format!(
+        "[processes]\nenabled = false\n[alerts]\nenabled = false\n[notify]\ndesktop = false\n\
+         [checks.custom.slow]\nschedule = \"*/2 * * * * *\"\nsql = \"{slow}\"\ntimeout = \"1s\"\n"
+    );
+    let mut agent = TestAgent::start_in(dir, &config);
+    agent.wait_for(Duration::from_secs(30), "two timed-out runs", |c| {
+        count(c, "SELECT count(*) FROM check_runs WHERE outcome = 'timed out after 1s'") >= 2
+    });
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    // Stopped at the deadline: each run ended before the next began.
+    let overlaps = count(
+        &conn,
+        "SELECT count(*) FROM check_runs a JOIN check_runs b ON b.slot > a.slot
+         WHERE b.started_ms < a.finished_ms",
+    );
+    assert_eq!(overlaps, 0);
 }

@@ -171,3 +171,33 @@ fn partitions_and_excluded_devices_get_no_io_series() {
     let series: Vec<String> = out.iter().map(|s| s.key.to_string()).collect();
     assert_eq!(series, [r#"diskio.read_bytes_per_s{device="sda"}"#, r#"diskio.write_bytes_per_s{device="sda"}"#]);
 }
+
+#[test]
+fn a_failing_collector_is_recorded_at_each_tick_and_the_hourly_check_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // No diskstats in this /proc: the disk I/O collector fails, the others would go on.
+    let io = DiskIo::new(dir.path(), dir.path(), Vec::new());
+    let mut sampler = Sampler::new(vec![Box::new(io)], Duration::from_secs(5));
+    let now = hostwatch::daemon::wall_ms() - 60_000;
+    let mut out = Vec::new();
+    for tick in 0..3 {
+        sampler.sample(now + tick * 5000, &mut out);
+    }
+    let errors: Vec<&Sample> = out.iter().filter(|s| s.key.metric.name == "agent.collector_errors").collect();
+    assert_eq!(errors.len(), 3);
+    assert_eq!(errors[0].key.to_string(), "agent.collector_errors{name=\"disk_io\"}");
+
+    let hot = dir.path().join("data/hot.sqlite");
+    std::fs::create_dir_all(hot.parent().unwrap()).unwrap();
+    let mut store = hostwatch::store::Store::open(&hot).unwrap();
+    store.write(&hostwatch::store::Batch { samples: out, gaps: Vec::new() }, now / 1000, 0).unwrap();
+    let report = crate::util::hostwatch(&[
+        "--data-dir",
+        hot.parent().unwrap().to_str().unwrap(),
+        "report",
+        "run",
+        "hourly_health",
+    ]);
+    let (stdout, _) = crate::util::text(&report);
+    assert!(stdout.contains("- **warning** collector disk_io: failed at 3 ticks in the hour"), "{stdout}");
+}

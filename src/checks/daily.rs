@@ -1,5 +1,5 @@
 //! `daily_review`: the last day against the 7 days before at the same hours (sustained
-//! anomalies, peaks), the alerts it fired, the busiest processes, and leak suspects
+//! anomalies, peaks), the alerts it fired, the busiest and largest processes, and leak suspects
 //! (processes whose memory grew steadily for days).
 
 use std::collections::BTreeMap;
@@ -95,18 +95,31 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
     let archive = super::archive_beside(store, config);
     let day_start = (slot - DAY).div_euclid(HOUR) * HOUR;
     let mut findings = Vec::new();
-    let (mut peaks, mut processes) = (Vec::new(), Vec::new());
+    let (mut peaks, mut processes, mut busiest) = (Vec::new(), Vec::new(), Vec::new());
     for info in store.series()? {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
         if REVIEWED.contains(&key.metric.name) {
             let history = hourly(store, archive.as_ref(), &key, day_start - 7 * DAY, day_start + DAY);
             findings.extend(anomaly(&key, &history, day_start));
-            let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
-            if let Some(max) = day.iter().copied().reduce(f64::max) {
+            let mean = |v: &[f64]| {
                 #[allow(clippy::cast_precision_loss)]
-                let avg = day.iter().sum::<f64>() / day.len() as f64;
-                peaks.push(format!("{key}: hourly peak {max:.1}, average {avg:.1}"));
+                let n = v.len() as f64;
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
+            };
+            let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
+            let week: Vec<f64> = history.range(..day_start).map(|(_, v)| *v).collect();
+            if let (Some(max), Some(avg)) = (day.iter().copied().reduce(f64::max), mean(&day)) {
+                let before = match (week.iter().copied().reduce(f64::max), mean(&week)) {
+                    (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {wmax:.1}, average {wavg:.1})"),
+                    _ => String::new(),
+                };
+                peaks.push(format!("{key}: hourly peak {max:.1}, average {avg:.1}{before}"));
             }
+        } else if key.metric.name == "process.cpu_percent" && info.last_seen >= day_start {
+            let day = hourly(store, archive.as_ref(), &key, day_start, day_start + DAY);
+            #[allow(clippy::cast_precision_loss)]
+            let avg = day.values().sum::<f64>() / day.len().max(1) as f64;
+            busiest.push((avg, format!("{key}: {avg:.1}% of a core on average")));
         } else if key.metric.name == "process.rss_bytes" && info.last_seen >= day_start {
             let history = hourly(store, archive.as_ref(), &key, day_start - 6 * DAY, day_start + DAY);
             findings.extend(leak(&key, &history));
@@ -115,8 +128,11 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
             }
         }
     }
-    processes.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let largest: Vec<String> = processes.into_iter().take(5).map(|(_, line)| line).collect();
+    let top = |mut v: Vec<(f64, String)>| {
+        v.sort_by(|a, b| b.0.total_cmp(&a.0));
+        v.into_iter().take(5).map(|(_, line)| line).collect::<Vec<String>>()
+    };
+    let (largest, busiest) = (top(processes), top(busiest));
     let alerts: Vec<String> = store
         .alert_history(day_start * 1000, 1000)?
         .iter()
@@ -124,6 +140,7 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
         .map(|e| format!("{} {} {}: {}", e.rule, e.event, e.severity, e.series))
         .collect();
     let title = format!("Daily review, {}", crate::notify::rfc3339(slot * 1000));
-    let sections = [("Peaks", peaks), ("Alerts fired", alerts), ("Largest processes", largest)];
+    let sections =
+        [("Peaks", peaks), ("Alerts fired", alerts), ("Busiest processes", busiest), ("Largest processes", largest)];
     Ok(Report::new("daily_review", slot, &title, findings, &sections))
 }

@@ -1,6 +1,6 @@
-//! `hourly_health`: the last hour of each rule's series against the rule's thresholds,
-//! network traffic for the record, and the agent's own health (gaps, store size, rollup
-//! backlog).
+//! `hourly_health`: the last hour of each rule's series against the rule's thresholds and
+//! its monthly baseline, network traffic for the record, and the agent's own health (gaps,
+//! collector failures, store size, rollup backlog).
 
 use super::report::{Finding, Level, Report};
 use crate::config::Config;
@@ -49,31 +49,58 @@ fn judge(rule: &Rule, s: &SeriesValues, divisor: f64) -> Option<Finding> {
     Some(Finding { level, subject: s.key.to_string(), text })
 }
 
+/// An hour whose p95 is well past the series' usual p99 (the monthly baseline), though
+/// within the rule's thresholds: worth knowing, not worth a notification.
+fn unusual(s: &SeriesValues, b: &crate::archive::Baseline) -> Option<Finding> {
+    let (_, p95) = avg_p95(&s.values);
+    let margin = (b.p99 - b.p50).abs().max(b.p99.abs() * 0.1);
+    (!s.values.is_empty() && p95 > b.p99 + margin).then(|| Finding {
+        level: Level::Info,
+        subject: s.key.to_string(),
+        text: format!("p95 {p95:.1} over the hour, above its usual p99 of {:.1} (monthly baseline)", b.p99),
+    })
+}
+
 /// Runs the check for the hour before `slot` (unix seconds).
 pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
     let (from, to) = (slot - 3600, slot);
     let cores = std::thread::available_parallelism().map_or(1.0, |n| f64::from(u32::try_from(n.get()).unwrap_or(1)));
     let mut findings = Vec::new();
+    let baselines = store.baselines()?;
     for rule in config.alerts.rules.iter().filter(|r| r.guard.is_none()) {
         let divisor = if rule.per_core { cores } else { 1.0 };
         for s in store.series_between(&[rule.metric.name], from, to)?.iter().filter(|s| rule.selects(&s.key)) {
-            findings.extend(judge(rule, s, divisor));
+            let judged = judge(rule, s, divisor);
+            let usual = baselines.iter().find(|b| b.metric == s.key.metric.name && b.labels == s.key.labels_json());
+            findings.extend(judged.or_else(|| usual.and_then(|b| unusual(s, b))));
         }
     }
-    let network: Vec<String> = store
-        .series_between(&["net.rx_bytes_per_s", "net.tx_bytes_per_s"], from, to)?
-        .iter()
-        .map(|s| {
-            let (avg, p95) = avg_p95(&s.values);
-            format!("{}: avg {avg:.0}, p95 {p95:.0} bytes/s", s.key)
-        })
-        .collect();
+    let mut network = Vec::new();
+    for s in store.series_between(&["net.rx_bytes_per_s", "net.tx_bytes_per_s"], from, to)? {
+        let (avg, p95) = avg_p95(&s.values);
+        network.push(format!("{}: avg {avg:.0}, p95 {p95:.0} bytes/s", s.key));
+        let usual = baselines.iter().find(|b| b.metric == s.key.metric.name && b.labels == s.key.labels_json());
+        findings.extend(usual.and_then(|b| unusual(&s, b)));
+    }
     let mut agent = Vec::new();
     for (start, end, reason) in store.gaps_between(from, to)? {
         agent.push(format!("gap of {} s ({reason})", end - start));
     }
+    for s in store.series_between(&[crate::metrics::COLLECTOR_ERRORS.name], from, to)? {
+        let failures = s.values.len();
+        let name = s.key.labels.first().map_or("?", |(_, v)| v.as_str());
+        findings.push(Finding {
+            level: Level::Warning,
+            subject: format!("collector {name}"),
+            text: format!("failed at {failures} ticks in the hour (its error is in the agent's log)"),
+        });
+    }
     let bytes = store.status()?.bytes;
     agent.push(format!("hot store {:.1} MB", bytes as f64 / 1e6));
+    let archive = store.path().with_file_name(crate::archive::FILE_NAME);
+    if let Ok(meta) = std::fs::metadata(&archive) {
+        agent.push(format!("archive {:.1} MB", meta.len() as f64 / 1e6));
+    }
     if bytes > STORE_WARN_BYTES {
         findings.push(Finding {
             level: Level::Warning,

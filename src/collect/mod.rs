@@ -29,7 +29,7 @@ pub use procs::TopProcesses;
 pub use system::{Disks, SystemStats};
 
 use crate::config::Config;
-use crate::metrics::Sample;
+use crate::metrics::{Sample, SeriesKey};
 use rate::{GAP_FACTOR, Tick, TickCtx, classify};
 
 /// Why a collector produced nothing this tick.
@@ -122,6 +122,9 @@ impl Sampler {
                     if self.failing.insert(name) {
                         tracing::warn!(collector = name, "collector failed: {e}");
                     }
+                    // Recorded like any sample, so the hourly check can count failures.
+                    let key = SeriesKey::with(&crate::metrics::COLLECTOR_ERRORS, "name", name);
+                    out.push(Sample { key, ts: now_ms.div_euclid(1000), value: 1.0 });
                 }
             }
         }

@@ -26,6 +26,8 @@ struct Running {
     job: Job,
     slot: i64,
     deadline: Instant,
+    /// Stops its hot-store query at the deadline, so a job never outlives its timeout.
+    interrupt: rusqlite::InterruptHandle,
     task: JoinHandle<Result<Report, StoreError>>,
 }
 
@@ -77,10 +79,16 @@ impl Checklist {
     }
 
     fn start(&mut self, job: Job, slot: i64) {
-        let (config, hot) = (self.config.clone(), self.db.path().to_owned());
-        let todo = job.clone();
-        let task = tokio::task::spawn_blocking(move || run_job(&todo, &Store::open_read_only(&hot)?, &config, slot));
-        self.running = Some(Running { deadline: Instant::now() + job.timeout, job, slot, task });
+        let store = match Store::open_read_only(self.db.path()) {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::error!(job = job.name, "cannot open the hot store for a check: {e}");
+                return;
+            }
+        };
+        let (config, todo, interrupt) = (self.config.clone(), job.clone(), store.interrupt_handle());
+        let task = tokio::task::spawn_blocking(move || run_job(&todo, &store, &config, slot));
+        self.running = Some(Running { deadline: Instant::now() + job.timeout, job, slot, interrupt, task });
     }
 
     /// Lets a job under way finish (within its timeout) and returns its report.
@@ -90,13 +98,21 @@ impl Checklist {
 
     async fn finished(&mut self) -> Option<Report> {
         let r = self.running.as_mut()?;
-        let result = tokio::time::timeout_at(r.deadline, &mut r.task).await;
+        let result = match tokio::time::timeout_at(r.deadline, &mut r.task).await {
+            Ok(done) => Some(done),
+            Err(_) => {
+                // Stop its query and wait for the thread, so the next job never overlaps it.
+                r.interrupt.interrupt();
+                let _ = (&mut r.task).await;
+                None
+            }
+        };
         let Running { job, slot, .. } = self.running.take()?;
         let (outcome, report) = match result {
-            Err(_) => (format!("timed out after {}", humantime::format_duration(job.timeout)), None),
-            Ok(Err(e)) => (format!("failed: {e}"), None),
-            Ok(Ok(Err(e))) => (format!("failed: {e}"), None),
-            Ok(Ok(Ok(report))) => {
+            None => (format!("timed out after {}", humantime::format_duration(job.timeout)), None),
+            Some(Err(e)) => (format!("failed: {e}"), None),
+            Some(Ok(Err(e))) => (format!("failed: {e}"), None),
+            Some(Ok(Ok(report))) => {
                 let outcome = if report.findings.is_empty() { "ok" } else { "findings" };
                 (outcome.to_owned(), Some(report))
             }

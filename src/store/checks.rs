@@ -120,6 +120,25 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// The kept baselines (the monthly audit's), by series.
+    pub fn baselines(&self) -> Result<Vec<crate::archive::Baseline>, StoreError> {
+        let mut stmt =
+            self.conn.prepare("SELECT metric, labels, p50, p95, p99, samples FROM baselines").map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(crate::archive::Baseline {
+                    metric: r.get(0)?,
+                    labels: r.get(1)?,
+                    p50: r.get(2)?,
+                    p95: r.get(3)?,
+                    p99: r.get(4)?,
+                    count: r.get(5)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     /// Every kept host benchmark, oldest first.
     pub fn benches(&self) -> Result<Vec<Bench>, StoreError> {
         let mut stmt = self
@@ -195,6 +214,12 @@ impl Store {
 }
 
 impl Store {
+    /// A handle that stops this connection's running query from another thread (a check
+    /// past its timeout).
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.conn.get_interrupt_handle()
+    }
+
     /// Runs a user's query read-only; cells as the archive's, so checks judge both alike.
     pub fn query_cells(&self, sql: &str) -> Result<Vec<Vec<crate::archive::Cell>>, StoreError> {
         use crate::archive::Cell;
