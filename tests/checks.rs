@@ -110,6 +110,8 @@ fn a_disk_losing_a_gigabyte_a_day_gets_its_fill_date_whatever_the_outliers() {
         let free = if i % 50 == 7 { 5.0 * gb } else { 60.0 * gb - days * gb };
         batch.samples.push(Sample { key: SeriesKey::with(&m::DISK_FREE, "mount", "/data"), ts, value: free });
         batch.samples.push(Sample { key: SeriesKey::with(&m::DISK_FREE, "mount", "/"), ts, value: 100.0 * gb });
+        // Swap creeping up a point a day from 20%: full in 60 days.
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::SWAP_USED_PCT), ts, value: 20.0 + days });
     }
     store.write(&batch, now(), 0).unwrap();
     drop(store);
@@ -122,6 +124,8 @@ fn a_disk_losing_a_gigabyte_a_day_gets_its_fill_date_whatever_the_outliers() {
     assert!(data.ends_with("losing 1.00 GB a day"), "{stdout}");
     assert!(stdout.contains("- **info** disk /: free space is not shrinking"), "{stdout}");
     assert!(stdout.contains("hot store only"), "{stdout}");
+    assert!(stdout.contains("- **info** swap.used_percent: reaches 100% in about 60 days, on "), "{stdout}");
+    assert!(stdout.contains("- swap.used_percent: +7.00 points a week, now 40.0%"), "{stdout}");
 }
 
 #[test]

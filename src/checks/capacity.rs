@@ -52,6 +52,29 @@ fn fill(mount: &str, fit: &Fit, slot: i64) -> Finding {
     Finding { level, subject, text }
 }
 
+/// When a growing percentage would reach 100, with the band of dates; `None` if it is not
+/// growing, or would take more than a year.
+fn full(key: &SeriesKey, fit: &Fit, slot: i64) -> Option<Finding> {
+    if fit.slope <= 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let now = slot as f64;
+    let days = (100.0 - fit.now) / fit.slope / DAY;
+    if !(0.0..=365.0).contains(&days) {
+        return None;
+    }
+    let when = |s: f64| if s > 0.0 { date(now + (100.0 - fit.now) / s) } else { "never".to_owned() };
+    let level = if days <= 30.0 { Level::Warning } else { Level::Info };
+    let text = format!(
+        "reaches 100% in about {days:.0} days, on {} (between {} and {})",
+        date(now + days * DAY),
+        when(fit.band.1),
+        when(fit.band.0)
+    );
+    Some(Finding { level, subject: key.to_string(), text })
+}
+
 /// Runs the check for the 90 days before `slot`.
 pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
     let archive = super::archive_beside(store, config);
@@ -68,6 +91,7 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
             }
             "memory.used_percent" | "swap.used_percent" => {
                 growth.push(format!("{key}: {:+.2} points a week, now {:.1}%", fit.slope * 7.0 * DAY, fit.now));
+                findings.extend(full(&key, &fit, slot));
             }
             _ => {}
         }
