@@ -12,7 +12,7 @@ use crate::notify::{Channel, DeliveryError, Notice, send};
 /// The longest `notify test` waits for one channel: above a webhook's longest timeout.
 const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(70);
 use crate::rules::{Phase, Track};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// A track in one line: `firing critical: disk.used_percent{mount="/"} 93.1 since ...`.
 fn describe(t: &Track) -> String {
@@ -31,18 +31,9 @@ fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// The current alerts, or none if the agent never ran here.
-fn current(paths: &Paths) -> Result<Option<Vec<Track>>> {
-    match Store::open_read_only(&paths.hot) {
-        Ok(store) => Ok(Some(store.alerts()?)),
-        Err(StoreError::Missing(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Every enabled rule, what it watches, and its state.
 pub fn rules(paths: &Paths, config: &Config) -> Result<()> {
-    let tracks = current(paths)?;
+    let tracks = super::store_if_any(paths)?.map(|s| s.alerts()).transpose()?;
     let mut rows = Vec::new();
     for rule in &config.alerts.rules {
         let mine: Vec<&Track> = tracks.iter().flatten().filter(|t| t.rule == rule.name).collect();

@@ -11,11 +11,7 @@ use crate::store::Store;
 
 /// The jobs with their schedule, next slot and last run.
 pub fn list(paths: &Paths, config: &Config) -> Result<()> {
-    let runs = match Store::open_read_only(&paths.hot) {
-        Ok(store) => store.last_runs()?,
-        Err(crate::store::StoreError::Missing(_)) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
+    let runs = super::store_if_any(paths)?.map(|s| s.last_runs()).transpose()?.unwrap_or_default();
     let now = chrono::Local::now();
     let rows: Vec<Vec<String>> = config
         .checks

@@ -39,6 +39,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
+/// The hot store for reading, or `None` if the agent never ran here.
+fn store_if_any(paths: &Paths) -> Result<Option<Store>> {
+    match Store::open_read_only(&paths.hot) {
+        Ok(store) => Ok(Some(store)),
+        Err(store::StoreError::Missing(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A command asked for something that cannot exist (exit 2), like an unknown channel.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

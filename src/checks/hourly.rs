@@ -64,12 +64,16 @@ fn unusual(s: &SeriesValues, b: &crate::archive::Baseline) -> Option<Finding> {
 /// Runs the check for the hour before `slot` (unix seconds).
 pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
     let (from, to) = (slot - 3600, slot);
-    let cores = std::thread::available_parallelism().map_or(1.0, |n| f64::from(u32::try_from(n.get()).unwrap_or(1)));
+    let cores = crate::rules::logical_cpus();
     let mut findings = Vec::new();
     let baselines = store.baselines()?;
-    for rule in config.alerts.rules.iter().filter(|r| r.guard.is_none()) {
-        let divisor = if rule.per_core { cores } else { 1.0 };
-        for s in store.series_between(&[rule.metric.name], from, to)?.iter().filter(|s| rule.selects(&s.key)) {
+    let rules: Vec<&Rule> = config.alerts.rules.iter().filter(|r| r.guard.is_none()).collect();
+    let metrics: Vec<&str> = rules.iter().map(|r| r.metric.name).collect();
+    // One read of the hour for every rule's metric; each rule takes the series it selects.
+    let hour = store.series_between(&metrics, from, to)?;
+    for rule in rules {
+        let divisor = rule.divisor(cores);
+        for s in hour.iter().filter(|s| rule.selects(&s.key)) {
             let judged = judge(rule, s, divisor);
             let usual = baselines.iter().find(|b| b.metric == s.key.metric.name && b.labels == s.key.labels_json());
             findings.extend(judged.or_else(|| usual.and_then(|b| unusual(s, b))));

@@ -21,13 +21,13 @@ use crate::metrics::SeriesKey;
 use crate::store::{Selector, Store, StoreError};
 use crate::trend::{Point, trend};
 
-/// The built-in checklist: (name, default schedule, what it reviews).
-pub const BUILT_IN_JOBS: &[(&str, &str, &str)] = &[
-    ("hourly_health", "5 * * * *", "the last hour against the rules' thresholds; the agent's own health"),
-    ("daily_review", "15 8 * * *", "the last day against the week before: anomalies, peaks, alerts, processes, leaks"),
-    ("weekly_trends", "30 8 * * 1", "week-over-week change per metric; a short host benchmark against its history"),
-    ("monthly_audit", "45 8 1 * *", "baselines recomputed; rules that never or always fire, with a suggested value"),
-    ("quarterly_capacity", "0 9 1 1,4,7,10 *", "when each disk fills; how memory and swap grow"),
+/// The built-in checklist: (name, default schedule). What each reviews is in its module.
+pub const BUILT_IN_JOBS: &[(&str, &str)] = &[
+    ("hourly_health", "5 * * * *"),
+    ("daily_review", "15 8 * * *"),
+    ("weekly_trends", "30 8 * * 1"),
+    ("monthly_audit", "45 8 1 * *"),
+    ("quarterly_capacity", "0 9 1 1,4,7,10 *"),
 ];
 
 /// Runs `job` for `slot` (unix seconds) on the hot store.

@@ -51,12 +51,12 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
         tracing::warn!("cannot read baselines from the archive: {e}");
         Vec::new()
     });
-    let cores = std::thread::available_parallelism().map_or(1.0, |n| f64::from(u32::try_from(n.get()).unwrap_or(1)));
+    let cores = crate::rules::logical_cpus();
     let mut findings = Vec::new();
     for b in &baselines {
         let Some(key) = SeriesKey::from_parts(&b.metric, &b.labels) else { continue };
         for rule in config.alerts.rules.iter().filter(|r| r.guard.is_none() && r.selects(&key)) {
-            findings.extend(fit(rule, &key, b, if rule.per_core { cores } else { 1.0 }));
+            findings.extend(fit(rule, &key, b, rule.divisor(cores)));
         }
     }
     let lines: Vec<String> = baselines

@@ -2,8 +2,8 @@
 //! the user's own checks, whose SQL is prepared on an empty copy of its store's schema.
 
 use super::error::{ConfigError, Locator};
-use super::raw::{RawChecks, RawCustom, SpannedStr};
-use super::validate::{DurationKey, HOUR, SECOND, is_name};
+use super::raw::{RawChecks, RawCustom};
+use super::validate::{DurationKey, HOUR, SECOND, choice, is_name};
 use super::{Checks, Job};
 use crate::checks::BUILT_IN_JOBS;
 use crate::checks::custom::{Condition, Custom, Target};
@@ -15,15 +15,15 @@ use crate::rules::Direction;
 pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> {
     let timeout = DurationKey { name: "checks.timeout", default: 2 * 60 * SECOND, min: SECOND, max: HOUR };
     let default_timeout = timeout.get(raw.timeout.as_ref(), loc)?;
-    if let Some((name, _)) = raw.jobs.iter().find(|(n, _)| !BUILT_IN_JOBS.iter().any(|(b, _, _)| b == n.get_ref())) {
-        let known: Vec<&str> = BUILT_IN_JOBS.iter().map(|(n, _, _)| *n).collect();
+    if let Some((name, _)) = raw.jobs.iter().find(|(n, _)| !BUILT_IN_JOBS.iter().any(|(b, _)| b == n.get_ref())) {
+        let known: Vec<&str> = BUILT_IN_JOBS.iter().map(|(n, _)| *n).collect();
         return Err(loc.error(
             name.span().start,
             format!("checks.jobs.{}: no such job; the checklist is {}", name.get_ref(), known.join(", ")),
         ));
     }
     let mut jobs = Vec::new();
-    for (name, default_schedule, _) in BUILT_IN_JOBS {
+    for (name, default_schedule) in BUILT_IN_JOBS {
         let key = raw.jobs.keys().find(|k| k.get_ref() == name).cloned();
         let job = key.and_then(|k| raw.jobs.remove(&k)).unwrap_or_default();
         if job.enabled == Some(false) {
@@ -42,7 +42,7 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> 
     for (name, c) in raw.custom {
         let at = name.span().start;
         let name = name.into_inner();
-        if !is_name(&name) || BUILT_IN_JOBS.iter().any(|(b, _, _)| *b == name) {
+        if !is_name(&name) || BUILT_IN_JOBS.iter().any(|(b, _)| *b == name) {
             return Err(loc.error(
                 at,
                 format!("checks.custom.{name:?}: a check name is letters, digits, _ and -, and not a built-in job's"),
@@ -55,20 +55,6 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> 
         catch_up: raw.catch_up.unwrap_or(true),
         timeout: default_timeout,
         jobs,
-    })
-}
-
-/// One word of a small set, or an error naming the choices.
-fn choice<T: Copy>(
-    key: &str,
-    raw: Option<&SpannedStr>,
-    choices: &[(&str, T)],
-    loc: &Locator,
-) -> Result<T, ConfigError> {
-    let Some(raw) = raw else { return Ok(choices[0].1) };
-    choices.iter().find(|(w, _)| w == raw.get_ref()).map(|(_, v)| *v).ok_or_else(|| {
-        let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
-        loc.error(raw.span().start, format!("{key} = {:?}: write one of {}", raw.get_ref(), words.join(", ")))
     })
 }
 

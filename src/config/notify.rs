@@ -8,7 +8,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use super::Notify;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawNotify, RawWebhook, SpannedStr};
-use super::validate::{DurationKey, HOUR, MINUTE, SECOND, is_name};
+use super::validate::{DurationKey, HOUR, MINUTE, SECOND, choice, is_name};
 use crate::notify::{DESKTOP, Format, QuietHours, Webhook};
 
 /// Validates the `[notify]` table.
@@ -51,13 +51,7 @@ fn webhook(name: String, w: RawWebhook, loc: &Locator) -> Result<Webhook, Config
         .ok_or_else(|| {
             loc.error(w.url.span().start, format!("{key}.url = {:?} is not an http(s) URL", w.url.get_ref()))
         })?;
-    let format = match &w.format {
-        None => Format::Json,
-        Some(f) => Format::ALL.iter().find(|(n, _)| n == f.get_ref()).map(|(_, f)| *f).ok_or_else(|| {
-            let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
-            loc.error(f.span().start, format!("{key}.format = {:?}: write one of {}", f.get_ref(), names.join(", ")))
-        })?,
-    };
+    let format = choice(&format!("{key}.format"), w.format.as_ref(), Format::ALL, loc)?;
     let headers = w
         .headers
         .unwrap_or_default()

@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::Alerts;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawAlerts, RawRule, SpannedStr};
-use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, is_name};
+use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, choice, is_name};
 use crate::archive::LABEL_COLUMNS;
 use crate::metrics::{CATALOGUE, Metric};
 use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule};
@@ -112,15 +112,8 @@ fn apply(mut rule: Rule, r: RawRule, key: &str, at: usize, loc: &Locator) -> Res
         rule.condition = condition(key, c, loc)?;
     }
     if let Some(d) = &r.direction {
-        rule.direction = match d.get_ref().as_str() {
-            "above" => Direction::Above,
-            "below" => Direction::Below,
-            other => {
-                return Err(
-                    loc.error(d.span().start, format!("{key}.direction = {other:?}: write \"above\" or \"below\""))
-                );
-            }
-        };
+        let directions = [("above", Direction::Above), ("below", Direction::Below)];
+        rule.direction = choice(&format!("{key}.direction"), Some(d), &directions, loc)?;
     }
     rule.warning = r.warning.as_ref().map(|v| *v.get_ref()).or(rule.warning);
     rule.critical = r.critical.as_ref().map(|v| *v.get_ref()).or(rule.critical);

@@ -36,6 +36,20 @@ const FS_EXCLUDE: &[&str] = &[
 const DEVICES_EXCLUDE: &[&str] = &["loop*", "ram*", "zram*", "dm-*"];
 const INTERFACES_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
 
+/// One word of a small set (absent: the first), or an error naming the choices.
+pub(super) fn choice<T: Copy>(
+    key: &str,
+    raw: Option<&SpannedStr>,
+    choices: &[(&str, T)],
+    loc: &Locator,
+) -> Result<T, ConfigError> {
+    let Some(raw) = raw else { return Ok(choices[0].1) };
+    choices.iter().find(|(w, _)| w == raw.get_ref()).map(|(_, v)| *v).ok_or_else(|| {
+        let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+        loc.error(raw.span().start, format!("{key} = {:?}: write one of {}", raw.get_ref(), words.join(", ")))
+    })
+}
+
 /// Whether a table's name (a rule, a webhook) is letters, digits, `_` and `-`.
 pub(super) fn is_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')

@@ -58,16 +58,16 @@ impl Alerting {
         let names: Vec<String> = channels.iter().map(|c| c.name().to_owned()).collect();
         db.outbox_orphans(&names, now_ms)?;
         let a = &config.alerts;
-        let mut restored = Vec::new();
-        let engine = (a.enabled && !a.rules.is_empty()).then(|| {
-            // Logical CPUs: what the load average counts against.
-            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let mut engine = (a.enabled && !a.rules.is_empty()).then(|| {
             // A series silent for a few of its slowest intervals is gone (an unplugged disk).
             let slowest = config.sampling.interval.max(config.processes.interval);
             let stale = slowest * u32::try_from(GAP_FACTOR).unwrap_or(3) + a.grace;
-            Engine::new(a.rules.clone(), cores, a.repeat, stale)
+            Engine::new(a.rules.clone(), crate::rules::logical_cpus(), a.repeat, stale)
         });
-        let tracks = if engine.is_some() { db.alerts()? } else { Vec::new() };
+        let restored = match engine.as_mut() {
+            Some(engine) => engine.restore(db.alerts()?, now_ms),
+            None => Vec::new(),
+        };
         let db = Arc::new(Mutex::new(db));
         let (stop, stopped) = watch::channel(false);
         let outbox = Outbox::new(db.clone(), &config.notify, wall_ms);
@@ -81,9 +81,6 @@ impl Alerting {
         }
         let mut alerting =
             Alerting { engine, db, host: host_name(), wakes, grace: a.grace, backlog: Vec::new(), loops, stop };
-        if let Some(engine) = alerting.engine.as_mut() {
-            restored = engine.restore(tracks, now_ms);
-        }
         alerting.resumed(now_ms);
         alerting.persist(restored, now_ms);
         Ok(alerting)

@@ -38,8 +38,8 @@ struct Live {
 pub struct Engine {
     /// The rules, in config order.
     rules: Vec<Rule>,
-    /// CPU cores, for per-core rules.
-    cores: f64,
+    /// Logical CPUs, for per-core rules.
+    cores: usize,
     /// Announce a still-firing alert again this often.
     repeat: Option<Duration>,
     /// A series silent for this long is gone: its alerts resolve.
@@ -63,8 +63,6 @@ impl Engine {
     /// An engine for `rules` on a host with `cores` CPU cores; a series not sampled for
     /// `stale` is considered gone.
     pub fn new(rules: Vec<Rule>, cores: usize, repeat: Option<Duration>, stale: Duration) -> Engine {
-        #[allow(clippy::cast_precision_loss)] // core counts are small
-        let cores = cores.max(1) as f64;
         Engine {
             rules,
             cores,
@@ -142,7 +140,7 @@ impl Engine {
         let mut changes = Vec::new();
         for key in std::mem::take(&mut self.dirty) {
             for i in self.routes.get(&key).cloned().unwrap_or_default() {
-                let divisor = if self.rules[i].per_core { self.cores } else { 1.0 };
+                let divisor = self.rules[i].divisor(self.cores);
                 let Some(measure) = self.windows.get(&key).and_then(|w| w.measure(self.rules[i].condition, divisor))
                 else {
                     continue;

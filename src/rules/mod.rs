@@ -21,6 +21,11 @@ pub use engine::Engine;
 
 use crate::metrics::{Metric, SeriesKey};
 
+/// Logical CPUs: what the load average counts against, and per-core rules divide by.
+pub fn logical_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// How bad an alert is. Ordered: critical is worse than warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -169,6 +174,12 @@ impl Rule {
                 .matchers
                 .iter()
                 .all(|m| key.labels.iter().any(|(name, value)| *name == m.label && m.pattern.matches(value)))
+    }
+
+    /// What the rule's condition is divided by on a host with `cores` logical CPUs.
+    pub fn divisor(&self, cores: usize) -> f64 {
+        #[allow(clippy::cast_precision_loss)] // core counts are small
+        if self.per_core { cores.max(1) as f64 } else { 1.0 }
     }
 
     /// The severity a condition value reaches, ignoring `for` and hysteresis.
