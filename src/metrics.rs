@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use Precision::{Decimals, Units};
+
 /// Whether a metric is read as-is or derived from two counter readings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -14,6 +16,18 @@ pub enum Kind {
     Rate,
 }
 
+/// The real precision of a metric's source: the store keeps no finer, because digits below
+/// it are noise that costs bits in both stores (DuckDB bit-packs differences, so every
+/// useless binary digit is paid on every sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Decimal places: with `Decimals(2)`, 12.34 is stored as 1234.
+    Decimals(u8),
+    /// A whole number of source units, a power of two: memory comes in KiB
+    /// (`/proc/meminfo`), disk space in 4 KiB blocks, disk I/O in 512-byte sectors.
+    Units(u32),
+}
+
 /// One metric of the catalogue. Two metrics are the same if their names are.
 #[derive(Debug)]
 pub struct Metric {
@@ -21,8 +35,8 @@ pub struct Metric {
     pub name: &'static str,
     /// Unit for display (`%`, `bytes`, `bytes/s`, `°C`, `s`).
     pub unit: &'static str,
-    /// Decimal places kept on disk: values are stored as integers scaled by `10^decimals`.
-    pub decimals: u8,
+    /// The finest step of its values worth keeping: values are stored as integers of it.
+    pub precision: Precision,
     /// Gauge or rate.
     pub kind: Kind,
     /// One line for `hostwatch series`.
@@ -44,9 +58,19 @@ impl std::hash::Hash for Metric {
 }
 
 impl Metric {
-    /// The integer factor between a real value and its stored form.
-    pub fn scale(&self) -> i64 {
-        10_i64.pow(u32::from(self.decimals))
+    /// The factor between a real value and its stored integer: stored = round(real * scale).
+    /// Always exact in binary (a power of ten up to 100, or one over a power of two), so
+    /// `stored / scale` gives back the value a collector saw, to its precision.
+    pub fn scale(&self) -> f64 {
+        match self.precision {
+            Precision::Decimals(d) => 10_f64.powi(i32::from(d)),
+            Precision::Units(n) => 1.0 / f64::from(n),
+        }
+    }
+
+    /// `value` as stored: an integer count of this metric's precision.
+    pub fn to_stored(&self, value: f64) -> i64 {
+        (value * self.scale()).round() as i64
     }
 
     /// The family is the part before the first dot (`cpu`, `disk`, `net`...).
@@ -56,11 +80,11 @@ impl Metric {
 }
 
 macro_rules! metrics {
-    ($($id:ident = $name:literal, $unit:literal, $dec:literal, $kind:ident, $help:literal;)*) => {
+    ($($id:ident = $name:literal, $unit:literal, $prec:expr, $kind:ident, $help:literal;)*) => {
         $(
             #[doc = $help]
             pub static $id: Metric = Metric {
-                name: $name, unit: $unit, decimals: $dec, kind: Kind::$kind, help: $help,
+                name: $name, unit: $unit, precision: $prec, kind: Kind::$kind, help: $help,
             };
         )*
         /// Every metric the built-in collectors can produce.
@@ -69,32 +93,32 @@ macro_rules! metrics {
 }
 
 metrics! {
-    CPU_USAGE = "cpu.usage_percent", "%", 2, Rate, "CPU busy time, total (cpu=total) and per core";
-    LOAD_1 = "load.avg1", "", 2, Gauge, "Load average over 1 minute";
-    LOAD_5 = "load.avg5", "", 2, Gauge, "Load average over 5 minutes";
-    LOAD_15 = "load.avg15", "", 2, Gauge, "Load average over 15 minutes";
-    MEM_USED = "memory.used_bytes", "bytes", 0, Gauge, "Memory in use (total minus available)";
-    MEM_AVAILABLE = "memory.available_bytes", "bytes", 0, Gauge, "Memory available for new work";
-    MEM_USED_PCT = "memory.used_percent", "%", 2, Gauge, "Memory in use as a share of total";
-    SWAP_USED = "swap.used_bytes", "bytes", 0, Gauge, "Swap in use";
-    SWAP_USED_PCT = "swap.used_percent", "%", 2, Gauge, "Swap in use as a share of total";
-    DISK_USED = "disk.used_bytes", "bytes", 0, Gauge, "Space used on a mount";
-    DISK_FREE = "disk.free_bytes", "bytes", 0, Gauge, "Space available to users on a mount";
-    DISK_USED_PCT = "disk.used_percent", "%", 2, Gauge, "Space used on a mount as a share of its size";
-    DISKIO_READ = "diskio.read_bytes_per_s", "bytes/s", 0, Rate, "Bytes read per second from a block device";
-    DISKIO_WRITE = "diskio.write_bytes_per_s", "bytes/s", 0, Rate, "Bytes written per second to a block device";
-    NET_RX = "net.rx_bytes_per_s", "bytes/s", 0, Rate, "Bytes received per second on an interface";
-    NET_TX = "net.tx_bytes_per_s", "bytes/s", 0, Rate, "Bytes sent per second on an interface";
-    NET_RX_ERRORS = "net.rx_errors_per_s", "errors/s", 2, Rate, "Receive errors per second on an interface";
-    NET_TX_ERRORS = "net.tx_errors_per_s", "errors/s", 2, Rate, "Transmit errors per second on an interface";
-    UPTIME = "system.uptime_seconds", "s", 0, Gauge, "Seconds since the host booted";
-    TEMP = "temp.celsius", "°C", 1, Gauge, "Temperature of a hardware sensor";
-    BATTERY_CHARGE = "battery.charge_percent", "%", 1, Gauge, "Battery charge";
-    BATTERY_STATUS = "battery.status", "", 0, Gauge, "Battery status: 1 charging, 0 full or idle, -1 discharging";
-    BATTERY_TIME_TO_EMPTY = "battery.time_to_empty_seconds", "s", 0, Gauge, "Estimated seconds until the battery is empty (while discharging)";
-    PROC_CPU = "process.cpu_percent", "%", 2, Rate, "CPU used by a top process (100 = one core)";
-    PROC_RSS = "process.rss_bytes", "bytes", 0, Gauge, "Resident memory of a top process";
-    COLLECTOR_ERRORS = "agent.collector_errors", "", 0, Gauge, "1 at each tick a collector failed (name=collector), for the hourly check";
+    CPU_USAGE = "cpu.usage_percent", "%", Decimals(1), Rate, "CPU busy time, total (cpu=total) and per core";
+    LOAD_1 = "load.avg1", "", Decimals(2), Gauge, "Load average over 1 minute";
+    LOAD_5 = "load.avg5", "", Decimals(2), Gauge, "Load average over 5 minutes";
+    LOAD_15 = "load.avg15", "", Decimals(2), Gauge, "Load average over 15 minutes";
+    MEM_USED = "memory.used_bytes", "bytes", Units(1024), Gauge, "Memory in use (total minus available)";
+    MEM_AVAILABLE = "memory.available_bytes", "bytes", Units(1024), Gauge, "Memory available for new work";
+    MEM_USED_PCT = "memory.used_percent", "%", Decimals(2), Gauge, "Memory in use as a share of total";
+    SWAP_USED = "swap.used_bytes", "bytes", Units(1024), Gauge, "Swap in use";
+    SWAP_USED_PCT = "swap.used_percent", "%", Decimals(2), Gauge, "Swap in use as a share of total";
+    DISK_USED = "disk.used_bytes", "bytes", Units(4096), Gauge, "Space used on a mount";
+    DISK_FREE = "disk.free_bytes", "bytes", Units(4096), Gauge, "Space available to users on a mount";
+    DISK_USED_PCT = "disk.used_percent", "%", Decimals(2), Gauge, "Space used on a mount as a share of its size";
+    DISKIO_READ = "diskio.read_bytes_per_s", "bytes/s", Units(512), Rate, "Bytes read per second from a block device";
+    DISKIO_WRITE = "diskio.write_bytes_per_s", "bytes/s", Units(512), Rate, "Bytes written per second to a block device";
+    NET_RX = "net.rx_bytes_per_s", "bytes/s", Decimals(0), Rate, "Bytes received per second on an interface";
+    NET_TX = "net.tx_bytes_per_s", "bytes/s", Decimals(0), Rate, "Bytes sent per second on an interface";
+    NET_RX_ERRORS = "net.rx_errors_per_s", "errors/s", Decimals(2), Rate, "Receive errors per second on an interface";
+    NET_TX_ERRORS = "net.tx_errors_per_s", "errors/s", Decimals(2), Rate, "Transmit errors per second on an interface";
+    UPTIME = "system.uptime_seconds", "s", Decimals(0), Gauge, "Seconds since the host booted";
+    TEMP = "temp.celsius", "°C", Decimals(1), Gauge, "Temperature of a hardware sensor";
+    BATTERY_CHARGE = "battery.charge_percent", "%", Decimals(1), Gauge, "Battery charge";
+    BATTERY_STATUS = "battery.status", "", Decimals(0), Gauge, "Battery status: 1 charging, 0 full or idle, -1 discharging";
+    BATTERY_TIME_TO_EMPTY = "battery.time_to_empty_seconds", "s", Decimals(0), Gauge, "Estimated seconds until the battery is empty (while discharging)";
+    PROC_CPU = "process.cpu_percent", "%", Decimals(1), Rate, "CPU used by a top process (100 = one core)";
+    PROC_RSS = "process.rss_bytes", "bytes", Units(4096), Gauge, "Resident memory of a top process";
+    COLLECTOR_ERRORS = "agent.collector_errors", "", Decimals(0), Gauge, "1 at each tick a collector failed (name=collector), for the hourly check";
 }
 
 /// Every label name a collector uses; also the archive's label columns.
@@ -164,7 +188,7 @@ pub struct Sample {
     pub key: SeriesKey,
     /// Unix time in seconds (the hot store keeps one value per series per second).
     pub ts: i64,
-    /// The real value; the store rounds it to the metric's `decimals`.
+    /// The real value; the store rounds it to the metric's [`Precision`].
     pub value: f64,
 }
 
@@ -199,13 +223,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metric_names_are_unique_and_scales_match_decimals() {
+    fn metric_names_are_unique_and_values_keep_their_precision() {
         let mut names: Vec<_> = CATALOGUE.iter().map(|m| m.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), CATALOGUE.len());
-        assert_eq!(CPU_USAGE.scale(), 100);
-        assert_eq!(MEM_USED.scale(), 1);
+        assert_eq!(CPU_USAGE.to_stored(12.34), 123);
+        assert_eq!(MEM_USED.to_stored(5.0 * 1024.0 * 1024.0), 5 * 1024);
+        for m in CATALOGUE {
+            // Exact in binary, so a stored value divides back to exactly what was seen.
+            if let Precision::Units(n) = m.precision {
+                assert!(n.is_power_of_two(), "{}: {n}", m.name);
+            }
+            assert_eq!(m.to_stored(3.0 * 4096.0) as f64 / m.scale(), 3.0 * 4096.0, "{}", m.name);
+        }
         assert_eq!(TEMP.family(), "temp");
     }
 

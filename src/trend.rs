@@ -79,7 +79,7 @@ pub fn trend(
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
     let mut buckets: BTreeMap<i64, Partial> = BTreeMap::new();
     let mut scale = None;
-    let mut add = |(partials, s): (Vec<Partial>, Option<i64>)| {
+    let mut add = |(partials, s): (Vec<Partial>, Option<f64>)| {
         scale = scale.or(s);
         for p in partials {
             buckets.entry(p.bucket).and_modify(|b| b.merge(&p)).or_insert(p);
@@ -91,7 +91,7 @@ pub fn trend(
     if let Some(s) = store {
         add(s.partials(sel, since.max(watermark), until, step)?);
     }
-    let scale = scale.unwrap_or(1) as f64;
+    let scale = scale.unwrap_or(1.0);
     Ok(buckets
         .into_values()
         .filter(|p| p.count > 0)

@@ -57,7 +57,7 @@ fn query_prints_tables_csv_and_json_and_refuses_writes() {
     assert!(csv.starts_with("metric,n\ncpu.usage_percent,"), "{csv}");
     let (json, _) = text(&s.run(&["query", sql, "--format", "json"]));
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed[1]["metric"], "disk.used_bytes");
+    assert_eq!(parsed[1]["metric"], "disk.used_percent");
     assert!(parsed[1]["n"].as_i64().unwrap() > 0);
 
     for write in ["DELETE FROM raw_recent", "CREATE TABLE t (a INTEGER)", "UPDATE rollup_state SET watermark = 0"] {
@@ -75,7 +75,7 @@ fn trend_reads_both_stores_and_rejects_bad_flags() {
     assert!(s.run(&["rollup"]).status.success());
     let out = s.run(&[
         "trend",
-        "disk.used_bytes",
+        "disk.used_percent",
         "--label",
         "mount=/m1",
         "--since",
@@ -90,9 +90,9 @@ fn trend_reads_both_stores_and_rejects_bad_flags() {
     let counts: i64 = csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse::<i64>().unwrap()).sum();
     assert_eq!(counts, 5 * 360, "{csv}");
     for (args, msg) in [
-        (vec!["trend", "disk.used_bytes", "--label", "colour=red"], "unknown label \"colour\""),
-        (vec!["trend", "disk.used_bytes", "--step", "0s"], "at least 1s"),
-        (vec!["trend", "disk.used_bytes", "--since", "last tuesday"], "neither a duration"),
+        (vec!["trend", "disk.used_percent", "--label", "colour=red"], "unknown label \"colour\""),
+        (vec!["trend", "disk.used_percent", "--step", "0s"], "at least 1s"),
+        (vec!["trend", "disk.used_percent", "--since", "last tuesday"], "neither a duration"),
     ] {
         let out = s.run(&args);
         let (_, stderr) = text(&out);

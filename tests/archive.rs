@@ -60,8 +60,8 @@ fn rollup_moves_samples_older_than_the_hot_window_into_every_tier() {
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), moved as i64);
     assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), moved as i64);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 3 * 8);
-    // Real values come back through the views: series 1 is disk.used_bytes, 1000 + i % 100.
-    assert_eq!(duck_count(&a, "SELECT min(value)::BIGINT FROM samples WHERE metric = 'disk.used_bytes'"), 1000);
+    // Real values come back through the views: series 1 is disk.used_percent, 1000 + i % 100.
+    assert_eq!(duck_count(&a, "SELECT min(value)::BIGINT FROM samples WHERE metric = 'disk.used_percent'"), 1000);
     assert_eq!(duck_count(&a, "SELECT max(max)::BIGINT FROM samples_1h WHERE mount = '/m1'"), 1099);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = 'raw'"), moved as i64);
 
@@ -93,7 +93,9 @@ fn rows_found_below_the_watermark_are_inserted_once() {
 #[test]
 fn each_tier_keeps_its_own_retention_with_time_passed_in() {
     let s = Stores::new();
+    // A day three days ago, then the hour before last: the agent was away in between.
     seed_hot(&s.hot(), &some_series(1), T0 - 3 * DAY, T0 - 2 * DAY, 60);
+    seed_hot(&s.hot(), &some_series(1), T0 - 2 * HOUR, T0 - HOUR, 60);
     let p = Policy {
         hot_window: HOUR,
         chunk: 24 * HOUR,
@@ -103,16 +105,53 @@ fn each_tier_keeps_its_own_retention_with_time_passed_in() {
     };
     s.rollup(T0, &p);
     let a = s.archive();
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 0, "raw older than a day is gone");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 24 * 60, "minutes are kept three days");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 24);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 60, "raw older than a day is gone");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 25 * 60, "minutes are kept three days");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 25);
     // A day later the agent has moved more samples; that rollup applies retention again.
     seed_hot(&s.hot(), &some_series(1), T0 + DAY, T0 + DAY + HOUR, 60);
     s.rollup(T0 + DAY + 2 * HOUR, &p);
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 60, "only the new hour's minutes are left");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 60);
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 25, "hours are kept forever");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1h'"), 24, "the new hour is raw");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 120, "the old day's minutes are gone");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 60, "only the new hour is raw");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 26, "hours are kept forever");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1h'"), 24, "the old day, in hours");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1m'"), 60);
+}
+
+#[test]
+fn a_clock_stepped_far_ahead_does_not_prune_what_was_just_archived() {
+    let s = Stores::new();
+    let total = seed_hot(&s.hot(), &some_series(2), T0 - 3 * HOUR, T0, 10);
+    // The wall clock reads a year ahead (a dead RTC battery, a bad NTP answer).
+    s.rollup(T0 + 365 * DAY, &policy(HOUR));
+    let a = s.archive();
+    assert_eq!(s.hot_count(), 0);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows") as u64, total, "raw is kept 30 days of the data");
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m") as u64, total);
+}
+
+#[test]
+fn a_trend_finer_than_what_a_tier_still_keeps_falls_back_to_the_next_coarser_tier() {
+    let s = Stores::new();
+    // Three days at 10 s; raw is kept a day, minutes two, hours forever.
+    let total = seed_hot(&s.hot(), &some_series(1), T0 - 3 * DAY, T0, 10);
+    let p = Policy {
+        hot_window: HOUR,
+        chunk: 24 * HOUR,
+        raw_retention: Some(DAY),
+        minute_retention: Some(2 * DAY),
+        hour_retention: None,
+    };
+    s.rollup(T0 + HOUR, &p);
+    let archive = Archive::open_read(&s.archive()).unwrap();
+    let sel = Selector { metric: "cpu.usage_percent".into(), labels: vec![] };
+    let points = hostwatch::trend::trend(None, Some(&archive), &sel, T0 - 3 * DAY, T0, 30).unwrap();
+    let count_at = |t: i64| points.iter().find(|p| p.bucket == t).map(|p| p.count);
+    // Raw for the last 23 hours (30 s buckets of 3), minutes for the 24 before (6 each),
+    // hours before that (360 each): every sample counted once.
+    assert_eq!(points.len(), 23 * 120 + 24 * 60 + 25);
+    assert_eq!(points.iter().map(|p| p.count).sum::<i64>() as u64, total);
+    assert_eq!((count_at(T0 - 30), count_at(T0 - 30 * HOUR), count_at(T0 - 3 * DAY)), (Some(3), Some(6), Some(360)));
 }
 
 #[test]
@@ -123,7 +162,7 @@ fn trend_joins_the_archive_and_the_hot_store_at_the_watermark() {
     s.rollup(T0, &policy(3 * HOUR));
     let store = Store::open_read_only(&s.hot()).unwrap();
     let archive = Archive::open_read(&s.archive()).unwrap();
-    let sel = Selector { metric: "disk.used_bytes".into(), labels: vec![] };
+    let sel = Selector { metric: "disk.used_percent".into(), labels: vec![] };
     let points = hostwatch::trend::trend(Some(&store), Some(&archive), &sel, T0 - 6 * HOUR, T0, HOUR).unwrap();
     assert_eq!(points.len(), 6, "three hours from the archive, three from the hot store");
     for p in &points {

@@ -25,7 +25,7 @@ fn values_are_kept_at_their_metrics_precision() {
     let mem = SeriesKey::plain(&m::MEM_USED);
     let temp = SeriesKey::labelled(&m::TEMP, vec![("sensor", "k10temp".into()), ("label", "Tctl".into())]);
     let batch = Batch {
-        samples: vec![sample(&cpu, T0, 12.345_678), sample(&mem, T0, 8_123_456_789.4), sample(&temp, T0, 61.25)],
+        samples: vec![sample(&cpu, T0, 12.345_678), sample(&mem, T0, 8_123_456_789.4), sample(&temp, T0, 61.26)],
         gaps: vec![],
     };
     store.write(&batch, T0, T0 - DAY).unwrap();
@@ -33,8 +33,9 @@ fn values_are_kept_at_their_metrics_precision() {
     assert_eq!(
         latest,
         vec![
-            ("cpu.usage_percent".into(), 12.35),
-            ("memory.used_bytes".into(), 8_123_456_789.0),
+            ("cpu.usage_percent".into(), 12.3),
+            // Memory comes from /proc/meminfo in KiB: kept to the KiB.
+            ("memory.used_bytes".into(), 7_933_063.0 * 1024.0),
             ("temp.celsius".into(), 61.3)
         ]
     );
@@ -69,9 +70,9 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
 fn a_repeated_second_keeps_the_first_value() {
     let (_dir, mut store) = open();
     let mem = SeriesKey::plain(&m::MEM_USED);
-    store.write(&Batch { samples: vec![sample(&mem, T0, 1.0)], gaps: vec![] }, T0, 0).unwrap();
-    store.write(&Batch { samples: vec![sample(&mem, T0, 2.0)], gaps: vec![] }, T0, 0).unwrap();
-    assert_eq!(store.latest().unwrap()[0].value, 1.0);
+    store.write(&Batch { samples: vec![sample(&mem, T0, 1024.0)], gaps: vec![] }, T0, 0).unwrap();
+    store.write(&Batch { samples: vec![sample(&mem, T0, 2048.0)], gaps: vec![] }, T0, 0).unwrap();
+    assert_eq!(store.latest().unwrap()[0].value, 1024.0);
     assert_eq!(store.status().unwrap().samples, 1);
 }
 

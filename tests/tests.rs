@@ -10,6 +10,7 @@ mod config;
 mod doctor;
 mod notify;
 mod packaging;
+mod precision;
 mod service;
 mod store;
 mod util;

@@ -226,7 +226,8 @@ impl Drop for SmallDisk {
 }
 
 /// Fills the hot store at `path` with one sample per series every `step` seconds in
-/// `[from, until)`; value `i` of series `k` is `k * 1000 + i % 100` (exact at any scale).
+/// `[from, until)`; value `i` of series `k` is `k * 1000 + i % 100` (exact at the
+/// precision of every metric [`some_series`] uses).
 /// Returns how many samples were written.
 pub fn seed_hot(path: &Path, series: &[hostwatch::metrics::SeriesKey], from: i64, until: i64, step: i64) -> u64 {
     use hostwatch::metrics::Sample;
@@ -254,7 +255,7 @@ pub fn some_series(n: usize) -> Vec<hostwatch::metrics::SeriesKey> {
     (0..n)
         .map(|i| match i % 3 {
             0 => SeriesKey::with(&m::CPU_USAGE, "cpu", i.to_string()),
-            1 => SeriesKey::with(&m::DISK_USED, "mount", format!("/m{i}")),
+            1 => SeriesKey::with(&m::DISK_USED_PCT, "mount", format!("/m{i}")),
             _ => SeriesKey::with(&m::NET_RX, "iface", format!("eth{i}")),
         })
         .collect()

@@ -10,7 +10,7 @@ CREATE TABLE series (
     metric  VARCHAR NOT NULL,           -- e.g. 'disk.used_percent'
     labels  VARCHAR NOT NULL,           -- all labels as canonical JSON: '{"mount":"/"}'
     unit    VARCHAR NOT NULL,           -- '%', 'bytes', 'bytes/s', '°C', 's', ''
-    scale   BIGINT  NOT NULL,           -- stored value = real value * scale
+    scale   BIGINT  NOT NULL,           -- stored value = real value * scale (DOUBLE since 0002)
     -- Each known label as its own column (NULL where the metric has no such label).
     cpu     VARCHAR,
     mount   VARCHAR,

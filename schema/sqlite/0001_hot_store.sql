@@ -6,7 +6,8 @@ CREATE TABLE series (
     metric     TEXT    NOT NULL,               -- e.g. 'disk.used_percent'
     labels     TEXT    NOT NULL,               -- canonical JSON object, keys sorted: '{"mount":"/"}'
     unit       TEXT    NOT NULL,               -- for display: '%', 'bytes', 'bytes/s'
-    scale      INTEGER NOT NULL,               -- samples.value = round(real value * scale)
+    scale      INTEGER NOT NULL,               -- samples.value = round(real value * scale); REAL for
+                                               -- a power-of-two unit (1/1024: memory in KiB)
     first_seen INTEGER NOT NULL,               -- unix seconds
     last_seen  INTEGER NOT NULL,               -- unix seconds of its newest sample
     UNIQUE (metric, labels)

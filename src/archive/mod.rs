@@ -15,6 +15,10 @@
 //!   below the watermark (a crash between the DuckDB commit and the SQLite delete, or a
 //!   sample stamped in the past after a clock step) are inserted only where `raw_rows`
 //!   lacks that (series, ts): re-running a rollup never duplicates.
+//! - Retention counts back from `min(now, watermark + hot window)`: a wall clock stepped
+//!   ahead of the data never prunes it.
+//! - A series has one `scale`, in both stores; a precision change rescales its rows
+//!   (see `series.rs`).
 //! - Aggregate tiers hold partial aggregates of the rows inserted into `raw_rows`; readers
 //!   combine partials (the views do), so a late sample never corrupts a bucket.
 //! - One writer: DuckDB locks the file per process. The agent opens it only for a rollup
@@ -24,6 +28,7 @@
 mod export;
 mod read;
 mod rollup;
+mod series;
 mod trend;
 
 use std::path::{Path, PathBuf};
@@ -39,8 +44,10 @@ pub const FILE_NAME: &str = "archive.duckdb";
 
 /// Every migration, in order: (version, file name, SQL). A test checks every file in
 /// `schema/duckdb/` is listed.
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "0001_archive.sql", include_str!("../../schema/duckdb/0001_archive.sql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "0001_archive.sql", include_str!("../../schema/duckdb/0001_archive.sql")),
+    (2, "0002_precision.sql", include_str!("../../schema/duckdb/0002_precision.sql")),
+];
 
 /// Labels that have their own column in `series` and the views.
 pub const LABEL_COLUMNS: &[&str] = crate::metrics::LABELS;

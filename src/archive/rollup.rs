@@ -6,13 +6,13 @@
 //! leaves rows below the watermark in the hot store: the next pass finds them and inserts
 //! only what `raw` lacks.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use duckdb::params;
 
-use super::{Archive, ArchiveError, LABEL_COLUMNS};
+use super::series::{Catalogue, map_series};
+use super::{Archive, ArchiveError};
 use crate::config;
 use crate::store::{HotRow, HotSeries, RollupLog, Store, StoreError};
 
@@ -133,7 +133,7 @@ pub fn rollup(
         other => other?,
     };
     let mut watermark = archive.watermark()?;
-    let mut ids = archive.series_ids()?;
+    let mut catalogue = archive.catalogue()?;
     let mut samples = 0;
     while let Some(first) = store.oldest_ts()?.filter(|_| !stop.load(Ordering::Relaxed)) {
         let end_all = cutoff.max(watermark);
@@ -142,26 +142,21 @@ pub fn rollup(
         }
         let end = (first.div_euclid(HOUR) * HOUR + policy.chunk.max(HOUR)).min(end_all);
         let chunk = store.begin_move_out(end)?;
-        samples += archive.insert_chunk(&chunk.series, &chunk.rows, watermark, end, &mut ids)?;
+        samples += archive.insert_chunk(&chunk.series, &chunk.rows, watermark, end, &mut catalogue)?;
         chunk.commit()?;
         watermark = watermark.max(end);
     }
     if !stop.load(Ordering::Relaxed) {
         archive.compact(watermark)?;
-        archive.prune(now, policy)?;
+        // Retention counts back from the newest archived data, not from a clock that ran
+        // ahead of it: a wall clock stepped a year forward must not delete the year before.
+        archive.prune(now.min(watermark + policy.hot_window), policy)?;
     }
     archive.close()?;
     Ok(Outcome::Moved { samples, watermark })
 }
 
 impl Archive {
-    /// The archive id of every series, by (metric, labels).
-    fn series_ids(&self) -> Result<HashMap<(String, String), i32>, ArchiveError> {
-        let mut stmt = self.conn.prepare("SELECT metric, labels, id FROM series").map_err(self.err())?;
-        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?))).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
-    }
-
     /// Inserts one chunk, its aggregates and the new watermark in one transaction.
     /// Rows below the current watermark are inserted only where `raw` lacks them.
     fn insert_chunk(
@@ -170,36 +165,11 @@ impl Archive {
         rows: &[HotRow],
         watermark: i64,
         end: i64,
-        ids: &mut HashMap<(String, String), i32>,
+        catalogue: &mut Catalogue,
     ) -> Result<u64, ArchiveError> {
         let err = |e| ArchiveError::from_duckdb(&self.path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut hot_to_archive: HashMap<i64, i32> = HashMap::with_capacity(series.len());
-        for s in series {
-            let key = (s.metric.clone(), s.labels.clone());
-            let id = match ids.get(&key) {
-                Some(&id) => id,
-                None => {
-                    let id = i32::try_from(ids.len() + 1).unwrap_or(i32::MAX);
-                    let labels: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(&s.labels).unwrap_or_default();
-                    let label = |k: &str| labels.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-                    let cols: Vec<Option<String>> = LABEL_COLUMNS.iter().map(|c| label(c)).collect();
-                    tx.execute(
-                        "INSERT INTO series (id, metric, labels, unit, scale, cpu, mount, device, iface, sensor, label, battery, pid, name)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        params![
-                            id, s.metric, s.labels, s.unit, s.scale, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5],
-                            cols[6], cols[7], cols[8]
-                        ],
-                    )
-                    .map_err(err)?;
-                    ids.insert(key, id);
-                    id
-                }
-            };
-            hot_to_archive.insert(s.id, id);
-        }
+        let hot_to_archive = map_series(&tx, series, catalogue).map_err(err)?;
         {
             let mut app = tx.appender("_rollup_staging").map_err(err)?;
             for &(sid, ts, value) in rows {

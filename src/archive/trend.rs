@@ -24,43 +24,65 @@ impl Archive {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    /// Partials per `step`-second bucket in `[from, until)`, read from the coarsest tier
-    /// whose buckets divide `step` (hours, minutes, else raw), and the series' scale.
+    /// Partials per `step`-second bucket in `[from, until)` and the series' scale. They come
+    /// from the coarsest tier whose buckets divide `step` (hours, minutes, else raw), and
+    /// where retention has pruned that tier, from the next coarser one (as `samples_best`
+    /// does): a 30 s trend over last year shows last year's minutes, not nothing.
     pub fn partials(
         &self,
         sel: &Selector,
         from: i64,
         until: i64,
         step: i64,
-    ) -> Result<(Vec<Partial>, Option<i64>), ArchiveError> {
+    ) -> Result<(Vec<Partial>, Option<f64>), ArchiveError> {
+        let first = TIERS.iter().rposition(|t| step % t.width == 0).unwrap_or(0);
+        let (mut rows, mut scale) = (Vec::new(), None);
+        // Newest first: each tier answers from where it starts, and the next coarser one
+        // only for whole buckets before that.
+        let (mut hi, mut reach) = (until, 1);
+        for (i, tier) in TIERS.iter().enumerate().skip(first) {
+            let lo = if i + 1 == TIERS.len() { from } else { self.kept_from(tier)?.clamp(from, hi) };
+            if lo < hi {
+                let (mut part, s) = self.tier_partials(tier, sel, (lo, reach, hi), step)?;
+                rows.append(&mut part);
+                scale = scale.or(s);
+            }
+            (hi, reach) = (lo, TIERS.get(i + 1).map_or(1, |t| t.width));
+            if hi <= from {
+                break;
+            }
+        }
+        Ok((rows, scale))
+    }
+
+    /// The oldest time `tier` still holds (`i64::MAX` when it is empty).
+    fn kept_from(&self, tier: &Tier) -> Result<i64, ArchiveError> {
+        let sql = format!("SELECT coalesce(min({}), 9223372036854775807) FROM {}", tier.time, tier.table);
+        self.conn.query_row(&sql, [], |r| r.get(0)).map_err(self.err())
+    }
+
+    /// Partials of `tier` for rows whose time `t` has `lo <= t` and `t + reach <= hi`.
+    fn tier_partials(
+        &self,
+        tier: &Tier,
+        sel: &Selector,
+        (lo, reach, hi): (i64, i64, i64),
+        step: i64,
+    ) -> Result<(Vec<Partial>, Option<f64>), ArchiveError> {
         let (cond, mut args) = condition(sel);
-        args.extend([Value::BigInt(from), Value::BigInt(until)]);
-        let tier = if step % 3600 == 0 {
-            Some("agg_1h")
-        } else if step % 60 == 0 {
-            Some("agg_1m")
-        } else {
-            None
-        };
-        let sql = match tier {
-            Some(table) => format!(
-                "SELECT (a.bucket // {step}) * {step} AS b, min(a.min), max(a.max), sum(a.sum)::HUGEINT,
-                 sum(a.count)::BIGINT, max(s.scale)
-                 FROM {table} a JOIN series s ON s.id = a.series_id
-                 WHERE {cond} AND a.bucket >= ? AND a.bucket < ? GROUP BY b ORDER BY b"
-            ),
-            None => format!(
-                "SELECT (r.ts // {step}) * {step} AS b, min(r.value), max(r.value), sum(r.value)::HUGEINT,
-                 count(*)::BIGINT, max(s.scale)
-                 FROM raw_rows r JOIN series s ON s.id = r.series_id
-                 WHERE {cond} AND r.ts >= ? AND r.ts < ? GROUP BY b ORDER BY b"
-            ),
-        };
+        args.extend([Value::BigInt(lo), Value::BigInt(reach), Value::BigInt(hi)]);
+        let Tier { table, time, min, max, sum, count, .. } = tier;
+        let sql = format!(
+            "SELECT (t.{time} // {step}) * {step} AS b, min(t.{min}), max(t.{max}), sum(t.{sum})::HUGEINT,
+             {count}::BIGINT, max(s.scale)
+             FROM {table} t JOIN series s ON s.id = t.series_id
+             WHERE {cond} AND t.{time} >= ? AND t.{time} + ? <= ? GROUP BY b ORDER BY b"
+        );
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
         let mut scale = None;
         let rows = stmt
             .query_map(params_from_iter(args), |r| {
-                scale = Some(r.get::<_, i64>(5)?);
+                scale = Some(r.get::<_, f64>(5)?);
                 Ok(Partial { bucket: r.get(0)?, min: r.get(1)?, max: r.get(2)?, sum: r.get(3)?, count: r.get(4)? })
             })
             .map_err(self.err())?
@@ -69,3 +91,22 @@ impl Archive {
         Ok((rows, scale))
     }
 }
+
+/// One tier as a trend reads it: its table, time column and aggregate expressions.
+struct Tier {
+    table: &'static str,
+    /// Seconds per bucket (1 for raw).
+    width: i64,
+    time: &'static str,
+    min: &'static str,
+    max: &'static str,
+    sum: &'static str,
+    count: &'static str,
+}
+
+/// Finest first.
+const TIERS: [Tier; 3] = [
+    Tier { table: "raw_rows", width: 1, time: "ts", min: "value", max: "value", sum: "value", count: "count(*)" },
+    Tier { table: "agg_1m", width: 60, time: "bucket", min: "min", max: "max", sum: "sum", count: "sum(t.count)" },
+    Tier { table: "agg_1h", width: 3600, time: "bucket", min: "min", max: "max", sum: "sum", count: "sum(t.count)" },
+];

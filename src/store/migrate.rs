@@ -1,7 +1,10 @@
 //! Numbered schema migrations from `schema/sqlite/`, embedded in the binary and applied in
-//! order; `PRAGMA user_version` records how far a file has come.
+//! order; `PRAGMA user_version` records how far a file has come. Also the one data
+//! migration that depends on the binary rather than the file: rescaling to new precisions.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
+
+use crate::metrics::CATALOGUE;
 
 /// Every migration, in order: (version, SQL). A test checks that every file in
 /// `schema/sqlite/` is listed here.
@@ -29,6 +32,41 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), u32>> {
         tx.commit()?;
     }
     Ok(Ok(()))
+}
+
+/// Brings every series to its metric's current precision: a release that changed a
+/// metric's [`crate::metrics::Precision`] rescales that metric's stored samples once, in one
+/// transaction, so a series never mixes two scales. Series of metrics this build does not
+/// know keep theirs.
+pub fn rescale(conn: &mut Connection) -> rusqlite::Result<()> {
+    let stale: Vec<(i64, f64, f64)> = {
+        let mut stmt = conn.prepare("SELECT id, metric, scale FROM series")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
+        rows.filter_map(|row| match row {
+            Ok((id, name, old)) => {
+                let metric = CATALOGUE.iter().find(|m| m.name == name)?;
+                (metric.scale() != old).then_some(Ok((id, old, metric.scale())))
+            }
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<rusqlite::Result<_>>()?
+    };
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch("CREATE TEMP TABLE rescale (id INTEGER PRIMARY KEY, old REAL NOT NULL, new REAL NOT NULL)")?;
+    for (id, old, new) in stale {
+        tx.execute("INSERT INTO rescale VALUES (?1, ?2, ?3)", params![id, old, new])?;
+    }
+    // One pass over the samples, whatever the number of series.
+    tx.execute_batch(
+        "UPDATE samples SET value = CAST(round(samples.value * r.new / r.old) AS INTEGER)
+         FROM rescale r WHERE r.id = samples.series_id;
+         UPDATE series SET scale = r.new FROM rescale r WHERE r.id = series.id;
+         DROP TABLE temp.rescale;",
+    )?;
+    tx.commit()
 }
 
 /// Checks that the `.sql` files in `dir` are exactly `migrations`, numbered 1, 2, 3...

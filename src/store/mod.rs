@@ -13,7 +13,8 @@
 //! - At most one value per series per second; a repeat (only after the wall clock stepped
 //!   back) is dropped, the first value wins.
 //! - `samples.value` is the real value times `series.scale`, rounded: precision is the
-//!   metric's, decided in [`crate::metrics`].
+//!   metric's, decided in [`crate::metrics`]. A series has one scale, its metric's: when a
+//!   release changes a precision, opening the store rescales that metric's samples first.
 //! - Retention: each write deletes samples, gaps, runs and rollup records older than the
 //!   caller's `keep_since`, and series with no sample since then, so the file cannot grow
 //!   without end. With the archive on, samples normally leave earlier, by rollup.
@@ -115,6 +116,7 @@ impl Store {
         if let Err(version) = migrate::migrate(&mut conn).map_err(err)? {
             return Err(StoreError::TooNew { path: path.to_owned(), version });
         }
+        migrate::rescale(&mut conn).map_err(err)?;
         Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None })
     }
 
@@ -221,8 +223,7 @@ fn write_batch(tx: &rusqlite::Transaction, ids: &mut HashMap<SeriesKey, i64>, ba
                 id
             }
         };
-        let scaled = (s.value * s.key.metric.scale() as f64).round() as i64;
-        insert.execute(params![s.ts, id, scaled])?;
+        insert.execute(params![s.ts, id, s.key.metric.to_stored(s.value)])?;
         let seen = last_seen.entry(id).or_insert(s.ts);
         *seen = (*seen).max(s.ts);
     }

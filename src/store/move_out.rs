@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::{Store, StoreError};
 
 /// A hot-store series as the archive needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HotSeries {
     /// Its id in the hot store (the rows' `series_id`).
     pub id: i64,
@@ -17,7 +17,7 @@ pub struct HotSeries {
     /// Unit.
     pub unit: String,
     /// stored value = real value * scale.
-    pub scale: i64,
+    pub scale: f64,
 }
 
 /// One stored sample: (hot series id, unix seconds, scaled value).

@@ -54,7 +54,7 @@ impl Store {
         from: i64,
         until: i64,
         step: i64,
-    ) -> Result<(Vec<Partial>, Option<i64>), StoreError> {
+    ) -> Result<(Vec<Partial>, Option<f64>), StoreError> {
         let (cond, mut args) = sel.sql();
         args.extend([Value::Integer(from), Value::Integer(until)]);
         let sql = format!(
@@ -66,7 +66,7 @@ impl Store {
         let mut scale = None;
         let rows = stmt
             .query_map(params_from_iter(args), |r| {
-                scale = Some(r.get::<_, i64>(5)?);
+                scale = Some(r.get::<_, f64>(5)?);
                 Ok(Partial {
                     bucket: r.get(0)?,
                     min: r.get(1)?,

@@ -1,0 +1,94 @@
+//! The archive's series catalogue: one row per series, with the scale its rows are stored
+//! at. A rollup maps hot-store series onto it, adding new ones.
+//!
+//! A series has one scale in the archive, the same as in the hot store: when a release
+//! changes a metric's precision, the hot store rescales at open and the next rollup
+//! rescales that series' archived rows (raw and both aggregate tiers) in the transaction
+//! that brings its new rows, so no row is ever read at the wrong scale.
+
+use std::collections::HashMap;
+
+use duckdb::{Transaction, params};
+
+use super::{Archive, ArchiveError, LABEL_COLUMNS};
+use crate::store::HotSeries;
+
+/// An archived series: its id and the scale of its stored values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Entry {
+    pub id: i32,
+    pub scale: f64,
+}
+
+/// The catalogue by (metric, labels).
+pub(super) type Catalogue = HashMap<(String, String), Entry>;
+
+impl Archive {
+    /// Every archived series, by (metric, labels).
+    pub(super) fn catalogue(&self) -> Result<Catalogue, ArchiveError> {
+        let mut stmt = self.conn.prepare("SELECT metric, labels, id, scale FROM series").map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), Entry { id: r.get(2)?, scale: r.get(3)? })))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+/// The archive id of each hot series (by hot id), adding new series to the catalogue and
+/// rescaling archived rows whose scale is no longer the hot store's, inside `tx`.
+/// `catalogue` is updated as the rows are: if `tx` does not commit it no longer matches the
+/// file, and the caller drops it (a failed rollup ends there).
+pub(super) fn map_series(
+    tx: &Transaction,
+    series: &[HotSeries],
+    catalogue: &mut Catalogue,
+) -> Result<HashMap<i64, i32>, duckdb::Error> {
+    let mut hot_to_archive = HashMap::with_capacity(series.len());
+    for s in series {
+        let key = (s.metric.clone(), s.labels.clone());
+        let id = match catalogue.get(&key).copied() {
+            Some(entry) if entry.scale == s.scale => entry.id,
+            Some(entry) => {
+                rescale(tx, entry.id, entry.scale, s.scale)?;
+                catalogue.insert(key, Entry { scale: s.scale, ..entry });
+                entry.id
+            }
+            None => {
+                let id = i32::try_from(catalogue.len() + 1).unwrap_or(i32::MAX);
+                add(tx, id, s)?;
+                catalogue.insert(key, Entry { id, scale: s.scale });
+                id
+            }
+        };
+        hot_to_archive.insert(s.id, id);
+    }
+    Ok(hot_to_archive)
+}
+
+fn add(tx: &Transaction, id: i32, s: &HotSeries) -> Result<(), duckdb::Error> {
+    let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.labels).unwrap_or_default();
+    let label = |k: &str| labels.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let cols: Vec<Option<String>> = LABEL_COLUMNS.iter().map(|c| label(c)).collect();
+    tx.execute(
+        "INSERT INTO series (id, metric, labels, unit, scale, cpu, mount, device, iface, sensor, label, battery, pid, name)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            id, s.metric, s.labels, s.unit, s.scale, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
+            cols[7], cols[8]
+        ],
+    )?;
+    Ok(())
+}
+
+/// Brings every stored value of series `id` from scale `old` to `new`.
+fn rescale(tx: &Transaction, id: i32, old: f64, new: f64) -> Result<(), duckdb::Error> {
+    // Multiply before dividing: with scales of 10^k and 2^-k both steps are exact.
+    let to = |col: &str| format!("{col} = round({col} * ?1 / ?2)::BIGINT");
+    let values = to("value");
+    let aggregates = ["min", "max", "sum", "last"].map(to).join(", ");
+    for (table, set) in [("raw", &values), ("raw_recent", &values), ("agg_1m", &aggregates), ("agg_1h", &aggregates)] {
+        tx.execute(&format!("UPDATE {table} SET {set} WHERE series_id = ?3"), params![new, old, id])?;
+    }
+    tx.execute("UPDATE series SET scale = ?1 WHERE id = ?2", params![new, id])?;
+    Ok(())
+}
