@@ -2,6 +2,7 @@
 //! archive has committed them.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rustc_hash::FxHashSet;
 
 use super::{Store, StoreError};
 
@@ -68,15 +69,17 @@ impl Store {
         let Store { conn, path, .. } = self;
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let rows = {
+            let mut stmt = tx.prepare("SELECT series_id, ts, value FROM samples WHERE ts < ?1").map_err(err)?;
+            let rows = stmt.query_map([end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(err)?;
+            rows.collect::<Result<Vec<HotRow>, _>>().map_err(err)?
+        };
+        // The catalogue is small; filtering it here spares SQLite a second pass over the rows.
+        let present: FxHashSet<i64> = rows.iter().map(|r| r.0).collect();
         let series = {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT id, metric, labels, unit, scale FROM series
-                     WHERE id IN (SELECT DISTINCT series_id FROM samples WHERE ts < ?1)",
-                )
-                .map_err(err)?;
-            let rows = stmt
-                .query_map([end], |r| {
+            let mut stmt = tx.prepare("SELECT id, metric, labels, unit, scale FROM series").map_err(err)?;
+            let all = stmt
+                .query_map([], |r| {
                     Ok(HotSeries {
                         id: r.get(0)?,
                         metric: r.get(1)?,
@@ -86,12 +89,14 @@ impl Store {
                     })
                 })
                 .map_err(err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(err)?
-        };
-        let rows = {
-            let mut stmt = tx.prepare("SELECT series_id, ts, value FROM samples WHERE ts < ?1").map_err(err)?;
-            let rows = stmt.query_map([end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(err)?
+            let mut series = Vec::with_capacity(present.len());
+            for s in all {
+                let s = s.map_err(err)?;
+                if present.contains(&s.id) {
+                    series.push(s);
+                }
+            }
+            series
         };
         Ok(MoveOut { tx, path, end, series, rows })
     }
