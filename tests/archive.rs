@@ -152,6 +152,8 @@ fn a_trend_finer_than_what_a_tier_still_keeps_falls_back_to_the_next_coarser_tie
     assert_eq!(points.len(), 23 * 120 + 24 * 60 + 25);
     assert_eq!(points.iter().map(|p| p.count).sum::<i64>() as u64, total);
     assert_eq!((count_at(T0 - 30), count_at(T0 - 30 * HOUR), count_at(T0 - 3 * DAY)), (Some(3), Some(6), Some(360)));
+    // A range the archive has not reached yet is simply empty there.
+    assert_eq!(hostwatch::trend::trend(None, Some(&archive), &sel, T0 + HOUR, T0 + 2 * HOUR, 30).unwrap(), vec![]);
 }
 
 #[test]

@@ -41,6 +41,9 @@ impl Archive {
         // only for whole buckets before that.
         let (mut hi, mut reach) = (until, 1);
         for (i, tier) in TIERS.iter().enumerate().skip(first) {
+            if hi <= from {
+                break;
+            }
             let lo = if i + 1 == TIERS.len() { from } else { self.kept_from(tier)?.clamp(from, hi) };
             if lo < hi {
                 let (mut part, s) = self.tier_partials(tier, sel, (lo, reach, hi), step)?;
@@ -48,9 +51,6 @@ impl Archive {
                 scale = scale.or(s);
             }
             (hi, reach) = (lo, TIERS.get(i + 1).map_or(1, |t| t.width));
-            if hi <= from {
-                break;
-            }
         }
         Ok((rows, scale))
     }
