@@ -119,6 +119,36 @@ fn each_tier_keeps_its_own_retention_with_time_passed_in() {
 }
 
 #[test]
+fn a_rollup_onto_a_full_disk_loses_nothing_and_completes_once_space_returns() {
+    let Some(disk) = crate::util::SmallDisk::mount("32m") else {
+        crate::util::require(false, "mounting a tmpfs (root)");
+        return;
+    };
+    let hot_dir = tempfile::tempdir().unwrap();
+    let hot = hot_dir.path().join("hot.sqlite");
+    let arch = disk.dir.path().join("archive.duckdb");
+    // Twelve hour-chunks of 1 s samples; the archive's disk has room for a few of them.
+    let total = seed_hot(&hot, &some_series(9), T0 - 12 * HOUR, T0, 1);
+    let filler = disk.fill();
+    let len = std::fs::metadata(&filler).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&filler).unwrap().set_len(len - 3 * 1024 * 1024).unwrap();
+    let stop = AtomicBool::new(false);
+    let mut store = Store::open(&hot).unwrap();
+    let err = archive::rollup(&mut store, &arch, T0 + HOUR, &policy(HOUR), &stop).expect_err("the disk is full");
+    assert!(err.to_string().contains("No space left on device"), "{err}");
+    let hot_count = || count(&rusqlite::Connection::open(&hot).unwrap(), "SELECT count(*) FROM samples");
+    let kept = hot_count();
+    assert!(kept > 0, "the hot store keeps what could not be archived");
+    assert!((kept as u64) < total, "the disk filled up mid-rollup, after some chunks committed");
+    std::fs::remove_file(&filler).unwrap();
+    archive::rollup(&mut store, &arch, T0 + HOUR, &policy(HOUR), &stop).unwrap();
+    assert_eq!(hot_count(), 0);
+    assert_eq!(duck_count(&arch, "SELECT count(*) FROM raw_rows") as u64, total, "every sample, once");
+    assert_eq!(duck_count(&arch, "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw_rows"), 0);
+    assert_eq!(duck_count(&arch, "SELECT sum(count) FROM agg_1m") as u64, total);
+}
+
+#[test]
 fn a_clock_stepped_far_ahead_does_not_prune_what_was_just_archived() {
     let s = Stores::new();
     let total = seed_hot(&s.hot(), &some_series(2), T0 - 3 * HOUR, T0, 10);
