@@ -77,7 +77,7 @@ fn an_archive_from_the_previous_release_is_migrated_and_rescaled_at_the_next_rol
     archive::rollup(&mut store, &arch, T0, &policy, &AtomicBool::new(false)).unwrap();
     let q = |sql: &str| duck_count(&arch, sql);
     assert_eq!(q("SELECT count(*) FROM series WHERE scale = 1.0 / 1024"), 1, "one series, at KiB");
-    assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 2);
+    assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 3);
     // Both rows in KiB, and the views give back the bytes each release saw.
     assert_eq!(q("SELECT sum(value) FROM raw_rows"), 3072 + 4096);
     assert_eq!(q("SELECT sum(sum) + sum(min) + sum(max) + sum(last) FROM agg_1h"), 4 * (3072 + 4096));

@@ -25,6 +25,7 @@
 //!   and checkpoints before closing, so the main file alone is complete; while another
 //!   process holds it the rollup is deferred and the hot store keeps the data.
 
+mod chunk;
 mod export;
 mod read;
 mod rollup;
@@ -47,6 +48,7 @@ pub const FILE_NAME: &str = "archive.duckdb";
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "0001_archive.sql", include_str!("../../schema/duckdb/0001_archive.sql")),
     (2, "0002_precision.sql", include_str!("../../schema/duckdb/0002_precision.sql")),
+    (3, "0003_no_staging.sql", include_str!("../../schema/duckdb/0003_no_staging.sql")),
 ];
 
 /// Labels that have their own column in `series` and the views.

@@ -1,16 +1,19 @@
 //! Moving aged samples from the hot store into the archive, exactly once.
 //!
-//! Per chunk: the hot store's write lock is taken and the chunk read; the archive inserts
-//! it, its aggregates and the new watermark in one transaction and commits; only then does
-//! the hot store delete the chunk and release its lock. A crash between the two commits
-//! leaves rows below the watermark in the hot store: the next pass finds them and inserts
-//! only what `raw` lacks.
+//! Per chunk: the hot store's write lock is taken and the chunk read; the archive appends
+//! its rows (sorted by series) to `raw_recent`, its minute and hour partials, and the new
+//! watermark in one transaction and commits; only then does the hot store delete the chunk
+//! and release its lock. A crash between the two commits leaves rows below the watermark
+//! in the hot store: the next pass finds them and inserts only what `raw_rows` lacks.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use duckdb::params;
 
+use rustc_hash::FxHashSet;
+
+use super::chunk::{Row, buckets};
 use super::series::{Catalogue, map_series};
 use super::{Archive, ArchiveError};
 use crate::config;
@@ -158,7 +161,7 @@ pub fn rollup(
 
 impl Archive {
     /// Inserts one chunk, its aggregates and the new watermark in one transaction.
-    /// Rows below the current watermark are inserted only where `raw` lacks them.
+    /// Rows below the current watermark are inserted only where `raw_rows` lacks them.
     fn insert_chunk(
         &mut self,
         series: &[HotSeries],
@@ -170,46 +173,44 @@ impl Archive {
         let err = |e| ArchiveError::from_duckdb(&self.path, e);
         let tx = self.conn.transaction().map_err(err)?;
         let hot_to_archive = map_series(&tx, series, catalogue).map_err(err)?;
-        {
-            let mut app = tx.appender("_rollup_staging").map_err(err)?;
-            for &(sid, ts, value) in rows {
+        let mut archived = rows
+            .iter()
+            .map(|&(sid, ts, value)| match hot_to_archive.get(&sid) {
+                Some(&id) => Ok((id, ts, value)),
                 // Every row's series was read in the same hot-store transaction; a row
                 // without one would be deleted unarchived, so refuse the whole chunk.
-                let Some(&id) = hot_to_archive.get(&sid) else {
-                    return Err(ArchiveError::Inconsistent(format!("hot-store sample at {ts} has no series {sid}")));
-                };
-                app.append_row(params![id, ts, value]).map_err(err)?;
+                None => Err(ArchiveError::Inconsistent(format!("hot-store sample at {ts} has no series {sid}"))),
+            })
+            .collect::<Result<Vec<Row>, _>>()?;
+        archived.sort_unstable();
+        if let Some(oldest) = archived.iter().map(|r| r.1).min().filter(|&t| t < watermark) {
+            // A retry after a crash between the two commits: keep only what is missing.
+            let mut stmt = tx.prepare("SELECT series_id, ts FROM raw_rows WHERE ts >= ?1 AND ts < ?2").map_err(err)?;
+            let have = stmt
+                .query_map([oldest, watermark], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(err)?
+                .collect::<Result<FxHashSet<_>, _>>()
+                .map_err(err)?;
+            archived.retain(|r| r.1 >= watermark || !have.contains(&(r.0, r.1)));
+        }
+        {
+            let mut raw = tx.appender("raw_recent").map_err(err)?;
+            for &(id, ts, value) in &archived {
+                raw.append_row(params![id, ts, value]).map_err(err)?;
             }
-            app.flush().map_err(err)?;
+            raw.flush().map_err(err)?;
         }
-        if rows.iter().any(|r| r.1 < watermark) {
-            tx.execute(
-                "DELETE FROM _rollup_staging s WHERE s.ts < ?1
-                 AND EXISTS (SELECT 1 FROM raw_rows r WHERE r.series_id = s.series_id AND r.ts = s.ts)",
-                [watermark],
-            )
-            .map_err(err)?;
-        }
-        let inserted = tx
-            .execute(
-                "INSERT INTO raw_recent SELECT series_id, ts, value FROM _rollup_staging ORDER BY series_id, ts",
-                [],
-            )
-            .map_err(err)?;
         for (table, width) in [("agg_1m", 60), ("agg_1h", HOUR)] {
-            tx.execute(
-                &format!(
-                    "INSERT INTO {table} SELECT series_id, ts - ts % {width} AS bucket, min(value), max(value), sum(value),
-                     count(*), arg_max(value, ts), max(ts) FROM _rollup_staging GROUP BY ALL ORDER BY series_id, bucket"
-                ),
-                [],
-            )
-            .map_err(err)?;
+            let mut agg = tx.appender(table).map_err(err)?;
+            for b in buckets(&archived, width) {
+                agg.append_row(params![b.series_id, b.bucket, b.min, b.max, b.sum, b.count, b.last, b.last_ts])
+                    .map_err(err)?;
+            }
+            agg.flush().map_err(err)?;
         }
-        tx.execute("DELETE FROM _rollup_staging", []).map_err(err)?;
         tx.execute("UPDATE rollup_state SET watermark = greatest(watermark, ?1)", [end]).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(inserted as u64)
+        Ok(archived.len() as u64)
     }
 
     /// Moves every complete UTC day below `watermark` from `raw_recent` into `raw`, sorted
