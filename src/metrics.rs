@@ -23,8 +23,9 @@ pub enum Kind {
 pub enum Precision {
     /// Decimal places: with `Decimals(2)`, 12.34 is stored as 1234.
     Decimals(u8),
-    /// A whole number of source units, a power of two: memory comes in KiB
-    /// (`/proc/meminfo`), disk space in 4 KiB blocks, disk I/O in 512-byte sectors.
+    /// A whole number of source units, a power of two: memory comes in 4 KiB pages
+    /// (`/proc/meminfo` prints page counts times 4 kB), disk space in 4 KiB blocks, disk
+    /// I/O in 512-byte sectors.
     Units(u32),
 }
 
@@ -97,10 +98,10 @@ metrics! {
     LOAD_1 = "load.avg1", "", Decimals(2), Gauge, "Load average over 1 minute";
     LOAD_5 = "load.avg5", "", Decimals(2), Gauge, "Load average over 5 minutes";
     LOAD_15 = "load.avg15", "", Decimals(2), Gauge, "Load average over 15 minutes";
-    MEM_USED = "memory.used_bytes", "bytes", Units(1024), Gauge, "Memory in use (total minus available)";
-    MEM_AVAILABLE = "memory.available_bytes", "bytes", Units(1024), Gauge, "Memory available for new work";
+    MEM_USED = "memory.used_bytes", "bytes", Units(4096), Gauge, "Memory in use (total minus available)";
+    MEM_AVAILABLE = "memory.available_bytes", "bytes", Units(4096), Gauge, "Memory available for new work";
     MEM_USED_PCT = "memory.used_percent", "%", Decimals(2), Gauge, "Memory in use as a share of total";
-    SWAP_USED = "swap.used_bytes", "bytes", Units(1024), Gauge, "Swap in use";
+    SWAP_USED = "swap.used_bytes", "bytes", Units(4096), Gauge, "Swap in use";
     SWAP_USED_PCT = "swap.used_percent", "%", Decimals(2), Gauge, "Swap in use as a share of total";
     DISK_USED = "disk.used_bytes", "bytes", Units(4096), Gauge, "Space used on a mount";
     DISK_FREE = "disk.free_bytes", "bytes", Units(4096), Gauge, "Space available to users on a mount";
@@ -229,7 +230,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), CATALOGUE.len());
         assert_eq!(CPU_USAGE.to_stored(12.34), 123);
-        assert_eq!(MEM_USED.to_stored(5.0 * 1024.0 * 1024.0), 5 * 1024);
+        assert_eq!(MEM_USED.to_stored(5.0 * 1024.0 * 1024.0), 5 * 256);
         for m in CATALOGUE {
             // Exact in binary, so a stored value divides back to exactly what was seen.
             if let Precision::Units(n) = m.precision {

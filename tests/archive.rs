@@ -236,4 +236,10 @@ fn complete_days_move_to_raw_in_one_piece_and_the_current_day_stays_recent() {
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_recent"), 2 * 6 * 60, "today so far");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), total);
     assert_eq!(duck_count(&a, &format!("SELECT count(*) FROM raw WHERE ts >= {day}")), 0);
+    // Laid out by series, runs alternately forwards and backwards in time, so that each
+    // run starts where the one before ended.
+    let steps = "SELECT series_id = lag(series_id) OVER w AS same, ts - lag(ts) OVER w AS step
+                 FROM raw WINDOW w AS (ORDER BY rowid)";
+    assert_eq!(duck_count(&a, &format!("SELECT count(DISTINCT step) FROM ({steps}) WHERE same")), 2, "+60 and -60");
+    assert_eq!(duck_count(&a, &format!("SELECT max(abs(step)) FROM ({steps}) WHERE NOT same")), 0);
 }

@@ -44,7 +44,7 @@ fn a_hot_store_from_the_previous_precision_is_rescaled_at_open() {
         .unwrap();
     assert_eq!(
         stored,
-        vec![("cpu.usage_percent".into(), 123, 10.0), ("memory.used_bytes".into(), 3072, 1.0 / 1024.0)],
+        vec![("cpu.usage_percent".into(), 123, 10.0), ("memory.used_bytes".into(), 768, 1.0 / 4096.0)],
         "stored at the new precision, once"
     );
     let latest: Vec<f64> = store.latest().unwrap().into_iter().map(|l| l.value).collect();
@@ -76,11 +76,11 @@ fn an_archive_from_the_previous_release_is_migrated_and_rescaled_at_the_next_rol
         Policy { hot_window: HOUR, chunk: HOUR, raw_retention: None, minute_retention: None, hour_retention: None };
     archive::rollup(&mut store, &arch, T0, &policy, &AtomicBool::new(false)).unwrap();
     let q = |sql: &str| duck_count(&arch, sql);
-    assert_eq!(q("SELECT count(*) FROM series WHERE scale = 1.0 / 1024"), 1, "one series, at KiB");
+    assert_eq!(q("SELECT count(*) FROM series WHERE scale = 1.0 / 4096"), 1, "one series, in pages");
     assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 3);
-    // Both rows in KiB, and the views give back the bytes each release saw.
-    assert_eq!(q("SELECT sum(value) FROM raw_rows"), 3072 + 4096);
-    assert_eq!(q("SELECT sum(sum) + sum(min) + sum(max) + sum(last) FROM agg_1h"), 4 * (3072 + 4096));
+    // Both rows in pages, and the views give back the bytes each release saw.
+    assert_eq!(q("SELECT sum(value) FROM raw_rows"), 768 + 1024);
+    assert_eq!(q("SELECT sum(sum) + sum(min) + sum(max) + sum(last) FROM agg_1h"), 4 * (768 + 1024));
     assert_eq!(q("SELECT sum(value)::BIGINT FROM samples"), 7 * 1024 * 1024);
     assert_eq!(q("SELECT sum(avg)::BIGINT FROM samples_1m"), 7 * 1024 * 1024);
     assert_eq!(q("SELECT count(*) FROM samples_best WHERE tier = 'raw'"), 2);

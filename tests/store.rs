@@ -34,8 +34,8 @@ fn values_are_kept_at_their_metrics_precision() {
         latest,
         vec![
             ("cpu.usage_percent".into(), 12.3),
-            // Memory comes from /proc/meminfo in KiB: kept to the KiB.
-            ("memory.used_bytes".into(), 7_933_063.0 * 1024.0),
+            // Memory comes from /proc/meminfo in pages: kept to the 4 KiB page.
+            ("memory.used_bytes".into(), 1_983_266.0 * 4096.0),
             ("temp.celsius".into(), 61.3)
         ]
     );
@@ -70,9 +70,9 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
 fn a_repeated_second_keeps_the_first_value() {
     let (_dir, mut store) = open();
     let mem = SeriesKey::plain(&m::MEM_USED);
-    store.write(&Batch { samples: vec![sample(&mem, T0, 1024.0)], gaps: vec![] }, T0, 0).unwrap();
-    store.write(&Batch { samples: vec![sample(&mem, T0, 2048.0)], gaps: vec![] }, T0, 0).unwrap();
-    assert_eq!(store.latest().unwrap()[0].value, 1024.0);
+    store.write(&Batch { samples: vec![sample(&mem, T0, 4096.0)], gaps: vec![] }, T0, 0).unwrap();
+    store.write(&Batch { samples: vec![sample(&mem, T0, 8192.0)], gaps: vec![] }, T0, 0).unwrap();
+    assert_eq!(store.latest().unwrap()[0].value, 4096.0);
     assert_eq!(store.status().unwrap().samples, 1);
 }
 

@@ -7,7 +7,7 @@ CREATE TABLE series (
     labels     TEXT    NOT NULL,               -- canonical JSON object, keys sorted: '{"mount":"/"}'
     unit       TEXT    NOT NULL,               -- for display: '%', 'bytes', 'bytes/s'
     scale      INTEGER NOT NULL,               -- samples.value = round(real value * scale); REAL for
-                                               -- a power-of-two unit (1/1024: memory in KiB)
+                                               -- a power-of-two unit (1/4096: memory in pages)
     first_seen INTEGER NOT NULL,               -- unix seconds
     last_seen  INTEGER NOT NULL,               -- unix seconds of its newest sample
     UNIQUE (metric, labels)

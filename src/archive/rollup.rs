@@ -214,14 +214,18 @@ impl Archive {
     }
 
     /// Moves every complete UTC day below `watermark` from `raw_recent` into `raw`, sorted
-    /// by series, in one transaction: the same rows, laid out to compress.
+    /// by series, in one transaction: the same rows, laid out to compress. Series run
+    /// forwards and backwards in time by turns (odd ids backwards), so where one run ends
+    /// the next starts at nearly the same `ts`: a bit-packing group that straddles the two
+    /// then costs a few bits per `ts`, not the 17 that a jump back over a day takes.
     fn compact(&mut self, watermark: i64) -> Result<(), ArchiveError> {
         let err = |e| ArchiveError::from_duckdb(&self.path, e);
         let day_end = watermark.div_euclid(DAY) * DAY;
         let tx = self.conn.transaction().map_err(err)?;
         let moved = tx
             .execute(
-                "INSERT INTO raw SELECT series_id, ts, value FROM raw_recent WHERE ts < ?1 ORDER BY series_id, ts",
+                "INSERT INTO raw SELECT series_id, ts, value FROM raw_recent WHERE ts < ?1
+                 ORDER BY series_id, CASE WHEN series_id % 2 = 0 THEN ts ELSE -ts END",
                 [day_end],
             )
             .map_err(err)?;
