@@ -9,11 +9,9 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use duckdb::params;
-
 use rustc_hash::FxHashSet;
 
-use super::chunk::{Row, buckets};
+use super::chunk::{Row, buckets, buckets_batch, rows_batch};
 use super::series::{Catalogue, map_series};
 use super::{Archive, ArchiveError};
 use crate::config;
@@ -193,20 +191,16 @@ impl Archive {
                 .map_err(err)?;
             archived.retain(|r| r.1 >= watermark || !have.contains(&(r.0, r.1)));
         }
-        {
-            let mut raw = tx.appender("raw_recent").map_err(err)?;
-            for &(id, ts, value) in &archived {
-                raw.append_row(params![id, ts, value]).map_err(err)?;
-            }
-            raw.flush().map_err(err)?;
-        }
-        for (table, width) in [("agg_1m", 60), ("agg_1h", HOUR)] {
-            let mut agg = tx.appender(table).map_err(err)?;
-            for b in buckets(&archived, width) {
-                agg.append_row(params![b.series_id, b.bucket, b.min, b.max, b.sum, b.count, b.last, b.last_ts])
-                    .map_err(err)?;
-            }
-            agg.flush().map_err(err)?;
+        let batches = [
+            ("raw_recent", rows_batch(&archived)),
+            ("agg_1m", buckets_batch(&buckets(&archived, 60))),
+            ("agg_1h", buckets_batch(&buckets(&archived, HOUR))),
+        ];
+        for (table, batch) in batches {
+            let batch = batch.map_err(|e| ArchiveError::Inconsistent(format!("{table}: {e}")))?;
+            let mut app = tx.appender(table).map_err(err)?;
+            app.append_record_batch(batch).map_err(err)?;
+            app.flush().map_err(err)?;
         }
         tx.execute("UPDATE rollup_state SET watermark = greatest(watermark, ?1)", [end]).map_err(err)?;
         tx.commit().map_err(err)?;
