@@ -105,4 +105,13 @@ fn the_deb_holds_binary_units_man_pages_and_completions_and_its_binary_runs() {
     assert!(text(&version).0.starts_with(&format!("hostwatch {} (DuckDB", env!("CARGO_PKG_VERSION"))));
     let unit = std::fs::read_to_string(root.join("usr/lib/systemd/user/hostwatch.service")).unwrap();
     assert!(unit.contains("\nExecStart=/usr/bin/hostwatch run\n"), "the packaged unit runs the packaged binary");
+    // Packed relocations (build.rs, on a glibc 2.36 host) must show in the package's
+    // dependencies, so an older system refuses the package instead of a broken binary.
+    let needs = Command::new("readelf").arg("-V").arg(root.join("usr/bin/hostwatch")).output().unwrap();
+    let depends = Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Depends").output().unwrap();
+    let depends = text(&depends).0;
+    assert!(depends.contains("libc6 (>= "), "{depends}");
+    if text(&needs).0.contains("GLIBC_ABI_DT_RELR") {
+        assert!(depends.contains("libc6 (>= 2.36)"), "{depends}");
+    }
 }
