@@ -5,6 +5,9 @@
 #
 #   bash bench/store_size.sh [SECONDS]          (default 3600: one hour)
 #   bash bench/store_size.sh --report DATA_DIR  (report on a data dir already written)
+#
+# With HOSTWATCH_BENCH_KEEP=DIR the recorded data dir is copied to DIR, for the archive
+# benchmark on real data (cargo bench --bench archive -- real DIR/hot.sqlite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +40,4 @@ sleep "$secs"
 kill -TERM "$agent"
 wait "$agent"
 report "$work/data"
+if [ -n "${HOSTWATCH_BENCH_KEEP:-}" ]; then cp -r "$work/data" "$HOSTWATCH_BENCH_KEEP"; fi

@@ -1,0 +1,167 @@
+//! The archive's size, built as the agent builds it:
+//!
+//!     cargo bench --bench archive_size                      (a synthetic laptop)
+//!     cargo bench --bench archive_size -- real HOT.sqlite   (a recorded hour, replayed
+//!                                                           forwards and backwards)
+//!
+//! Samples at 1 s are written to the hot store an hour at a time and rolled up hourly with
+//! a 6 h hot window, as the agent does; a last rollup then moves the rest, so every day is
+//! compacted. Each archive is built for one day and for seven; days 2 to 7 alone are their
+//! difference, the cost of more days once the file's fixed parts exist.
+//!
+//! Sizes are DuckDB blocks in use (256 KiB each), on a copy of the archive:
+//! - raw tables: the blocks of `raw` and `raw_recent` alone;
+//! - raw tier: the whole file with the aggregate tiers dropped (adds the series catalogue,
+//!   the small tables and DuckDB's metadata, each in blocks of their own);
+//! - all tiers: the whole file; file on disk: its length, free blocks included.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use hostwatch::archive;
+use hostwatch::metrics::{Sample, SeriesKey};
+use hostwatch::store::{Batch, Store};
+use laptop::{DAY, HOUR, Laptop, T0, policy};
+
+#[path = "support/laptop.rs"]
+mod laptop;
+
+/// Builds `dir/archive.duckdb` from `days` of `source` at 1 s; returns the sample count.
+fn build(dir: &Path, days: i64, source: &mut dyn FnMut(i64, &mut Vec<Sample>)) -> usize {
+    let arch = dir.join("archive.duckdb");
+    let mut store = Store::open(&dir.join("hot.sqlite")).expect("store");
+    let stop = AtomicBool::new(false);
+    let mut written = 0;
+    for hour in 0..days * 24 {
+        let mut batch = Batch::default();
+        let end = T0 + (hour + 1) * HOUR;
+        for ts in end - HOUR..end {
+            source(ts, &mut batch.samples);
+        }
+        written += batch.samples.len();
+        store.write(&batch, end, 0).expect("write");
+        archive::rollup(&mut store, &arch, end, &policy(6 * HOUR), &stop).expect("rollup");
+    }
+    archive::rollup(&mut store, &arch, T0 + (days + 1) * DAY, &policy(HOUR), &stop).expect("final rollup");
+    written
+}
+
+/// Bytes of one archive, each as described in the module doc.
+#[derive(Clone, Copy)]
+struct Sizes {
+    raw_tables: i64,
+    raw_tier: i64,
+    all_tiers: i64,
+    file: i64,
+}
+
+impl Sizes {
+    fn minus(self, o: Sizes) -> Sizes {
+        Sizes {
+            raw_tables: self.raw_tables - o.raw_tables,
+            raw_tier: self.raw_tier - o.raw_tier,
+            all_tiers: self.all_tiers - o.all_tiers,
+            file: self.file - o.file,
+        }
+    }
+}
+
+fn measure(dir: &Path) -> Sizes {
+    let copy = dir.join("copy.duckdb");
+    std::fs::copy(dir.join("archive.duckdb"), &copy).expect("copy");
+    let file = i64::try_from(std::fs::metadata(&copy).expect("archive").len()).expect("size");
+    let conn = duckdb::Connection::open(&copy).expect("open copy");
+    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect(sql);
+    let used = "SELECT used_blocks * block_size FROM pragma_database_size()";
+    let all_tiers = one(used);
+    let raw_tables = one(
+        "WITH b AS (SELECT block_id, additional_block_ids FROM pragma_storage_info('raw')
+                    UNION ALL SELECT block_id, additional_block_ids FROM pragma_storage_info('raw_recent'))
+         SELECT count(DISTINCT id) * 262144 FROM (SELECT block_id AS id FROM b UNION ALL SELECT unnest(additional_block_ids) FROM b)
+         WHERE id >= 0",
+    );
+    conn.execute_batch(
+        "DROP VIEW samples_best; DROP VIEW samples_1m; DROP VIEW samples_1h; DROP TABLE agg_1m; DROP TABLE agg_1h;
+         CHECKPOINT",
+    )
+    .expect("drop aggregates");
+    Sizes { raw_tables, raw_tier: one(used), all_tiers, file }
+}
+
+/// Builds the archive for one day and for seven; prints a row for each and for the six
+/// days the week adds.
+fn report(name: &str, mut source: impl FnMut() -> Box<dyn FnMut(i64, &mut Vec<Sample>)>) {
+    let mut runs = Vec::new();
+    for days in [1, 7] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let samples = build(dir.path(), days, &mut *source());
+        runs.push((samples, measure(dir.path())));
+    }
+    let (one, week) = (runs[0], runs[1]);
+    let per = |bytes: i64, n: usize| format!("{:.2}", bytes as f64 / n as f64);
+    for (label, n, s) in [
+        ("1 day", one.0, one.1),
+        ("7 days", week.0, week.1),
+        ("days 2 to 7 alone", week.0 - one.0, week.1.minus(one.1)),
+    ] {
+        println!(
+            "| {name}, {label} | {n} | {} | {} | {} | {} |",
+            per(s.raw_tables, n),
+            per(s.raw_tier, n),
+            per(s.all_tiers, n),
+            per(s.file, n)
+        );
+    }
+}
+
+/// The first hour of a store recorded by `bench/store_size.sh`: (second, series, value).
+fn recorded_hour(path: &Path) -> Vec<Vec<(SeriesKey, f64)>> {
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("store");
+    let mut stmt = conn
+        .prepare(
+            "WITH f AS (SELECT min(ts) AS t FROM samples)
+             SELECT s.ts - f.t, se.metric, se.labels, s.value * 1.0 / se.scale
+             FROM samples s JOIN series se ON se.id = s.series_id, f WHERE s.ts < f.t + 3600",
+        )
+        .expect("query");
+    let mut hour: Vec<Vec<(SeriesKey, f64)>> = vec![Vec::new(); 3600];
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?)))
+        .expect("rows");
+    for row in rows {
+        let (second, metric, labels, value) = row.expect("row");
+        if let Some(key) = SeriesKey::from_parts(&metric, &labels) {
+            hour[usize::try_from(second).expect("second")].push((key, value));
+        }
+    }
+    hour
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    println!(
+        "| archive of 1 s samples | samples | raw tables B/sample | raw tier B/sample | all tiers B/sample | file on disk B/sample |"
+    );
+    println!("|---|---|---|---|---|---|");
+    if let [mode, path] = args.as_slice()
+        && mode == "real"
+    {
+        let hour = recorded_hour(Path::new(path));
+        // Forwards, then backwards, and so on: each hour ends where the next begins, as a
+        // real day would, instead of every series jumping back at every hour.
+        report("recorded hour, replayed", || {
+            let hour = hour.clone();
+            Box::new(move |ts, out| {
+                let second = ts.rem_euclid(HOUR);
+                let at = if ts.div_euclid(HOUR) % 2 == 0 { second } else { HOUR - 1 - second };
+                let at = usize::try_from(at).expect("second");
+                out.extend(hour[at].iter().map(|(key, value)| Sample { key: key.clone(), ts, value: *value }));
+            })
+        });
+    } else {
+        report("synthetic laptop", || {
+            let mut laptop = Laptop::new();
+            Box::new(move |ts, out| laptop.tick(ts, out))
+        });
+    }
+}
