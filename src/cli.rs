@@ -103,8 +103,8 @@ fn parse_step(s: &str) -> Result<Duration, String> {
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
-    if !crate::archive::LABEL_COLUMNS.contains(&k) {
-        return Err(format!("unknown label {k:?}; labels are {}", crate::archive::LABEL_COLUMNS.join(", ")));
+    if !crate::metrics::LABELS.contains(&k) {
+        return Err(format!("unknown label {k:?}; labels are {}", crate::metrics::LABELS.join(", ")));
     }
     Ok((k.to_owned(), v.to_owned()))
 }

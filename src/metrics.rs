@@ -74,6 +74,11 @@ impl Metric {
         (value * self.scale()).round() as i64
     }
 
+    /// The catalogue's metric called `name`, if this build has one.
+    pub fn by_name(name: &str) -> Option<&'static Metric> {
+        CATALOGUE.iter().copied().find(|m| m.name == name)
+    }
+
     /// The family is the part before the first dot (`cpu`, `disk`, `net`...).
     pub fn family(&self) -> &'static str {
         self.name.split('.').next().unwrap_or(self.name)
@@ -154,7 +159,7 @@ impl SeriesKey {
     /// The series a metric name and [`SeriesKey::labels_json`] text stand for; `None` if the
     /// metric or a label is unknown to this build (it was renamed since).
     pub fn from_parts(metric: &str, labels_json: &str) -> Option<SeriesKey> {
-        let metric = CATALOGUE.iter().copied().find(|m| m.name == metric)?;
+        let metric = Metric::by_name(metric)?;
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(labels_json).ok()?;
         let labels = map
             .into_iter()

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{Connection, params};
 
-use super::{ArchiveError, LABEL_COLUMNS};
+use super::ArchiveError;
+use crate::metrics::LABELS;
 use crate::store::Store;
 
 /// File format of an export.
@@ -41,13 +42,13 @@ fn quote(s: &str) -> String {
 pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, ArchiveError> {
     let err = |e| ArchiveError::from_duckdb(archive, e);
     let conn = Connection::open_in_memory().map_err(err)?;
-    let cols = LABEL_COLUMNS.join(", ");
+    let cols = LABELS.join(", ");
     let mut watermark = 0;
     let mut sources = Vec::new();
     if archive.exists() {
         conn.execute_batch(&format!("ATTACH {} AS a (READ_ONLY)", quote(&archive.to_string_lossy()))).map_err(err)?;
         watermark = conn.query_row("SELECT watermark FROM a.rollup_state", [], |r| r.get(0)).map_err(err)?;
-        let s_cols: Vec<String> = LABEL_COLUMNS.iter().map(|c| format!("s.{c}")).collect();
+        let s_cols: Vec<String> = LABELS.iter().map(|c| format!("s.{c}")).collect();
         sources.push(format!(
             "SELECT r.ts, s.metric, {}, r.value / s.scale AS value, s.unit
              FROM (SELECT * FROM a.raw UNION ALL SELECT * FROM a.raw_recent) r JOIN a.series s ON s.id = r.series_id
@@ -57,7 +58,7 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
             req.until.min(watermark)
         ));
     }
-    let label_cols: Vec<String> = LABEL_COLUMNS.iter().map(|c| format!("{c} VARCHAR")).collect();
+    let label_cols: Vec<String> = LABELS.iter().map(|c| format!("{c} VARCHAR")).collect();
     conn.execute_batch(&format!(
         "CREATE TABLE hot_rows (ts BIGINT, metric VARCHAR, {}, value DOUBLE, unit VARCHAR)",
         label_cols.join(", ")
@@ -69,7 +70,7 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
         for r in rows {
             let labels: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&r.labels).unwrap_or_default();
-            let l: Vec<Option<&str>> = LABEL_COLUMNS.iter().map(|c| labels.get(*c).and_then(|v| v.as_str())).collect();
+            let l: Vec<Option<&str>> = LABELS.iter().map(|c| labels.get(*c).and_then(|v| v.as_str())).collect();
             app.append_row(params![
                 r.ts, r.metric, l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], r.value, r.unit
             ])

@@ -51,9 +51,6 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (3, "0003_no_staging.sql", include_str!("../../schema/duckdb/0003_no_staging.sql")),
 ];
 
-/// Labels that have their own column in `series` and the views.
-pub const LABEL_COLUMNS: &[&str] = crate::metrics::LABELS;
-
 /// An archive operation that failed, with the file it was about.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {

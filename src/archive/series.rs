@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use duckdb::{Transaction, params};
 
-use super::{Archive, ArchiveError, LABEL_COLUMNS};
+use super::{Archive, ArchiveError};
+use crate::metrics::LABELS;
 use crate::store::HotSeries;
 
 /// An archived series: its id and the scale of its stored values.
@@ -44,12 +45,13 @@ pub(super) fn map_series(
     catalogue: &mut Catalogue,
 ) -> Result<HashMap<i64, i32>, duckdb::Error> {
     let mut hot_to_archive = HashMap::with_capacity(series.len());
+    let mut stale = Vec::new();
     for s in series {
         let key = (s.metric.clone(), s.labels.clone());
         let id = match catalogue.get(&key).copied() {
             Some(entry) if entry.scale == s.scale => entry.id,
             Some(entry) => {
-                rescale(tx, entry.id, entry.scale, s.scale)?;
+                stale.push((entry.id, entry.scale, s.scale));
                 catalogue.insert(key, Entry { scale: s.scale, ..entry });
                 entry.id
             }
@@ -62,13 +64,16 @@ pub(super) fn map_series(
         };
         hot_to_archive.insert(s.id, id);
     }
+    if !stale.is_empty() {
+        rescale(tx, &stale)?;
+    }
     Ok(hot_to_archive)
 }
 
 fn add(tx: &Transaction, id: i32, s: &HotSeries) -> Result<(), duckdb::Error> {
     let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.labels).unwrap_or_default();
     let label = |k: &str| labels.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    let cols: Vec<Option<String>> = LABEL_COLUMNS.iter().map(|c| label(c)).collect();
+    let cols: Vec<Option<String>> = LABELS.iter().map(|c| label(c)).collect();
     tx.execute(
         "INSERT INTO series (id, metric, labels, unit, scale, cpu, mount, device, iface, sensor, label, battery, pid, name)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -80,15 +85,19 @@ fn add(tx: &Transaction, id: i32, s: &HotSeries) -> Result<(), duckdb::Error> {
     Ok(())
 }
 
-/// Brings every stored value of series `id` from scale `old` to `new`.
-fn rescale(tx: &Transaction, id: i32, old: f64, new: f64) -> Result<(), duckdb::Error> {
+/// Brings every stored value of each (series id, old scale, new scale) to its new scale:
+/// one pass over each table, whatever the number of series.
+fn rescale(tx: &Transaction, stale: &[(i32, f64, f64)]) -> Result<(), duckdb::Error> {
+    tx.execute_batch("CREATE TEMP TABLE _rescale (id INTEGER, old DOUBLE, new DOUBLE)")?;
+    for &(id, old, new) in stale {
+        tx.execute("INSERT INTO _rescale VALUES (?, ?, ?)", params![id, old, new])?;
+    }
     // Multiply before dividing: with scales of 10^k and 2^-k both steps are exact.
-    let to = |col: &str| format!("{col} = round({col} * ?1 / ?2)::BIGINT");
+    let to = |col: &str| format!("{col} = round({col} * r.new / r.old)::BIGINT");
     let values = to("value");
     let aggregates = ["min", "max", "sum", "last"].map(to).join(", ");
     for (table, set) in [("raw", &values), ("raw_recent", &values), ("agg_1m", &aggregates), ("agg_1h", &aggregates)] {
-        tx.execute(&format!("UPDATE {table} SET {set} WHERE series_id = ?3"), params![new, old, id])?;
+        tx.execute_batch(&format!("UPDATE {table} SET {set} FROM _rescale r WHERE {table}.series_id = r.id"))?;
     }
-    tx.execute("UPDATE series SET scale = ?1 WHERE id = ?2", params![new, id])?;
-    Ok(())
+    tx.execute_batch("UPDATE series SET scale = r.new FROM _rescale r WHERE series.id = r.id; DROP TABLE _rescale")
 }

@@ -9,7 +9,7 @@ use crate::store::Selector;
 
 /// The condition on the archive's `series s` (labels are columns there), and its
 /// parameters; label keys are column names the caller checked against
-/// [`super::LABEL_COLUMNS`].
+/// [`crate::metrics::LABELS`].
 fn condition(sel: &Selector) -> (String, Vec<Value>) {
     let (sql, args) = sel.condition("s.metric", |k| format!("s.{k}"));
     (sql, args.into_iter().map(Value::Text).collect())

@@ -124,7 +124,7 @@ impl Sampler {
                     }
                     // Recorded like any sample, so the hourly check can count failures.
                     let key = SeriesKey::with(&crate::metrics::COLLECTOR_ERRORS, "name", name);
-                    out.push(Sample { key, ts: now_ms.div_euclid(1000), value: 1.0 });
+                    out.push(Sample { key, ts: ctx.ts(), value: 1.0 });
                 }
             }
         }

@@ -79,12 +79,7 @@ fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &
     })?;
     let kind = choice(&format!("{key}.condition"), c.condition.as_ref(), &[("rows", false), ("value", true)], loc)?;
     let condition = if kind {
-        let direction = choice(
-            &format!("{key}.direction"),
-            c.direction.as_ref(),
-            &[("above", Direction::Above), ("below", Direction::Below)],
-            loc,
-        )?;
+        let direction = choice(&format!("{key}.direction"), c.direction.as_ref(), Direction::ALL, loc)?;
         if c.warning.is_none() && c.critical.is_none() {
             return Err(loc.error(
                 c.sql.span().start,

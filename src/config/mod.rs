@@ -204,6 +204,11 @@ pub fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// A validated duration as whole milliseconds, the unit the agent's clock counts in.
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 impl Config {
     /// The built-in defaults: what `hostwatch run` uses with no config file.
     pub fn defaults() -> Config {

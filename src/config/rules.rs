@@ -9,8 +9,7 @@ use super::Alerts;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawAlerts, RawRule, SpannedStr};
 use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, choice, is_name};
-use crate::archive::LABEL_COLUMNS;
-use crate::metrics::{CATALOGUE, Metric};
+use crate::metrics::{CATALOGUE, LABELS, Metric};
 use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule};
 
 /// Validates the `[alerts]` table.
@@ -75,7 +74,7 @@ fn new_rule(name: &str, r: &RawRule, at: usize, loc: &Locator) -> Result<Rule, C
 }
 
 fn metric_named(key: &str, name: &SpannedStr, loc: &Locator) -> Result<&'static Metric, ConfigError> {
-    CATALOGUE.iter().copied().find(|m| m.name == name.get_ref()).ok_or_else(|| {
+    Metric::by_name(name.get_ref()).ok_or_else(|| {
         loc.error(
             name.span().start,
             format!(
@@ -112,8 +111,7 @@ fn apply(mut rule: Rule, r: RawRule, key: &str, at: usize, loc: &Locator) -> Res
         rule.condition = condition(key, c, loc)?;
     }
     if let Some(d) = &r.direction {
-        let directions = [("above", Direction::Above), ("below", Direction::Below)];
-        rule.direction = choice(&format!("{key}.direction"), Some(d), &directions, loc)?;
+        rule.direction = choice(&format!("{key}.direction"), Some(d), Direction::ALL, loc)?;
     }
     rule.warning = r.warning.as_ref().map(|v| *v.get_ref()).or(rule.warning);
     rule.critical = r.critical.as_ref().map(|v| *v.get_ref()).or(rule.critical);
@@ -161,10 +159,10 @@ fn apply(mut rule: Rule, r: RawRule, key: &str, at: usize, loc: &Locator) -> Res
 }
 
 fn matcher(key: &str, label: &Spanned<String>, glob: &SpannedStr, loc: &Locator) -> Result<Matcher, ConfigError> {
-    if !LABEL_COLUMNS.contains(&label.get_ref().as_str()) {
+    if !LABELS.contains(&label.get_ref().as_str()) {
         return Err(loc.error(
             label.span().start,
-            format!("{key}.labels: unknown label {:?}; labels are {}", label.get_ref(), LABEL_COLUMNS.join(", ")),
+            format!("{key}.labels: unknown label {:?}; labels are {}", label.get_ref(), LABELS.join(", ")),
         ));
     }
     let pattern = Pattern::new(glob.get_ref()).map_err(|e| {

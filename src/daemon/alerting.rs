@@ -88,7 +88,7 @@ impl Alerting {
 
     /// The host woke up or the agent started: hold announcements for the grace period.
     pub fn resumed(&mut self, now_ms: i64) {
-        let until = now_ms + i64::try_from(self.grace.as_millis()).unwrap_or(i64::MAX);
+        let until = now_ms + crate::config::millis(self.grace);
         if let Some(engine) = self.engine.as_mut() {
             engine.hold(now_ms, until);
         }

@@ -129,7 +129,7 @@ impl Outbox {
                 if item.attempts == 0 {
                     tracing::warn!(channel = name, "delivery failed, will retry: {e}");
                 }
-                let next = (self.clock)() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                let next = (self.clock)() + crate::config::millis(delay);
                 let stored = self.db().outbox_retry(item.id, &e, next);
                 stored.inspect_err(|e| tracing::error!(channel = name, "cannot record a failed delivery: {e}")).is_ok()
             }

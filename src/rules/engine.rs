@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::alert::{Change, Event, EventKind, Phase, Track};
 use super::window::{Measure, Window};
 use super::{Rule, Severity};
+use crate::config::millis;
 use crate::metrics::{Sample, SeriesKey};
 
 /// Timers kept in memory only: after a restart they start again, which errs towards quiet.
@@ -273,9 +274,4 @@ fn resolution(t: &Track, reason: &'static str, now_ms: i64) -> Event {
         at_ms: now_ms,
         reason: Some(reason),
     }
-}
-
-/// A duration in whole milliseconds.
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -64,6 +64,9 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Both directions, with the names used in the config.
+    pub const ALL: &[(&str, Direction)] = &[("above", Direction::Above), ("below", Direction::Below)];
+
     /// Whether `value` is on the bad side of `threshold` (equal is not).
     pub fn beyond(self, value: f64, threshold: f64) -> bool {
         match self {

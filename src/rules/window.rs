@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use super::{Condition, Direction};
+use crate::config::secs;
 
 /// The latest samples of one series: as many as the longest window or count over it needs.
 #[derive(Debug, Default)]
@@ -58,7 +59,7 @@ impl Window {
         match condition {
             Condition::Value => self.keep_count = self.keep_count.max(1),
             Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) => {
-                self.keep_secs = self.keep_secs.max(i64::try_from(w.as_secs()).unwrap_or(i64::MAX));
+                self.keep_secs = self.keep_secs.max(secs(w));
             }
             Condition::Count { of, .. } => self.keep_count = self.keep_count.max(of),
         }
@@ -89,12 +90,12 @@ impl Window {
         let (newest, latest) = self.latest()?;
         if let Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) = condition {
             let watched = newest - self.first.unwrap_or(newest);
-            if watched < i64::try_from(w.as_secs()).unwrap_or(i64::MAX) {
+            if watched < secs(w) {
                 return None;
             }
         }
         let within = |w: std::time::Duration| {
-            let from = newest.saturating_sub(i64::try_from(w.as_secs()).unwrap_or(i64::MAX));
+            let from = newest.saturating_sub(secs(w));
             self.samples.iter().filter(move |(t, _)| *t > from).map(|(t, v)| (*t, v / divisor))
         };
         let m = match condition {

@@ -2,9 +2,9 @@
 //! order; `PRAGMA user_version` records how far a file has come. Also the one data
 //! migration that depends on the binary rather than the file: rescaling to new precisions.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use crate::metrics::CATALOGUE;
+use crate::metrics::Metric;
 
 /// Every migration, in order: (version, SQL). A test checks that every file in
 /// `schema/sqlite/` is listed here.
@@ -39,24 +39,14 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), u32>> {
 /// transaction, so a series never mixes two scales. Series of metrics this build does not
 /// know keep theirs.
 pub fn rescale(conn: &mut Connection) -> rusqlite::Result<()> {
-    let stale: Vec<(i64, f64, f64)> = {
-        let mut stmt = conn.prepare("SELECT id, metric, scale FROM series")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
-        rows.filter_map(|row| match row {
-            Ok((id, name, old)) => {
-                let metric = CATALOGUE.iter().find(|m| m.name == name)?;
-                (metric.scale() != old).then_some(Ok((id, old, metric.scale())))
-            }
-            Err(e) => Some(Err(e)),
-        })
-        .collect::<rusqlite::Result<_>>()?
-    };
-    if stale.is_empty() {
+    // Read once cheaply; only a file that needs it takes the write lock and reads again, so
+    // two processes opening it at once cannot both rescale.
+    if stale_scales(conn)?.is_empty() {
         return Ok(());
     }
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch("CREATE TEMP TABLE rescale (id INTEGER PRIMARY KEY, old REAL NOT NULL, new REAL NOT NULL)")?;
-    for (id, old, new) in stale {
+    for (id, old, new) in stale_scales(&tx)? {
         tx.execute("INSERT INTO rescale VALUES (?1, ?2, ?3)", params![id, old, new])?;
     }
     // One pass over the samples, whatever the number of series.
@@ -67,6 +57,20 @@ pub fn rescale(conn: &mut Connection) -> rusqlite::Result<()> {
          DROP TABLE temp.rescale;",
     )?;
     tx.commit()
+}
+
+/// (series id, stored scale, its metric's scale now) for every series whose scale is stale.
+fn stale_scales(conn: &Connection) -> rusqlite::Result<Vec<(i64, f64, f64)>> {
+    let mut stmt = conn.prepare("SELECT id, metric, scale FROM series")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
+    rows.filter_map(|row| match row {
+        Ok((id, name, old)) => {
+            let metric = Metric::by_name(&name)?;
+            (metric.scale() != old).then_some(Ok((id, old, metric.scale())))
+        }
+        Err(e) => Some(Err(e)),
+    })
+    .collect()
 }
 
 /// Checks that the `.sql` files in `dir` are exactly `migrations`, numbered 1, 2, 3...
