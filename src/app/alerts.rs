@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 
 use super::Paths;
-use super::show::{local, table};
+use super::show::{local, table, waiting};
 use crate::cli::When;
 use crate::config::Config;
 use crate::daemon::{host_name, wall_ms};
@@ -11,14 +11,14 @@ use crate::notify::{Channel, DeliveryError, Notice, send};
 
 /// The longest `notify test` waits for one channel: above a webhook's longest timeout.
 const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(70);
-use crate::rules::{Phase, Track};
+use crate::rules::Track;
 use crate::store::Store;
 
 /// A track in one line: `firing critical: disk.used_percent{mount="/"} 93.1 since ...`.
 fn describe(t: &Track) -> String {
-    let phase = if t.phase == Phase::Firing { "firing" } else { "pending" };
     format!(
-        "{phase} {}: {} = {} (threshold {}) since {}",
+        "{} {}: {} = {} (threshold {}) since {}",
+        t.phase.as_str(),
         t.severity.as_str(),
         t.key,
         round(t.value),
@@ -83,8 +83,8 @@ pub fn alerts(paths: &Paths, since: When, limit: u32) -> Result<()> {
         out!("{}", table(&["TIME", "RULE", "EVENT", "SEVERITY", "SERIES", "VALUE"], &rows));
     }
     for w in store.outbox_pending()? {
-        let why = w.error.map_or_else(String::new, |e| format!(": {e}"));
-        outln!("{} notices waiting for {} since {}{why}", w.count, w.channel, local(w.oldest_ms / 1000));
+        let why = w.error.as_ref().map_or_else(String::new, |e| format!(": {e}"));
+        outln!("{}{why}", waiting(&w));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::rules::{Phase, Severity};
-use crate::store::{Run, SeriesInfo, Store};
+use crate::store::{Run, SeriesInfo, Store, Waiting};
 
 /// Unix seconds as local time, for people.
 pub fn local(ts: i64) -> String {
@@ -145,9 +145,14 @@ fn alerts_line(store: &Store) -> Result<String> {
     let critical = alerts.iter().filter(|t| t.phase == Phase::Firing && t.severity == Severity::Critical).count();
     let mut line = format!("{firing} firing ({critical} critical), {} pending", alerts.len() - firing);
     for w in store.outbox_pending()? {
-        line.push_str(&format!("; {} notices waiting for {} since {}", w.count, w.channel, local(w.oldest_ms / 1000)));
+        line.push_str(&format!("; {}", waiting(&w)));
     }
     Ok(line)
+}
+
+/// `3 notices waiting for desktop since ...`: what a channel's outbox holds.
+pub fn waiting(w: &Waiting) -> String {
+    format!("{} notices waiting for {} since {}", w.count, w.channel, local(w.oldest_ms / 1000))
 }
 
 /// `hostwatch series`.

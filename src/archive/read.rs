@@ -142,8 +142,7 @@ impl Archive {
 /// Whether `sql` would run on the archive's schema: prepared on an empty in-memory copy.
 pub fn check_sql(sql: &str) -> Result<(), String> {
     let conn = duckdb::Connection::open_in_memory().map_err(|e| e.to_string())?;
-    for (_, _, schema) in super::MIGRATIONS {
-        conn.execute_batch(schema).map_err(|e| e.to_string())?;
-    }
-    conn.prepare(sql).map(drop).map_err(|e| e.to_string())
+    let mut archive = Archive { conn, path: ":memory:".into() };
+    archive.migrate().map_err(|e| e.to_string())?;
+    archive.conn.prepare(sql).map(drop).map_err(|e| e.to_string())
 }

@@ -67,12 +67,6 @@ pub fn host_bench(dir: &Path) -> std::io::Result<Bench> {
     Ok(Bench { cpu_ms: ms(cpu), memory_ms: ms(memory), fsync_ms: ms(fsync?.0) })
 }
 
-/// The median of `v` (not empty).
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Reads one part of a benchmark.
 type Part = fn(&Bench) -> f64;
 
@@ -86,7 +80,7 @@ fn compare(now: &Bench, history: &[Bench], findings: &mut Vec<Finding>) -> Vec<S
             if history.is_empty() {
                 return format!("{name}: {value:.0} ms (first run: the baseline)");
             }
-            let usual = median(history.iter().map(get).collect());
+            let usual = super::fit::median(history.iter().map(get).collect());
             if value > usual * SLOWER {
                 let text =
                     format!("took {value:.0} ms, usually {usual:.0} ms: throttling, a busy host or a failing disk?");

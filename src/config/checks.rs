@@ -50,12 +50,7 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> 
         }
         jobs.push(custom(&name, c, default_timeout, loc)?);
     }
-    Ok(Checks {
-        enabled: raw.enabled.unwrap_or(true),
-        catch_up: raw.catch_up.unwrap_or(true),
-        timeout: default_timeout,
-        jobs,
-    })
+    Ok(Checks { enabled: raw.enabled.unwrap_or(true), catch_up: raw.catch_up.unwrap_or(true), jobs })
 }
 
 fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &Locator) -> Result<Job, ConfigError> {

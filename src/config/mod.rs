@@ -180,9 +180,7 @@ pub struct Checks {
     pub enabled: bool,
     /// Whether a slot missed while asleep or stopped runs once on wake.
     pub catch_up: bool,
-    /// The longest a job may run, unless it sets its own.
-    pub timeout: Duration,
-    /// The enabled jobs, in checklist order.
+    /// The enabled jobs, in checklist order (each with its timeout resolved).
     pub jobs: Vec<Job>,
 }
 

@@ -13,6 +13,16 @@ pub enum Phase {
     Firing,
 }
 
+impl Phase {
+    /// The word used in the store and in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::Firing => "firing",
+        }
+    }
+}
+
 /// The state of one (rule, series) pair, as persisted in the hot store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Track {

@@ -95,7 +95,7 @@ fn track(r: &Row) -> rusqlite::Result<Option<Track>> {
     Ok(Some(Track {
         rule: r.get(0)?,
         key,
-        phase: if phase == "firing" { Phase::Firing } else { Phase::Pending },
+        phase: if phase == Phase::Firing.as_str() { Phase::Firing } else { Phase::Pending },
         severity: Severity::parse(&severity).unwrap_or(Severity::Warning),
         since_ms: r.get(5)?,
         value: r.get(6)?,
@@ -245,7 +245,7 @@ fn record(tx: &rusqlite::Transaction, changes: &[Change], outbox: &[OutboxRow], 
         let series = c.key.to_string();
         match &c.track {
             Some(t) => {
-                let phase = if t.phase == Phase::Firing { "firing" } else { "pending" };
+                let phase = t.phase.as_str();
                 put.execute(params![
                     t.rule,
                     series,

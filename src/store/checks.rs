@@ -12,9 +12,7 @@ pub struct CheckRun {
     pub job: String,
     /// The slot it ran for, unix seconds.
     pub slot: i64,
-    /// Unix ms it finished; `None` while running, or if the agent died during it.
-    pub finished_ms: Option<i64>,
-    /// How it went.
+    /// How it went; `None` while running, or if the agent died during it.
     pub outcome: Option<String>,
     /// Its report, if it wrote one.
     pub report_id: Option<i64>,
@@ -103,18 +101,12 @@ impl Store {
 
     /// The latest run of every job that ran.
     pub fn last_runs(&self) -> Result<Vec<CheckRun>, StoreError> {
-        let sql = "SELECT job, slot, finished_ms, outcome, report_id FROM check_runs c
+        let sql = "SELECT job, slot, outcome, report_id FROM check_runs c
                    WHERE slot = (SELECT max(slot) FROM check_runs d WHERE d.job = c.job) ORDER BY job";
         let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt
             .query_map([], |r| {
-                Ok(CheckRun {
-                    job: r.get(0)?,
-                    slot: r.get(1)?,
-                    finished_ms: r.get(2)?,
-                    outcome: r.get(3)?,
-                    report_id: r.get(4)?,
-                })
+                Ok(CheckRun { job: r.get(0)?, slot: r.get(1)?, outcome: r.get(2)?, report_id: r.get(3)? })
             })
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
