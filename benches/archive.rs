@@ -10,8 +10,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use hostwatch::archive;
-use hostwatch::store::{Batch, Store};
-use laptop::{DAY, HOUR, Laptop, T0, policy};
+use hostwatch::store::Store;
+use laptop::{DAY, HOUR, Laptop, T0, policy, write_hour};
 
 #[path = "support/laptop.rs"]
 mod laptop;
@@ -37,15 +37,7 @@ fn one_rollup(hours: i64) -> (usize, f64, f64) {
     let (hot, arch) = (dir.path().join("hot.sqlite"), dir.path().join("archive.duckdb"));
     let mut store = Store::open(&hot).expect("store");
     let mut laptop = Laptop::new();
-    let mut n = 0;
-    for hour in 0..hours {
-        let mut batch = Batch::default();
-        for ts in T0 + hour * HOUR..T0 + (hour + 1) * HOUR {
-            laptop.tick(ts, &mut batch.samples);
-        }
-        n += batch.samples.len();
-        store.write(&batch, T0, 0).expect("write");
-    }
+    let n = (0..hours).map(|hour| write_hour(&mut store, hour, &mut |ts, out| laptop.tick(ts, out))).sum();
     // The peak RSS reading then covers the rollup alone (with this process's baseline).
     reset_peak_rss();
     let start = Instant::now();

@@ -20,8 +20,8 @@ use std::sync::atomic::AtomicBool;
 
 use hostwatch::archive;
 use hostwatch::metrics::{Sample, SeriesKey};
-use hostwatch::store::{Batch, Store};
-use laptop::{DAY, HOUR, Laptop, T0, policy};
+use hostwatch::store::Store;
+use laptop::{DAY, HOUR, Laptop, T0, policy, write_hour};
 
 #[path = "support/laptop.rs"]
 mod laptop;
@@ -33,13 +33,8 @@ fn build(dir: &Path, days: i64, source: &mut dyn FnMut(i64, &mut Vec<Sample>)) -
     let stop = AtomicBool::new(false);
     let mut written = 0;
     for hour in 0..days * 24 {
-        let mut batch = Batch::default();
+        written += write_hour(&mut store, hour, source);
         let end = T0 + (hour + 1) * HOUR;
-        for ts in end - HOUR..end {
-            source(ts, &mut batch.samples);
-        }
-        written += batch.samples.len();
-        store.write(&batch, end, 0).expect("write");
         archive::rollup(&mut store, &arch, end, &policy(6 * HOUR), &stop).expect("rollup");
     }
     archive::rollup(&mut store, &arch, T0 + (days + 1) * DAY, &policy(HOUR), &stop).expect("final rollup");

@@ -3,11 +3,24 @@
 
 use hostwatch::archive::Policy;
 use hostwatch::metrics::{self as m, Sample, SeriesKey};
+use hostwatch::store::{Batch, Store};
 
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86_400;
 /// A UTC midnight, so a day of samples is one complete archive day.
 pub const T0: i64 = 1_800_000_000 - 1_800_000_000 % DAY;
+
+/// Writes hour `hour` (counted from `T0`) of 1 s samples from `source` to `store`;
+/// returns how many it wrote.
+pub fn write_hour(store: &mut Store, hour: i64, source: &mut dyn FnMut(i64, &mut Vec<Sample>)) -> usize {
+    let mut batch = Batch::default();
+    let end = T0 + (hour + 1) * HOUR;
+    for ts in end - HOUR..end {
+        source(ts, &mut batch.samples);
+    }
+    store.write(&batch, end, 0).expect("write");
+    batch.samples.len()
+}
 
 /// No retention: the benchmarks measure everything they wrote.
 pub fn policy(hot_window: i64) -> Policy {

@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
-use glob::Pattern;
 use toml::Spanned;
 
 use super::Alerts;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawAlerts, RawRule, SpannedStr};
-use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, choice, is_name};
+use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, choice, is_name, pattern};
 use crate::metrics::{CATALOGUE, LABELS, Metric};
 use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule};
 
@@ -165,12 +164,7 @@ fn matcher(key: &str, label: &Spanned<String>, glob: &SpannedStr, loc: &Locator)
             format!("{key}.labels: unknown label {:?}; labels are {}", label.get_ref(), LABELS.join(", ")),
         ));
     }
-    let pattern = Pattern::new(glob.get_ref()).map_err(|e| {
-        loc.error(
-            glob.span().start,
-            format!("{key}.labels: {:?} is not a valid glob pattern ({})", glob.get_ref(), e.msg),
-        )
-    })?;
+    let pattern = pattern(&format!("{key}.labels"), glob, loc)?;
     Ok(Matcher { label: label.get_ref().clone(), pattern })
 }
 

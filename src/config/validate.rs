@@ -113,13 +113,14 @@ fn patterns(
     let Some(raw) = raw else {
         return Ok(default.iter().map(|p| Pattern::new(p).expect("built-in patterns are valid")).collect());
     };
-    raw.iter()
-        .map(|p| {
-            Pattern::new(p.get_ref()).map_err(|e| {
-                loc.error(p.span().start, format!("{key}: {:?} is not a valid glob pattern ({})", p.get_ref(), e.msg))
-            })
-        })
-        .collect()
+    raw.iter().map(|p| pattern(key, p, loc)).collect()
+}
+
+/// One glob pattern from the file, or an error at it naming `key`.
+pub fn pattern(key: &str, p: &SpannedStr, loc: &Locator) -> Result<Pattern, ConfigError> {
+    Pattern::new(p.get_ref()).map_err(|e| {
+        loc.error(p.span().start, format!("{key}: {:?} is not a valid glob pattern ({})", p.get_ref(), e.msg))
+    })
 }
 
 fn existing_dir(
