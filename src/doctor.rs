@@ -70,6 +70,7 @@ pub struct Setup<'a> {
 pub fn run(setup: &Setup, more: impl IntoIterator<Item = Check>) -> Vec<Check> {
     let (hot, newest) = hot_store(setup.hot);
     let mut checks = vec![
+        agent(setup.data_dir),
         data_dir(setup.data_dir, setup.hot),
         disk_space(setup.data_dir),
         hot,
@@ -79,6 +80,14 @@ pub fn run(setup: &Setup, more: impl IntoIterator<Item = Check>) -> Vec<Check> {
     checks.extend(setup.bus.map(|address| session_bus(address, setup.uid)));
     checks.extend(more);
     checks
+}
+
+/// Whether an agent holds the data dir now (its lock, not a guess from the last write).
+fn agent(dir: &Path) -> Check {
+    match crate::lock::holder(dir) {
+        Some(pid) => Check::ok("agent", format!("running, pid {pid}")),
+        None => Check::ok("agent", "not running on this data dir (`hostwatch run` or the service starts it)"),
+    }
 }
 
 const DATA_DIR_FIX: &str = "make the data dir a directory this user can write (check the owner and mode of it and \
@@ -138,7 +147,7 @@ pub fn space(where_: &Path, free: u64, total: u64) -> Check {
 /// [`space`] for the file system holding `dir` (or its nearest existing parent).
 pub fn disk_space(dir: &Path) -> Check {
     let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
-    match statvfs(existing) {
+    match crate::collect::mounts::statvfs(existing) {
         Ok((free, total)) => space(existing, free, total),
         Err(e) => Check::trouble(
             "disk space",
@@ -147,22 +156,6 @@ pub fn disk_space(dir: &Path) -> Check {
             "check that the data dir is on a mounted, readable file system",
         ),
     }
-}
-
-/// Bytes available to unprivileged users, and the size, of the file system holding `path`.
-#[allow(clippy::useless_conversion)] // The field widths differ between platforms.
-fn statvfs(path: &Path) -> std::io::Result<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c_path` is a NUL-terminated string and `st` is valid for writes of one statvfs.
-    if unsafe { libc::statvfs(c_path.as_ptr(), st.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    let block = u64::from(st.f_frsize);
-    Ok((u64::from(st.f_bavail) * block, u64::from(st.f_blocks) * block))
 }
 
 /// Whether the hot store opens, and the time of its newest sample (for [`clock`]).
@@ -194,8 +187,10 @@ pub fn hot_store(path: &Path) -> (Check, Option<i64>) {
 /// read-only, defers every rollup until it lets go.
 pub fn archive_lock(path: &Path) -> Check {
     const NAME: &str = "archive";
-    match Archive::probe_write(path) {
-        Ok(()) => Check::ok(NAME, format!("{} is free for the next rollup", path.display())),
+    // Free, and readable too: a truncated file still opens, and fails only when read.
+    // A full read: doctor is run by hand, and a damaged archive is worth the seconds.
+    match Archive::probe_write(path).and_then(|()| Archive::open_read(path)?.verify()) {
+        Ok(_) => Check::ok(NAME, format!("{} is free for the next rollup", path.display())),
         Err(ArchiveError::Missing(_)) => {
             Check::ok(NAME, format!("none yet at {}: the agent creates it at its first rollup", path.display()))
         }
@@ -209,7 +204,15 @@ pub fn archive_lock(path: &Path) -> Check {
                 path.display()
             ),
         ),
-        Err(e) => Check::trouble(NAME, Verdict::Fail, e.to_string(), "see the message; `hostwatch rollup` retries"),
+        Err(e) => Check::trouble(
+            NAME,
+            Verdict::Fail,
+            format!("{} cannot be read: {e}", path.display()),
+            format!(
+                "if it was damaged, stop the agent and move {} aside (the hot store keeps what it has not archived;                  the next rollup starts a new archive), or restore it from a backup",
+                path.display()
+            ),
+        ),
     }
 }
 

@@ -1,6 +1,8 @@
 //! hostwatch: a lightweight per-host performance agent.
 //!
 //! Module map, in the order data flows:
+//! - [`lock`]: one agent per data dir, and whether one is running.
+//! - [`sql`]: user SQL at the door: exactly one statement, and its first keyword.
 //! - [`config`]: the TOML file, validated once into a [`config::Config`].
 //! - [`metrics`]: the metric catalogue and the [`metrics::Sample`] every collector produces.
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
@@ -24,9 +26,11 @@ pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod doctor;
+pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod rules;
 pub mod service;
+pub mod sql;
 pub mod store;
 pub mod trend;

@@ -192,3 +192,42 @@ fn agent_moves_a_backlog_into_the_archive_at_start() {
     let archive = agent.data_dir().join("archive.duckdb");
     assert_eq!(crate::util::duck_count(&archive, "SELECT count(*) FROM raw_rows"), seeded as i64);
 }
+
+#[test]
+fn a_second_agent_on_one_data_dir_exits_1_naming_the_first() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut agent = TestAgent::start(FAST);
+    agent.wait_for(Duration::from_secs(10), "a flush", |c| count(c, "SELECT count(*) FROM samples") > 0);
+    let data_dir = agent.data_dir();
+    let first_pid = std::fs::read_to_string(data_dir.join("agent.lock")).unwrap().trim().to_owned();
+    let second = crate::util::bin()
+        .args(["--config", agent.dir.path().join("config.toml").to_str().unwrap()])
+        .args(["--data-dir", data_dir.to_str().unwrap(), "run"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&second);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("another hostwatch agent (pid {first_pid}) is running")), "{stderr}");
+    let (doctor, _) = text(&hostwatch(&["--data-dir", data_dir.to_str().unwrap(), "doctor"]));
+    assert!(
+        doctor.lines().any(|l| l.contains("agent") && l.contains(&format!("running, pid {first_pid}"))),
+        "{doctor}"
+    );
+
+    // The data dir and everything in it are this user's alone.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data_dir), 0o700);
+    for f in ["hot.sqlite", "hot.sqlite-wal", "agent.lock"] {
+        assert_eq!(mode(&data_dir.join(f)), 0o600, "{f}");
+    }
+
+    // A kill -9 leaves the file but not the lock: the next agent starts.
+    agent.signal(libc::SIGKILL);
+    agent.wait(Duration::from_secs(10));
+    let (status, _) = text(&hostwatch(&["--data-dir", data_dir.to_str().unwrap(), "status"]));
+    assert!(status.starts_with("agent     not running"), "{status}");
+    agent.spawn();
+    agent.wait_for(Duration::from_secs(10), "the second run", |c| count(c, "SELECT count(*) FROM agent_runs") == 2);
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+}

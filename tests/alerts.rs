@@ -181,3 +181,66 @@ fn notices_for_a_webhook_removed_from_the_config_are_dropped_at_start() {
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("notices for a channel that is no longer configured are dropped"), "{stderr}");
 }
+
+#[test]
+fn a_hot_store_that_is_not_sqlite_is_moved_aside_and_announced_as_critical() {
+    let receiver = Receiver::start();
+    let (dir, sys) = laptop();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("hot.sqlite"), vec![0x5a_u8; 8192]).unwrap();
+    let mut agent =
+        TestAgent::start_in(dir, &alert_config(&sys, "desktop = false\n", &hook("ops", &receiver.url("/hook"), "")));
+    let text_of = |r: &Request| String::from_utf8_lossy(&r.body).into_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let notice = loop {
+        if let Some(n) = receiver.requests().iter().map(text_of).find(|b| b.contains("moved aside")) {
+            break n;
+        }
+        assert!(std::time::Instant::now() < deadline, "no notice about the store: {:?}", receiver.requests());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(notice.contains("critical"), "{notice}");
+    let aside: Vec<_> = std::fs::read_dir(agent.data_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("hot.sqlite.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(std::fs::read(agent.data_dir().join(&aside[0])).unwrap(), vec![0x5a_u8; 8192], "kept as it was");
+    agent.wait_for(Duration::from_secs(10), "samples in the new store", |c| {
+        count(c, "SELECT count(*) FROM samples") > 0
+    });
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn a_delivered_notice_the_store_cannot_mark_is_not_posted_again() {
+    let receiver = Receiver::start();
+    receiver.hold(true);
+    let (dir, sys) = laptop();
+    let mut agent =
+        TestAgent::start_in(dir, &alert_config(&sys, "desktop = false\n", &hook("ops", &receiver.url("/hook"), "")));
+    battery(&sys, 12, "Discharging");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while receiver.seen() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no post arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The post is in flight; now nothing can write the store (another writer holds its
+    // lock past the agent's 5 s busy timeout), and the receiver says 200.
+    let locker = rusqlite::Connection::open(agent.store()).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    receiver.hold(false);
+    // retry_max is 1 s: before the fix the same notice went out again within seconds.
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(receiver.seen(), 1, "the delivered notice was posted again: {:?}", receiver.requests());
+    locker.execute_batch("ROLLBACK").unwrap();
+    agent.wait_for(Duration::from_secs(20), "the delivery stored", |c| {
+        count(c, "SELECT count(*) FROM outbox WHERE outcome = 'delivered'") == 1
+    });
+    assert_eq!(receiver.seen(), 1);
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+}

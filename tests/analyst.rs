@@ -260,3 +260,30 @@ fn rollup_killed_at_many_points_never_loses_or_duplicates_a_sample() {
     assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), archived, "minute tier disagrees with raw");
     assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1h"), archived, "hour tier disagrees with raw");
 }
+
+#[test]
+fn query_touches_no_file_but_the_archive_and_runs_one_statement() {
+    let s = Seeded::new(3, 1);
+    assert!(s.run(&["rollup"]).status.success());
+    let before = duck_count(&s.archive(), "SELECT count(*) FROM raw_rows");
+    let leak = s.dir.path().join("leak.csv");
+    let other = s.dir.path().join("other.duckdb");
+    let attempts = [
+        format!("COPY (SELECT * FROM raw_rows) TO '{}'", leak.display()),
+        format!("SELECT 1; COPY (SELECT 1) TO '{}'", leak.display()),
+        format!("EXPORT DATABASE '{}'", s.dir.path().join("dump").display()),
+        format!("ATTACH '{}' AS o", other.display()),
+        "SELECT * FROM read_text('/etc/passwd')".to_owned(),
+        "SET enable_external_access = true".to_owned(),
+        "SET memory_limit = '100GB'".to_owned(),
+    ];
+    for sql in &attempts {
+        let out = s.run(&["query", sql]);
+        let (stdout, stderr) = text(&out);
+        assert!(!out.status.success(), "{sql} ran: {stdout}");
+        assert!(!stdout.contains("root:"), "{sql}: {stdout}");
+        assert!(!stderr.is_empty(), "{sql} failed without saying why");
+    }
+    assert!(!leak.exists() && !other.exists() && !s.dir.path().join("dump").exists());
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows"), before);
+}

@@ -243,3 +243,75 @@ fn complete_days_move_to_raw_in_one_piece_and_the_current_day_stays_recent() {
     assert_eq!(duck_count(&a, &format!("SELECT count(DISTINCT step) FROM ({steps}) WHERE same")), 2, "+60 and -60");
     assert_eq!(duck_count(&a, &format!("SELECT max(abs(step)) FROM ({steps}) WHERE NOT same")), 0);
 }
+
+#[test]
+fn a_sleep_past_retention_archives_the_hot_window_before_deleting_it() {
+    let s = Stores::new();
+    let series = some_series(3);
+    let total = seed_hot(&s.hot(), &series, T0 - 10 * HOUR, T0, 10);
+    let p = policy(6 * HOUR);
+    archive::rollup_logged(&s.hot(), &s.archive(), T0, &p, &AtomicBool::new(false)).unwrap();
+    let unarchived = s.hot_count();
+    assert_eq!(unarchived, 3 * 6 * 360, "the last 6 hours wait in the hot store");
+
+    // The laptop sleeps 8 days (retention is 7): the first flush on wake comes before the
+    // first rollup, and must delete nothing the archive has not committed.
+    let wake = T0 + 8 * DAY;
+    let mut store = Store::open(&s.hot()).unwrap();
+    store.keep_unarchived();
+    store.write(&hostwatch::store::Batch::default(), wake, wake - 7 * DAY).unwrap();
+    drop(store);
+    assert_eq!(s.hot_count(), unarchived);
+
+    archive::rollup_logged(&s.hot(), &s.archive(), wake, &p, &AtomicBool::new(false)).unwrap();
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows") as u64, total);
+    assert_eq!(s.hot_count(), 0);
+}
+
+#[test]
+fn before_any_rollup_retention_spares_every_sample_while_the_archive_is_on() {
+    let s = Stores::new();
+    seed_hot(&s.hot(), &some_series(1), T0 - HOUR, T0, 60);
+    let mut store = Store::open(&s.hot()).unwrap();
+    store.keep_unarchived();
+    store.write(&hostwatch::store::Batch::default(), T0 + 30 * DAY, T0 + 23 * DAY).unwrap();
+    assert_eq!(s.hot_count(), 60);
+}
+
+#[test]
+fn a_job_reading_the_archive_defers_the_rollup_and_keeps_its_lock_against_other_processes() {
+    let s = Stores::new();
+    let series = some_series(3);
+    let total = seed_hot(&s.hot(), &series, T0 - 10 * HOUR, T0, 10);
+    let p = policy(6 * HOUR);
+    assert!(matches!(s.rollup(T0, &p), Outcome::Moved { .. }));
+
+    // The morning's catch-up review reads the archive while the start-up rollup is due.
+    let job = Archive::open_read(&s.archive()).unwrap();
+    let deferred = s.rollup(T0 + 2 * HOUR, &p);
+    assert!(matches!(&deferred, Outcome::Deferred(why) if why.contains("held by")), "{deferred:?}");
+    // The job's lock still keeps every other process's writer out (a second open in this
+    // process would have converted it, and closing either dropped it).
+    let out = crate::util::hostwatch(&[
+        "--data-dir",
+        s.dir.path().to_str().unwrap(),
+        "query",
+        "SELECT count(*) FROM raw_rows",
+    ]);
+    assert!(out.status.success(), "readers may share: {:?}", crate::util::text(&out));
+    let py = std::process::Command::new("python3").args(["-c", "import duckdb"]).status().is_ok_and(|st| st.success());
+    if crate::util::require(py, "Python's duckdb module (pip install duckdb)") {
+        let writer = std::process::Command::new("python3")
+            .args(["-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE intruder (a INT)')"])
+            .arg(s.archive())
+            .output()
+            .unwrap();
+        assert!(!writer.status.success(), "another process wrote beside the job");
+        assert!(String::from_utf8_lossy(&writer.stderr).contains("lock"), "{writer:?}");
+    }
+    assert_eq!(job.watermark().unwrap(), T0 - 6 * HOUR);
+    drop(job);
+
+    assert!(matches!(s.rollup(T0 + 2 * HOUR, &p), Outcome::Moved { .. }));
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows") + s.hot_count(), total as i64);
+}

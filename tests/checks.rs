@@ -346,3 +346,68 @@ fn a_check_past_its_timeout_is_stopped_and_recorded_and_the_next_slot_runs() {
     );
     assert_eq!(overlaps, 0);
 }
+
+#[test]
+fn an_archive_check_past_its_timeout_is_interrupted_and_sigterm_is_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    hostwatch::archive::Archive::open_write(&data.join("archive.duckdb")).unwrap().close().unwrap();
+    // Minutes of work at full CPU in DuckDB; its timeout is one second.
+    let slow = "SELECT sum(a.range * b.range) FROM range(100000000) a, range(1000) b";
+    let config = format!(
+        "[processes]\nenabled = false\n[alerts]\nenabled = false\n[notify]\ndesktop = false\n\
+         [checks.custom.slow]\nschedule = \"*/2 * * * * *\"\nstore = \"archive\"\nsql = \"{slow}\"\ntimeout = \"1s\"\n"
+    );
+    let mut agent = TestAgent::start_in(dir, &config);
+    agent.wait_for(Duration::from_secs(30), "two timed-out runs", |c| {
+        count(c, "SELECT count(*) FROM check_runs WHERE outcome = 'timed out after 1s'") >= 2
+    });
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    let overlaps = count(
+        &conn,
+        "SELECT count(*) FROM check_runs a JOIN check_runs b ON b.slot > a.slot WHERE b.started_ms < a.finished_ms",
+    );
+    assert_eq!(overlaps, 0, "a job ran past its timeout into the next");
+    // stop() allows 10 s; an uninterrupted query would hold the agent for minutes.
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn a_check_returning_millions_of_rows_reports_the_count_and_keeps_twenty() {
+    let dir = tempfile::tempdir().unwrap();
+    busy_hour(&dir.path().join("hot.sqlite"));
+    let config = dir.path().join("config.toml");
+    let many = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT x FROM c";
+    std::fs::write(&config, format!("[checks.custom.many]\nschedule = \"0 * * * *\"\nsql = \"{many}\"\n")).unwrap();
+    let out = hostwatch(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "report",
+        "run",
+        "many",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("check many: 2000000 rows: 1"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.trim_start_matches("- ").trim() == "20"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.trim_start_matches("- ").trim() == "21"), "{stdout}");
+}
+
+#[test]
+fn an_hourly_finding_from_a_few_seconds_names_the_span_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let cpu = SeriesKey::with(&m::CPU_USAGE, "cpu", "total");
+    let samples = (1..=3).map(|i| Sample { key: cpu.clone(), ts: now() - 5 * i, value: 100.0 }).collect();
+    store.write(&Batch { samples, gaps: Vec::new() }, now(), 0).unwrap();
+    drop(store);
+    let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "hourly_health"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("avg 100.0, p95 100.0 over 10s of the hour (3 samples)"), "{stdout}");
+    assert!(!stdout.contains("over the hour"), "{stdout}");
+}

@@ -201,3 +201,25 @@ fn a_failing_collector_is_recorded_at_each_tick_and_the_hourly_check_counts_it()
     let (stdout, _) = crate::util::text(&report);
     assert!(stdout.contains("- **warning** collector disk_io: failed at 3 ticks in the hour"), "{stdout}");
 }
+
+#[test]
+fn disk_space_comes_from_the_mount_table_with_exclusions_judged_before_asking_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    // An sshfs mount whose server is gone: excluded by type, so never asked (a statvfs on
+    // it would hang). A bind of the same device elsewhere counts once.
+    let table = format!(
+        "/dev/vdz {real} ext4 rw 0 0\n/dev/vdz {real}/again ext4 rw 0 0\n\
+         me@gone:/srv {real} fuse.sshfs rw 0 0\nproc /proc proc rw 0 0\n",
+        real = real.display()
+    );
+    std::fs::write(dir.path().join("mounts"), table).unwrap();
+    let config = hostwatch::config::Config::defaults();
+    let got = sample_once(hostwatch::collect::Disks::new(dir.path(), config.filters.clone()));
+    let mounts: std::collections::BTreeSet<String> =
+        got.iter().map(|(k, _)| k.split("mount=\"").nth(1).unwrap_or("").to_owned()).collect();
+    assert_eq!(mounts.len(), 1, "{got:?}");
+    assert!(got.iter().any(|(k, v)| k.starts_with("disk.used_percent") && (0.0..=100.0).contains(v)), "{got:?}");
+    assert!(got.iter().all(|(k, _)| k.contains(&real.display().to_string())), "{got:?}");
+}

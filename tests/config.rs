@@ -115,3 +115,22 @@ fn alert_rules_override_built_ins_switch_them_off_and_add_new_ones() {
     assert_eq!(names, ["phone", "team"]);
     assert_eq!(c.notify.webhooks[0].headers, [("Authorization".to_owned(), "Bearer tk_abc".to_owned())]);
 }
+
+#[test]
+fn checking_a_custom_check_runs_none_of_its_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("written.csv");
+    let file = dir.path().join("config.toml");
+    for sql in [
+        format!("COPY (SELECT 'x') TO '{}'; SELECT 1", written.display()),
+        format!("COPY (SELECT 'x') TO '{}'", written.display()),
+    ] {
+        let toml = format!("[checks.custom.sneaky]\nschedule = \"0 * * * *\"\nstore = \"archive\"\nsql = \"{sql}\"\n");
+        std::fs::write(&file, toml).unwrap();
+        let out = hostwatch(&["config", "check", file.to_str().unwrap()]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{sql}: {stderr}");
+        assert!(stderr.contains("checks.custom.sneaky.sql does not run on the archive store"), "{stderr}");
+        assert!(!written.exists(), "{sql} wrote a file while being checked");
+    }
+}

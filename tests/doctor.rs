@@ -75,7 +75,8 @@ fn a_data_dir_that_cannot_be_made_and_no_session_bus_are_each_named_with_a_fix()
     assert!(
         line(&stdout, "notification server").starts_with("warn notification server no notification server answers")
     );
-    assert!(stderr.contains("1 of 7 checks failed, 2 warned"), "{stderr}");
+    // Seven checks, and the agent lock's (issue 11).
+    assert!(stderr.contains("1 of 8 checks failed, 2 warned"), "{stderr}");
 }
 
 #[test]
@@ -131,4 +132,35 @@ fn a_read_only_data_dir_fails_with_its_fix() {
     assert!(data_line.starts_with(&format!("FAIL data dir cannot write in {}:", data.display())), "{stdout}");
     assert!(data_line.contains("Read-only file system"), "{stdout}");
     assert!(stdout.contains("fix: make the data dir a directory this user can write"), "{stdout}");
+}
+
+#[test]
+fn a_truncated_archive_fails_instead_of_passing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let hot = data.join("hot.sqlite");
+    let archive = data.join("archive.duckdb");
+    seed_hot(&hot, &some_series(3), now() - 6 * 3600, now() - 3 * 3600, 10);
+    let mut store = hostwatch::store::Store::open(&hot).unwrap();
+    let policy = hostwatch::archive::Policy {
+        hot_window: 3600,
+        chunk: 3600,
+        raw_retention: None,
+        minute_retention: None,
+        hour_retention: None,
+    };
+    hostwatch::archive::rollup(&mut store, &archive, now(), &policy, &Default::default()).unwrap();
+    drop(store);
+    let len = std::fs::metadata(&archive).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&archive).unwrap().set_len(len / 2).unwrap();
+    let bus = dir.path().join("bus");
+    let _listener = UnixListener::bind(&bus).unwrap();
+
+    let out = doctor(&data, &bus);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let archive_line = line(&stdout, "archive");
+    assert!(archive_line.starts_with("FAIL") && archive_line.contains("cannot be read"), "{stdout}");
+    assert!(stdout.contains("move") && stdout.contains("aside"), "{stdout}");
 }

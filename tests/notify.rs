@@ -126,3 +126,47 @@ fn doctor_names_the_notification_server_and_each_webhook_it_cannot_reach() {
     assert!(warn.contains("no notification server answers"), "{stdout}");
     assert!(stdout.contains("set notify.desktop = false and use a webhook"), "{stdout}");
 }
+
+#[test]
+fn a_redirecting_webhook_is_a_failure_and_its_secret_url_is_never_shown() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let secret_url = format!("http://hook:pa55word@127.0.0.1:{}/services/T0/B0/t0ken?key=k3y", receiver.port);
+    std::fs::write(&file, String::from("[notify]\ndesktop = false\n") + &hook("ops", &secret_url, "")).unwrap();
+    let file = file.to_str().unwrap();
+    for code in [301, 302, 307] {
+        receiver.answer(code);
+        let out = hostwatch(&["--config", file, "notify", "test"]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "HTTP {code} counted as delivered: {stdout}");
+        assert!(stdout.contains("redirects are not followed"), "{stdout}");
+        for secret in ["pa55word", "t0ken", "k3y", "services"] {
+            assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} shown: {stdout}{stderr}");
+        }
+    }
+    assert!(receiver.requests().iter().all(|r| r.path != "/moved"), "a redirect was followed");
+    receiver.answer(200);
+    let out = hostwatch(&["--config", file, "--data-dir", dir.path().to_str().unwrap(), "doctor"]);
+    let (stdout, stderr) = text(&out);
+    assert!(stdout.contains(&format!("http://127.0.0.1:{}/…", receiver.port)), "{stdout}");
+    assert!(!stdout.contains("pa55word") && !stdout.contains("t0ken") && !stderr.contains("t0ken"), "{stdout}");
+}
+
+#[test]
+fn doctor_reaches_a_webhook_at_an_ipv6_literal() {
+    let listener = std::net::TcpListener::bind("[::1]:0");
+    if !crate::util::require(listener.is_ok(), "an IPv6 loopback address (::1)") {
+        return;
+    }
+    let listener = listener.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let url = format!("http://[::1]:{port}/hook");
+    std::fs::write(&file, String::from("[notify]\ndesktop = false\n") + &hook("v6", &url, "")).unwrap();
+    let out = hostwatch(&["--config", file.to_str().unwrap(), "--data-dir", dir.path().to_str().unwrap(), "doctor"]);
+    let (stdout, _) = text(&out);
+    let webhook = stdout.lines().find(|l| l.contains("v6 (")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(webhook.starts_with("ok") && webhook.contains("accepts connections at [::1]"), "{stdout}");
+}

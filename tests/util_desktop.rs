@@ -41,9 +41,19 @@ impl DesktopSession {
             return None;
         }
         let mut s = DesktopSession { bus: String::new(), children: Vec::new(), lines: Arc::default() };
-        let display = format!(":{}", 50 + std::process::id() % 1000);
-        s.children
-            .push(Command::new("Xvfb").args([&display, "-nolisten", "tcp"]).stderr(Stdio::null()).spawn().unwrap());
+        // Xvfb picks a free display itself and prints its number once it is ready: tests
+        // running in parallel (one pid for all) never collide on a display.
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut number = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut number).unwrap();
+        s.children.push(xvfb);
+        assert!(number.trim().parse::<u32>().is_ok(), "Xvfb did not start (it printed {number:?})");
+        let display = format!(":{}", number.trim());
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
@@ -54,9 +64,6 @@ impl DesktopSession {
         BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
         s.children.push(bus);
         s.bus = address.trim().to_owned();
-        wait_until(Duration::from_secs(10), "the X display", || {
-            std::path::Path::new(&format!("/tmp/.X11-unix/X{}", &display[1..])).exists()
-        });
         let dunst = Command::new("dunst")
             .env("DISPLAY", &display)
             .env("DBUS_SESSION_BUS_ADDRESS", &s.bus)

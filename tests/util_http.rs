@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -40,6 +40,10 @@ pub struct Receiver {
     stop: Arc<AtomicBool>,
     /// The HTTP status it answers with (200 unless set).
     status: Arc<AtomicU16>,
+    /// While set, requests are read (and counted in `seen`) but not answered.
+    hold: Arc<AtomicBool>,
+    /// Requests read so far, answered or not.
+    seen: Arc<AtomicUsize>,
 }
 
 /// A port nothing listens on (bound, then released): connections to it are refused.
@@ -60,7 +64,9 @@ impl Receiver {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let status = Arc::new(AtomicU16::new(200));
+        let (hold, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
         let (r, s, code) = (requests.clone(), stop.clone(), status.clone());
+        let (h, n) = (hold.clone(), seen.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -69,16 +75,27 @@ impl Receiver {
                 if let Ok(conn) = conn {
                     // A thread per connection: a client keeps its connection open between
                     // requests, and must not stop others from being accepted.
-                    let (r, code) = (r.clone(), code.clone());
+                    let (r, code, h, n) = (r.clone(), code.clone(), h.clone(), n.clone());
                     std::thread::spawn(move || {
-                        while let Some(req) = serve_one(&conn, code.load(Ordering::SeqCst)) {
+                        while let Some(req) = serve_one(&conn, &code, &h, &n) {
                             r.lock().unwrap().push(req);
                         }
                     });
                 }
             }
         });
-        Receiver { port, requests, stop, status }
+        Receiver { port, requests, stop, status, hold, seen }
+    }
+
+    /// While `on`, reads requests but answers none (a slow receiver, or a test that must
+    /// act between a request and its answer).
+    pub fn hold(&self, on: bool) {
+        self.hold.store(on, Ordering::SeqCst);
+    }
+
+    /// Requests read so far, answered or not.
+    pub fn seen(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
     }
 
     /// Answers every later request with `code` (e.g. 400 to refuse them).
@@ -118,8 +135,9 @@ impl Drop for Receiver {
     }
 }
 
-/// Reads one HTTP/1.1 request from a keep-alive connection and answers `status`.
-fn serve_one(conn: &TcpStream, status: u16) -> Option<Request> {
+/// Reads one HTTP/1.1 request from a keep-alive connection, counts it in `seen`, waits
+/// while `hold` is set, and answers with `status`.
+fn serve_one(conn: &TcpStream, status: &AtomicU16, hold: &AtomicBool, seen: &AtomicUsize) -> Option<Request> {
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
     reader.read_line(&mut line).ok().filter(|&n| n > 0)?;
@@ -138,8 +156,15 @@ fn serve_one(conn: &TcpStream, status: u16) -> Option<Request> {
     let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
+    seen.fetch_add(1, Ordering::SeqCst);
+    while hold.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = status.load(Ordering::SeqCst);
     let received_ms = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
-    let answer = format!("HTTP/1.1 {status} Answer\r\ncontent-length: 6\r\n\r\nanswer");
+    // A 3xx points back at this receiver, so a client that follows it is seen doing so.
+    let location = if (300..400).contains(&status) { "location: /moved\r\n" } else { "" };
+    let answer = format!("HTTP/1.1 {status} Answer\r\n{location}content-length: 6\r\n\r\nanswer");
     (&*conn).write_all(answer.as_bytes()).ok()?;
     Some(Request { path, headers, body, received_ms })
 }

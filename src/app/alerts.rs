@@ -86,6 +86,9 @@ pub fn alerts(paths: &Paths, since: When, limit: u32) -> Result<()> {
         let why = w.error.as_ref().map_or_else(String::new, |e| format!(": {e}"));
         outln!("{}{why}", waiting(&w));
     }
+    for (channel, n, why) in store.outbox_failed(since.resolve(now) * 1000)? {
+        outln!("{channel}: {n} notice(s) not delivered since {}: {why}", local(since.resolve(now)));
+    }
     Ok(())
 }
 

@@ -155,6 +155,26 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt().with_max_level(level).with_ansi(ansi).with_writer(std::io::stderr).init();
 }
 
+/// Creates the data dir, or takes one that exists, private to this user: it holds process
+/// names, command history and alert text. Files the agent creates later are 0600 (umask).
+fn private_data_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    // SAFETY: umask only sets this process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
+    let ctx = || format!("cannot create data dir {}", dir.display());
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(ctx)?;
+    let private = std::fs::Permissions::from_mode(0o700);
+    std::fs::set_permissions(dir, private).with_context(|| format!("cannot make {} private (0700)", dir.display()))?;
+    for entry in std::fs::read_dir(dir).with_context(ctx)?.flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            let file = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(&path, file).with_context(|| format!("cannot make {} private", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn check_config(file: Option<&Path>) -> Result<()> {
     let path = match file {
         Some(path) => path.to_owned(),
@@ -167,8 +187,9 @@ fn check_config(file: Option<&Path>) -> Result<()> {
 
 fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
     let dir = &paths.dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
-    let store = Store::open(&paths.hot)?;
+    private_data_dir(dir)?;
+    let _lock = crate::lock::AgentLock::take(dir)?;
+    let (store, moved_aside) = Store::open_or_recover(&paths.hot, crate::daemon::wall_ms() / 1000)?;
     tracing::info!(data_dir = %dir.display(), config = ?config.source, "hostwatch agent starting");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async {
@@ -181,6 +202,8 @@ fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
             }
             tracing::info!("stopping: writing the pending batch");
         };
-        crate::daemon::run(config, store, &paths.archive, shutdown).await.context("agent failed")
+        crate::daemon::run(config, store, &paths.archive, moved_aside.as_deref(), shutdown)
+            .await
+            .context("agent failed")
     })
 }

@@ -5,8 +5,6 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use chrono::{Local, TimeZone};
 
-use std::time::Duration;
-
 use crate::config::Config;
 use crate::rules::{Phase, Severity};
 use crate::store::{Run, SeriesInfo, Store, Waiting};
@@ -70,16 +68,17 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// What the last agent run looks like at `now`: running, stopped, or dead without a
-/// clean stop (no write for well over a flush interval).
-pub fn agent_state(run: Option<&Run>, now: i64, flush_interval: Duration) -> String {
-    let Some(r) = run else { return "never run".to_owned() };
-    if let Some(stop) = r.stopped_at {
+/// What the last agent run looks like at `now`: running (`holder`, the pid holding the
+/// data dir's agent lock, is the truth), stopped, or dead without a clean stop.
+pub fn agent_state(run: Option<&Run>, now: i64, holder: Option<&str>) -> String {
+    let Some(r) = run else {
+        return holder.map_or_else(|| "never run".to_owned(), |pid| format!("starting, pid {pid}"));
+    };
+    if let Some(stop) = r.stopped_at.filter(|_| holder.is_none()) {
         return format!("stopped at {} (ran {})", local(stop), span(stop - r.started_at));
     }
     let last = r.last_flush.unwrap_or(r.started_at);
-    let stale_after = crate::config::secs(flush_interval).saturating_mul(2).saturating_add(10);
-    if now - last > stale_after {
+    if holder.is_none() {
         return format!(
             "not running: pid {} started {}, last wrote {} ago and did not stop cleanly (killed, crashed, or the host slept)",
             r.pid,
@@ -101,7 +100,8 @@ pub fn agent_state(run: Option<&Run>, now: i64, flush_interval: Duration) -> Str
 pub fn status(store: &Store, config: &Config) -> Result<()> {
     let st = store.status()?;
     let now = crate::daemon::wall_ms() / 1000;
-    let agent = agent_state(st.last_run.as_ref(), now, config.sampling.flush_interval);
+    let holder = store.path().parent().and_then(crate::lock::holder);
+    let agent = agent_state(st.last_run.as_ref(), now, holder.as_deref());
     outln!("agent     {agent}");
     outln!("store     {} ({})", store.path().display(), bytes(st.bytes as f64));
     let range = st.range.map_or_else(String::new, |(a, b)| format!(", {} to {}", local(a), local(b)));
@@ -176,12 +176,16 @@ mod tests {
 
     #[test]
     fn agent_state_tells_running_stopped_and_dead_apart() {
-        let flush = Duration::from_secs(15);
-        assert_eq!(agent_state(None, 2000, flush), "never run");
-        assert!(agent_state(Some(&run(Some(1990), None)), 2000, flush).starts_with("running since "));
-        assert!(agent_state(Some(&run(None, None)), 1005, flush).ends_with("last write none yet"));
-        assert!(agent_state(Some(&run(Some(1100), Some(1200))), 2000, flush).starts_with("stopped at "));
-        let dead = agent_state(Some(&run(Some(1100), None)), 2000, flush);
+        let held = Some("7");
+        assert_eq!(agent_state(None, 2000, None), "never run");
+        assert!(agent_state(Some(&run(Some(1990), None)), 2000, held).starts_with("running since "));
+        assert!(agent_state(Some(&run(None, None)), 1005, held).ends_with("last write none yet"));
+        assert!(agent_state(Some(&run(Some(1100), Some(1200))), 2000, None).starts_with("stopped at "));
+        let dead = agent_state(Some(&run(Some(1100), None)), 2000, None);
         assert!(dead.starts_with("not running: pid 7") && dead.contains("last wrote 15m ago"), "{dead}");
+        // After a long sleep the last write is old, but the lock says the agent lives.
+        assert!(agent_state(Some(&run(Some(1100), None)), 90_000, held).starts_with("running since "));
+        // A fresh write without the lock is an agent that just died.
+        assert!(agent_state(Some(&run(Some(1995), None)), 2000, None).starts_with("not running"));
     }
 }

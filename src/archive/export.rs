@@ -45,6 +45,7 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
     let cols = LABELS.join(", ");
     let mut watermark = 0;
     let mut sources = Vec::new();
+    let _gate = if archive.exists() { Some(super::gate::Gate::enter(archive)?) } else { None };
     if archive.exists() {
         conn.execute_batch(&format!("ATTACH {} AS a (READ_ONLY)", quote(&archive.to_string_lossy()))).map_err(err)?;
         watermark = conn.query_row("SELECT watermark FROM a.rollup_state", [], |r| r.get(0)).map_err(err)?;

@@ -24,9 +24,15 @@
 //! - One writer: DuckDB locks the file per process. The agent opens it only for a rollup
 //!   and checkpoints before closing, so the main file alone is complete; while another
 //!   process holds it the rollup is deferred and the hot store keeps the data.
+//! - One holder per process: DuckDB's lock is a POSIX lock, which a second open in the same
+//!   process converts and whose close drops it for both. Every open passes [`gate`], so a
+//!   reader in the agent (a checklist job) and its rollup never hold the file at once.
+//! - Readers are confined: read-only, no external access (no `COPY TO`, `ATTACH`,
+//!   `read_text`, `INSTALL`), configuration locked, memory bounded, one statement a query.
 
 mod chunk;
 mod export;
+mod gate;
 mod read;
 mod rollup;
 mod series;
@@ -37,6 +43,7 @@ use std::path::{Path, PathBuf};
 use duckdb::{AccessMode, Config, Connection};
 
 pub use export::{Export, Format, export};
+pub use gate::interrupt_thread;
 pub use read::{Baseline, Cell, QueryResult, check_sql};
 pub use rollup::{Outcome, Policy, RollupError, rollup, rollup_logged};
 
@@ -54,8 +61,8 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
 /// An archive operation that failed, with the file it was about.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    /// Another process holds the file (an analyst's DuckDB session, a running rollup).
-    #[error("archive {0} is in use by another process; try again when it is closed")]
+    /// Another holder has the file (an analyst's DuckDB session, a running rollup, a job).
+    #[error("archive {0} is in use (another process, or a rollup or job of this one); try again when it is closed")]
     Locked(PathBuf),
     /// There is no archive yet (for readers, which never create it).
     #[error("no archive at {0} yet: the agent creates it at its first rollup (or run `hostwatch rollup`)")]
@@ -77,6 +84,9 @@ pub enum ArchiveError {
     /// The hot store handed over rows that do not fit together (a bug, never expected).
     #[error("inconsistent rollup input: {0}")]
     Inconsistent(String),
+    /// User SQL that is not exactly one statement.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::SqlError),
     /// DuckDB refused.
     #[error("archive {path}: {source}")]
     DuckDb {
@@ -107,8 +117,19 @@ pub fn engine_version() -> Result<String, duckdb::Error> {
 
 /// An open archive.
 pub struct Archive {
+    /// The connection; declared before the gate so it closes first.
     conn: Connection,
     path: PathBuf,
+    /// This process's hold on the file; `None` for the in-memory copy that checks SQL.
+    _gate: Option<gate::Gate>,
+}
+
+/// A reader's memory limit: a runaway query fails instead of taking the laptop's memory.
+const READ_MEMORY: &str = "512MB";
+
+/// The settings that confine a connection that runs people's SQL (see the module doc).
+fn confined(config: Config) -> Result<Config, duckdb::Error> {
+    config.enable_external_access(false)?.max_memory(READ_MEMORY)?.with("lock_configuration", "true")
 }
 
 impl Archive {
@@ -121,8 +142,9 @@ impl Archive {
             .and_then(|c| c.threads(1))
             .and_then(|c| c.max_memory("256MB"))
             .map_err(err)?;
+        let gate = gate::Gate::enter(path)?;
         let conn = Connection::open_with_flags(path, config).map_err(err)?;
-        let mut archive = Archive { conn, path: path.to_owned() };
+        let mut archive = Archive { conn, path: path.to_owned(), _gate: Some(gate) };
         archive.migrate()?;
         Ok(archive)
     }
@@ -133,9 +155,11 @@ impl Archive {
             return Err(ArchiveError::Missing(path.to_owned()));
         }
         let err = |e| ArchiveError::from_duckdb(path, e);
-        let config = Config::default().access_mode(AccessMode::ReadOnly).map_err(err)?;
+        let config = Config::default().access_mode(AccessMode::ReadOnly).and_then(confined).map_err(err)?;
+        let gate = gate::Gate::enter(path)?;
         let conn = Connection::open_with_flags(path, config).map_err(err)?;
-        Ok(Archive { conn, path: path.to_owned() })
+        gate.arm(&conn);
+        Ok(Archive { conn, path: path.to_owned(), _gate: Some(gate) })
     }
 
     /// Whether a rollup could open the archive now: opens it for writing and closes it at
@@ -146,6 +170,7 @@ impl Archive {
             return Err(ArchiveError::Missing(path.to_owned()));
         }
         let err = |e| ArchiveError::from_duckdb(path, e);
+        let _gate = gate::Gate::enter(path)?;
         Connection::open(path).map_err(err)?.close().map_err(|(_, e)| err(e))
     }
 

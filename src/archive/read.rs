@@ -80,18 +80,49 @@ fn cell(v: Value) -> Cell {
 
 impl Archive {
     /// Runs one SQL statement and collects its result. Through a read-only archive a
-    /// statement that would change it fails with [`ArchiveError::ReadOnly`].
+    /// statement that would change it fails with [`ArchiveError::ReadOnly`]; a text of
+    /// several statements is refused before any of them runs.
     pub fn query(&self, sql: &str) -> Result<QueryResult, ArchiveError> {
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        self.query_first(sql, usize::MAX).map(|(result, _)| result)
+    }
+
+    /// Like [`Archive::query`], keeping only the first `keep` rows; also returns how many
+    /// rows the query produced in all (counted as they stream by, not held).
+    pub fn query_first(&self, sql: &str, keep: usize) -> Result<(QueryResult, u64), ArchiveError> {
+        let mut stmt = self.conn.prepare(crate::sql::single(sql)?).map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
         let columns: Vec<String> = rows.as_ref().map(duckdb::Statement::column_names).unwrap_or_default();
         let width = columns.len();
-        let mut out = Vec::new();
+        let (mut out, mut total) = (Vec::new(), 0u64);
         while let Some(row) = rows.next().map_err(self.err())? {
-            let cells = (0..width).map(|i| row.get::<_, Value>(i).map(cell)).collect::<Result<Vec<_>, _>>();
-            out.push(cells.map_err(self.err())?);
+            total += 1;
+            if out.len() < keep {
+                let cells = (0..width).map(|i| row.get::<_, Value>(i).map(cell)).collect::<Result<Vec<_>, _>>();
+                out.push(cells.map_err(self.err())?);
+            }
         }
-        Ok(QueryResult { columns, rows: out })
+        Ok((QueryResult { columns, rows: out }, total))
+    }
+}
+
+impl Archive {
+    /// Reads every block of every table once, so a damaged or truncated file fails here
+    /// rather than in the next rollup (DuckDB checks each block's checksum as it reads).
+    /// Costs a full scan: for `doctor`, not for the agent's path.
+    pub fn verify(&self) -> Result<(), ArchiveError> {
+        let tables: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()")
+                .map_err(self.err())?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+            rows.collect::<Result<_, _>>().map_err(self.err())?
+        };
+        for table in tables {
+            let sql = format!("SELECT max(hash(t)) FROM \"{}\" t", table.replace('"', "\"\""));
+            self.conn.query_row(&sql, [], |_| Ok(())).map_err(self.err())?;
+        }
+        Ok(())
     }
 }
 
@@ -139,10 +170,13 @@ impl Archive {
     }
 }
 
-/// Whether `sql` would run on the archive's schema: prepared on an empty in-memory copy.
+/// Whether `sql` would run on the archive's schema: exactly one statement, prepared (never
+/// run) on an empty in-memory copy with no access to files or the network.
 pub fn check_sql(sql: &str) -> Result<(), String> {
-    let conn = duckdb::Connection::open_in_memory().map_err(|e| e.to_string())?;
-    let mut archive = Archive { conn, path: ":memory:".into() };
+    let one = crate::sql::single(sql).map_err(|e| e.to_string())?;
+    let config = duckdb::Config::default().enable_external_access(false).map_err(|e| e.to_string())?;
+    let conn = duckdb::Connection::open_in_memory_with_flags(config).map_err(|e| e.to_string())?;
+    let mut archive = Archive { conn, path: ":memory:".into(), _gate: None };
     archive.migrate().map_err(|e| e.to_string())?;
-    archive.conn.prepare(sql).map(drop).map_err(|e| e.to_string())
+    archive.conn.prepare(one).map(drop).map_err(|e| e.to_string())
 }

@@ -129,7 +129,7 @@ pub fn rollup(
     }
     let mut archive = match Archive::open_write(archive_path) {
         Err(ArchiveError::Locked(path)) => {
-            return Ok(Outcome::Deferred(format!("{} is held by another process", path.display())));
+            return Ok(Outcome::Deferred(format!("{} is held by another process or a job reading it", path.display())));
         }
         other => other?,
     };

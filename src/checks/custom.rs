@@ -2,7 +2,7 @@
 //! condition on its result that becomes a finding.
 
 use super::report::{Finding, Level, Report};
-use crate::archive::{Archive, Cell};
+use crate::archive::Cell;
 use crate::config::Config;
 use crate::rules::Direction;
 use crate::store::{Store, StoreError};
@@ -43,17 +43,21 @@ pub struct Custom {
     pub condition: Condition,
 }
 
+/// The most rows a check's report shows.
+const SHOWN: usize = 20;
+
 /// Runs `check` as job `name` for `slot`: the query read-only, its result judged.
 pub fn run(name: &str, check: &Custom, store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
-    let rows: Result<Vec<Vec<Cell>>, String> = match check.target {
-        Target::Hot => store.query_cells(&check.sql).map_err(|e| e.to_string()),
+    // A report shows at most SHOWN rows: fetch those and count the rest, never hold them.
+    let rows: Result<(Vec<Vec<Cell>>, u64), String> = match check.target {
+        Target::Hot => store.query_cells(&check.sql, SHOWN).map_err(|e| e.to_string()),
         Target::Archive => match super::archive_beside(store, config) {
-            Some(a) => Archive::query(&a, &check.sql).map(|r| r.rows).map_err(|e| e.to_string()),
+            Some(a) => a.query_first(&check.sql, SHOWN).map(|(r, n)| (r.rows, n)).map_err(|e| e.to_string()),
             None => Err("the archive cannot be read (off, not created yet, or held by a writer)".to_owned()),
         },
     };
     let title = format!("{name}, {}", crate::notify::rfc3339(slot * 1000));
-    let rows = match rows {
+    let (rows, total) = match rows {
         Ok(rows) => rows,
         Err(e) => {
             let finding = Finding {
@@ -65,13 +69,11 @@ pub fn run(name: &str, check: &Custom, store: &Store, config: &Config, slot: i64
         }
     };
     let shown: Vec<String> =
-        rows.iter().take(20).map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ")).collect();
+        rows.iter().map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ")).collect();
     let finding = match check.condition {
-        Condition::Rows(level) if !rows.is_empty() => Some(Finding {
-            level,
-            subject: format!("check {name}"),
-            text: format!("{} rows: {}", rows.len(), shown[0]),
-        }),
+        Condition::Rows(level) if !rows.is_empty() => {
+            Some(Finding { level, subject: format!("check {name}"), text: format!("{total} rows: {}", shown[0]) })
+        }
         Condition::Rows(_) => None,
         Condition::Value { direction, warning, critical } => {
             let value = rows.first().and_then(|r| r.first()).and_then(|c| match c {

@@ -39,7 +39,8 @@ fn judge(rule: &Rule, s: &SeriesValues, divisor: f64) -> Option<Finding> {
     };
     let t = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v}"));
     let text = format!(
-        "avg {avg:.1}, p95 {p95:.1} over the hour ({} {} warning {} / critical {}, rule {})",
+        "avg {avg:.1}, p95 {p95:.1} over {} ({} {} warning {} / critical {}, rule {})",
+        covered(s),
         s.key.metric.unit,
         d.as_str(),
         t(rule.warning),
@@ -49,6 +50,21 @@ fn judge(rule: &Rule, s: &SeriesValues, divisor: f64) -> Option<Finding> {
     Some(Finding { level, subject: s.key.to_string(), text })
 }
 
+/// What an hour's values really cover: "the hour", or the span and sample count when the
+/// agent ran for only part of it (a finding from 15 s of data must not say "the hour").
+fn covered(s: &SeriesValues) -> String {
+    let secs = s.span.1 - s.span.0;
+    if secs >= MOST_OF_AN_HOUR {
+        "the hour".to_owned()
+    } else {
+        let span = humantime::format_duration(std::time::Duration::from_secs(secs.unsigned_abs()));
+        format!("{span} of the hour ({} samples)", s.values.len())
+    }
+}
+
+/// Data spanning at least this much of an hour is "the hour".
+const MOST_OF_AN_HOUR: i64 = 45 * 60;
+
 /// An hour whose p95 is well past the series' usual p99 (the monthly baseline), though
 /// within the rule's thresholds: worth knowing, not worth a notification.
 fn unusual(s: &SeriesValues, b: &crate::archive::Baseline) -> Option<Finding> {
@@ -57,7 +73,7 @@ fn unusual(s: &SeriesValues, b: &crate::archive::Baseline) -> Option<Finding> {
     (!s.values.is_empty() && p95 > b.p99 + margin).then(|| Finding {
         level: Level::Info,
         subject: s.key.to_string(),
-        text: format!("p95 {p95:.1} over the hour, above its usual p99 of {:.1} (monthly baseline)", b.p99),
+        text: format!("p95 {p95:.1} over {}, above its usual p99 of {:.1} (monthly baseline)", covered(s), b.p99),
     })
 }
 

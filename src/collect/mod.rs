@@ -12,6 +12,7 @@
 mod battery;
 mod diskstats;
 mod hwmon;
+pub mod mounts;
 mod netdev;
 mod procs;
 pub mod rate;
@@ -138,7 +139,7 @@ pub fn system_collectors(config: &Config) -> Result<Vec<Box<dyn Collector>>, Col
     let host = &config.host;
     let mut list: Vec<Box<dyn Collector>> = vec![Box::new(SystemStats::new(c)?)];
     if c.disks {
-        list.push(Box::new(Disks::new(config.filters.clone())?));
+        list.push(Box::new(Disks::new(&host.proc_root, config.filters.clone())));
     }
     if c.disk_io {
         let exclude = config.filters.devices_exclude.clone();

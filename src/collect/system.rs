@@ -1,9 +1,12 @@
-//! sysinfo-backed collectors: CPU, load, memory, swap, uptime, and space per mount.
+//! sysinfo-backed collectors (CPU, load, memory, swap, uptime), and space per mount from
+//! the mount table and `statvfs`.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
-use sysinfo::{DiskRefreshKind, MemoryRefreshKind, System};
+use sysinfo::{MemoryRefreshKind, System};
 
+use super::mounts::{self, Mount};
 use super::rate::TickCtx;
 use super::{CollectError, Collector};
 use crate::config::{CollectorSwitches, Filters};
@@ -99,22 +102,21 @@ impl Collector for SystemStats {
 
 /// Used, free and percent-used space for each real mount.
 pub struct Disks {
-    disks: sysinfo::Disks,
+    /// Where the mount table is (`/proc`, or a test's fixture tree).
+    proc_root: PathBuf,
     filters: Filters,
 }
 
 impl Disks {
-    /// Prepares sysinfo's mount list with the configured exclusions.
-    pub fn new(filters: Filters) -> Result<Self, CollectError> {
-        Ok(Disks { disks: sysinfo::Disks::new().map_err(unsupported)?, filters })
+    /// Reads the mount table under `proc_root` at each tick, with the configured exclusions.
+    pub fn new(proc_root: &Path, filters: Filters) -> Self {
+        Disks { proc_root: proc_root.to_owned(), filters }
     }
 
-    fn wanted(&self, disk: &sysinfo::Disk) -> bool {
-        let fs = disk.file_system().to_string_lossy();
-        let mount = disk.mount_point().to_string_lossy();
-        disk.total_space() > 0
-            && !self.filters.fs_exclude.iter().any(|x| *x == fs)
-            && !self.filters.mounts_exclude.iter().any(|p| p.matches(&mount))
+    /// Whether a mount is recorded; judged from the table alone, before any `statvfs`.
+    fn wanted(&self, m: &Mount) -> bool {
+        !self.filters.fs_exclude.iter().any(|x| *x == m.fs)
+            && !self.filters.mounts_exclude.iter().any(|p| p.matches(&m.point))
     }
 }
 
@@ -124,19 +126,21 @@ impl Collector for Disks {
     }
 
     fn collect(&mut self, ctx: &TickCtx, out: &mut Vec<Sample>) -> Result<(), CollectError> {
-        // Re-list mounts each tick so a plugged-in drive shows up and an unplugged one goes.
-        self.disks.refresh_specifics(true, DiskRefreshKind::nothing().with_storage());
+        // Re-read mounts each tick so a plugged-in drive shows up and an unplugged one goes.
+        let table = mounts::read(&self.proc_root).map_err(|e| CollectError::read(&self.proc_root.join("mounts"), e))?;
         let ts = ctx.ts();
         // One device bind-mounted in several places is one disk: keep its first mount.
         let mut devices = HashSet::new();
-        for disk in self.disks.iter().filter(|d| self.wanted(d)) {
-            if !devices.insert(disk.name().to_owned()) {
+        for m in table.iter().filter(|m| self.wanted(m)) {
+            if !devices.insert(m.device.clone()) {
                 continue;
             }
-            let mount = disk.mount_point().to_string_lossy().into_owned();
-            let (total, free) = (disk.total_space(), disk.available_space());
+            let Ok((free, total)) = mounts::statvfs(Path::new(&m.point)) else { continue };
+            if total == 0 {
+                continue;
+            }
             let used = total.saturating_sub(free);
-            let key = |metric| SeriesKey::with(metric, "mount", mount.clone());
+            let key = |metric| SeriesKey::with(metric, "mount", m.point.clone());
             out.push(Sample { key: key(&m::DISK_USED), ts, value: used as f64 });
             out.push(Sample { key: key(&m::DISK_FREE), ts, value: free as f64 });
             if let Some(p) = percent(used, total) {

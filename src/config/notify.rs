@@ -61,9 +61,12 @@ fn webhook(name: String, w: RawWebhook, loc: &Locator) -> Result<Webhook, Config
                 return Err(loc.error(k.span().start, format!("{key}.headers: {:?} is not a header name", k.get_ref())));
             }
             if HeaderValue::from_str(v.get_ref()).is_err() {
-                return Err(
-                    loc.error(v.span().start, format!("{key}.headers: {:?} is not a header value", v.get_ref()))
+                // Not quoted: header values carry tokens, and config errors reach logs.
+                let msg = format!(
+                    "{key}.headers.{} is not a valid header value (not shown: it may be a secret)",
+                    k.get_ref()
                 );
+                return Err(loc.error(v.span().start, msg));
             }
             Ok((k.into_inner(), v.into_inner()))
         })

@@ -21,6 +21,9 @@ use crate::store::{Store, StoreError};
 /// shows up within this).
 const LOOK_AGAIN: Duration = Duration::from_secs(60);
 
+/// How often a job past its deadline is interrupted again until it returns.
+const INTERRUPT_AGAIN: Duration = Duration::from_millis(100);
+
 /// A job under way.
 struct Running {
     job: Job,
@@ -28,6 +31,8 @@ struct Running {
     deadline: Instant,
     /// Stops its hot-store query at the deadline, so a job never outlives its timeout.
     interrupt: rusqlite::InterruptHandle,
+    /// The job's thread, whose archive queries are stopped at the deadline too.
+    thread: Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>,
     task: JoinHandle<Result<Report, StoreError>>,
 }
 
@@ -87,8 +92,13 @@ impl Checklist {
             }
         };
         let (config, todo, interrupt) = (self.config.clone(), job.clone(), store.interrupt_handle());
-        let task = tokio::task::spawn_blocking(move || run_job(&todo, &store, &config, slot));
-        self.running = Some(Running { deadline: Instant::now() + job.timeout, job, slot, interrupt, task });
+        let thread = Arc::new(std::sync::Mutex::new(None));
+        let on_thread = thread.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            *on_thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::thread::current().id());
+            run_job(&todo, &store, &config, slot)
+        });
+        self.running = Some(Running { deadline: Instant::now() + job.timeout, job, slot, interrupt, thread, task });
     }
 
     /// Lets a job under way finish (within its timeout) and returns its report.
@@ -101,9 +111,18 @@ impl Checklist {
         let result = match tokio::time::timeout_at(r.deadline, &mut r.task).await {
             Ok(done) => Some(done),
             Err(_) => {
-                // Stop its query and wait for the thread, so the next job never overlaps it.
-                r.interrupt.interrupt();
-                let _ = (&mut r.task).await;
+                // Stop its queries and wait for the thread, so the next job never overlaps it.
+                // An interrupt stops the query running now; a job may start another, so
+                // keep interrupting until it gives up.
+                loop {
+                    r.interrupt.interrupt();
+                    if let Some(t) = *r.thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+                        crate::archive::interrupt_thread(t);
+                    }
+                    if tokio::time::timeout(INTERRUPT_AGAIN, &mut r.task).await.is_ok() {
+                        break;
+                    }
+                }
                 None
             }
         };

@@ -65,12 +65,29 @@ fn every(period: Duration, first_now: bool) -> Interval {
     i
 }
 
+/// The report that says the hot store was replaced: its history is in `aside`, not lost.
+fn recovered(hot: &Path, aside: &Path, now: i64) -> crate::checks::report::Report {
+    use crate::checks::report::{Finding, Level, Report};
+    let finding = Finding {
+        level: Level::Critical,
+        subject: "hot store".into(),
+        text: format!(
+            "{} was not a readable SQLite database: moved aside to {} and a new store started",
+            hot.display(),
+            aside.display()
+        ),
+    };
+    Report::new("hot_store", now, "hot store replaced", vec![finding], &[])
+}
+
 /// Runs the agent until `shutdown` completes, then writes the pending batch and returns.
-/// Aged samples move to the archive at `archive` if the config enables it.
+/// Aged samples move to the archive at `archive` if the config enables it. `moved_aside`
+/// names a corrupt hot store that was replaced at start: announced as critical.
 pub async fn run(
     config: &Config,
     mut store: Store,
     archive: &Path,
+    moved_aside: Option<&Path>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let interval = config.sampling.interval;
@@ -83,11 +100,17 @@ pub async fn run(
         .enabled
         .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
     let mut alerting = Alerting::start(config, store.path(), wall_ms())?;
+    if let Some(aside) = moved_aside {
+        alerting.announce(&recovered(store.path(), aside, wall_ms() / 1000), wall_ms());
+    }
     let mut checklist = if config.checks.enabled && !config.checks.jobs.is_empty() {
         Some(Checklist::new(std::sync::Arc::new(config.clone()), store.path())?)
     } else {
         None
     };
+    if a.enabled {
+        store.keep_unarchived();
+    }
     let (tx, rx) = mpsc::channel();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())

@@ -2,7 +2,7 @@
 //! and each webhook's host reachable. Nothing is sent: a check must not post to a team's
 //! channel (`hostwatch notify test` does that on purpose).
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use super::Webhook;
@@ -52,12 +52,12 @@ fn notification_server() -> Check {
 fn reachable(hook: &Webhook) -> Check {
     const NAME: &str = "webhook";
     let host = hook.url.host_str().unwrap_or_default();
-    let port = hook.url.port_or_known_default().unwrap_or(443);
+    let shown = super::webhook::redacted(&hook.url);
     let fail = |why: String| {
         Check::trouble(
             NAME,
             Verdict::Fail,
-            format!("{} ({}): {why}", hook.name, hook.url),
+            format!("{} ({shown}): {why}", hook.name),
             format!(
                 "check the URL and this host's network; meanwhile notices wait and are delivered once it answers \
                  (`hostwatch alerts` lists them); `hostwatch notify test {}` sends a test",
@@ -65,14 +65,15 @@ fn reachable(hook: &Webhook) -> Check {
             ),
         )
     };
-    let addrs = match (host, port).to_socket_addrs() {
-        Ok(addrs) => addrs.collect::<Vec<_>>(),
+    // The url crate resolves IPv6 literals without their brackets, which `host_str` keeps.
+    let addrs = match hook.url.socket_addrs(|| None) {
+        Ok(addrs) => addrs,
         Err(e) => return fail(format!("cannot resolve {host}: {e}")),
     };
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, WAIT) {
-            Ok(_) => return Check::ok(NAME, format!("{} ({}) accepts connections at {addr}", hook.name, hook.url)),
+            Ok(_) => return Check::ok(NAME, format!("{} ({shown}) accepts connections at {addr}", hook.name)),
             Err(e) => last = Some(format!("cannot connect to {addr}: {e}")),
         }
     }

@@ -20,7 +20,7 @@ pub use deliver::{Channel, DeliveryError, send};
 pub use health::checks;
 pub use notice::{Entry, Notice, SCHEMA, rfc3339};
 pub use outbox::Outbox;
-pub use webhook::sign;
+pub use webhook::{redacted, sign};
 
 /// The channel name of desktop notifications (webhooks are named by their config table).
 pub const DESKTOP: &str = "desktop";

@@ -20,6 +20,11 @@ use crate::store::{OutboxItem, Outcome, Store};
 /// old bubble helps nobody (webhooks keep trying: their receivers keep history).
 const DESKTOP_EXPIRY_MS: i64 = 10 * 60 * 1000;
 
+/// A webhook notice still failing this long after it was queued is marked failed: a
+/// receiver that answers 5xx for days must not hold its channel's later notices for good.
+/// `hostwatch alerts` lists the notices given up on.
+const GIVE_UP_MS: i64 = 3 * 24 * 3600 * 1000;
+
 /// The longest one desktop attempt may take (a hung notification server).
 const DESKTOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -65,26 +70,42 @@ impl Outbox {
     /// notice is queued. An attempt under way when shutdown comes is finished first.
     pub async fn run(&self, channel: Channel, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let name = channel.name().to_owned();
+        // An outcome the store did not take (a full disk): kept here and stored again before
+        // anything else, so a delivered notice is never sent again while the disk is full.
+        let mut unstored: Option<Done> = None;
         loop {
             if *shutdown.borrow() {
                 return;
             }
             let now = (self.clock)();
-            // Bound first: the store's lock must not be held across the attempt's await.
-            let next = self.db().outbox_next(&name);
-            let wait = match next {
-                Ok(Some(item)) if item.next_ms <= now => {
-                    if self.attempt(&channel, item, now).await {
-                        continue;
-                    }
-                    // The store did not take the outcome: wait rather than resend at once.
-                    Some(self.retry_max)
+            let wait = if let Some(done) = unstored.take() {
+                if self.finish(&name, &done) {
+                    continue;
                 }
-                Ok(Some(item)) => Some(Duration::from_millis(u64::try_from(item.next_ms - now).unwrap_or(0))),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!(channel = name, "cannot read the outbox: {e}");
-                    Some(self.retry_max)
+                unstored = Some(done);
+                Some(self.retry_max)
+            } else {
+                // Bound first: the store's lock must not be held across the attempt's await.
+                let next = self.db().outbox_next(&name);
+                match next {
+                    Ok(Some(item)) if item.next_ms <= now => match self.attempt(&channel, item, now).await {
+                        Step::Done(done) if self.finish(&name, &done) => continue,
+                        Step::Done(done) => {
+                            unstored = Some(done);
+                            Some(self.retry_max)
+                        }
+                        Step::Retried(true) => continue,
+                        // Not stored: wait rather than resend at once.
+                        Step::Retried(false) => Some(self.retry_max),
+                    },
+                    // A clock stepped back must not stretch a wait past `retry_max`.
+                    Ok(Some(item)) => Some(Duration::from_millis(u64::try_from(item.next_ms - now).unwrap_or(0)))
+                        .map(|d| d.min(self.retry_max)),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::error!(channel = name, "cannot read the outbox: {e}");
+                        Some(self.retry_max)
+                    }
                 }
             };
             tokio::select! {
@@ -96,20 +117,18 @@ impl Outbox {
         }
     }
 
-    /// One attempt on the oldest pending notice; false if its outcome could not be stored.
-    async fn attempt(&self, channel: &Channel, item: OutboxItem, now: i64) -> bool {
+    /// One attempt on the oldest pending notice: its final outcome, or a retry (recorded
+    /// here; false if the store did not take it).
+    async fn attempt(&self, channel: &Channel, item: OutboxItem, now: i64) -> Step {
         let name = channel.name();
+        let done = |outcome, error: Option<String>| Step::Done(Done { id: item.id, outcome, error });
         let notice: Notice = match serde_json::from_str(&item.body) {
             Ok(n) => n,
-            Err(e) => return self.finish(name, item.id, Outcome::Failed, Some(&format!("unreadable notice: {e}"))),
+            Err(e) => return done(Outcome::Failed, Some(format!("unreadable notice: {e}"))),
         };
         let result = match channel {
-            Channel::Desktop if now - item.created_ms > DESKTOP_EXPIRY_MS => {
-                return self.finish(name, item.id, Outcome::Expired, None);
-            }
-            Channel::Desktop if self.quiet_at(&notice, now) => {
-                return self.finish(name, item.id, Outcome::Suppressed, None);
-            }
+            Channel::Desktop if now - item.created_ms > DESKTOP_EXPIRY_MS => return done(Outcome::Expired, None),
+            Channel::Desktop if self.quiet_at(&notice, now) => return done(Outcome::Suppressed, None),
             Channel::Desktop => tokio::time::timeout(DESKTOP_TIMEOUT, send(channel, &notice, now / 1000))
                 .await
                 .unwrap_or_else(|_| Err(DeliveryError::Retry("desktop notification: no answer in 10s".into()))),
@@ -118,11 +137,18 @@ impl Outbox {
         match result {
             Ok(()) => {
                 tracing::debug!(channel = name, key = notice.idempotency_key, "delivered");
-                self.finish(name, item.id, Outcome::Delivered, None)
+                done(Outcome::Delivered, None)
             }
             Err(DeliveryError::Permanent(e)) => {
                 tracing::error!(channel = name, "notice refused, not retried: {e}");
-                self.finish(name, item.id, Outcome::Failed, Some(&e))
+                done(Outcome::Failed, Some(e))
+            }
+            Err(DeliveryError::Retry(e)) if now - item.created_ms > GIVE_UP_MS => {
+                let age =
+                    humantime::format_duration(Duration::from_secs(((now - item.created_ms) / 1000).unsigned_abs()));
+                let why = format!("gave up after {} attempts over {age}: {e}", item.attempts + 1);
+                tracing::error!(channel = name, "{why}");
+                done(Outcome::Failed, Some(why))
             }
             Err(DeliveryError::Retry(e)) => {
                 let delay = backoff(item.attempts + 1, self.retry_max);
@@ -131,16 +157,35 @@ impl Outbox {
                 }
                 let next = (self.clock)() + crate::config::millis(delay);
                 let stored = self.db().outbox_retry(item.id, &e, next);
-                stored.inspect_err(|e| tracing::error!(channel = name, "cannot record a failed delivery: {e}")).is_ok()
+                Step::Retried(
+                    stored
+                        .inspect_err(|e| tracing::error!(channel = name, "cannot record a failed delivery: {e}"))
+                        .is_ok(),
+                )
             }
         }
     }
 
-    fn finish(&self, channel: &str, id: i64, outcome: Outcome, error: Option<&str>) -> bool {
-        let stored = self.db().outbox_done(id, outcome, error, (self.clock)());
-        // If not stored, the notice stays pending and is sent again: at least once, same key.
+    /// Stores a notice's final outcome; false (logged) if the store did not take it.
+    fn finish(&self, channel: &str, done: &Done) -> bool {
+        let stored = self.db().outbox_done(done.id, done.outcome, done.error.as_deref(), (self.clock)());
         stored.inspect_err(|e| tracing::error!(channel, "cannot mark a notice done: {e}")).is_ok()
     }
+}
+
+/// A notice's final outcome, to be stored.
+struct Done {
+    id: i64,
+    outcome: Outcome,
+    error: Option<String>,
+}
+
+/// How one attempt ended.
+enum Step {
+    /// Delivered, refused, expired or given up on.
+    Done(Done),
+    /// To be tried again; whether the store took the new schedule.
+    Retried(bool),
 }
 
 #[cfg(test)]

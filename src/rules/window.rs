@@ -65,10 +65,17 @@ impl Window {
         }
     }
 
-    /// Adds a sample; one older than or as old as the newest (a clock step back) is ignored.
+    /// Adds a sample. A repeat of the newest second is ignored; one older (the clock was
+    /// stepped back) starts the window afresh, or every later sample would be ignored
+    /// until the clock caught up and the rule froze.
     pub fn push(&mut self, ts: i64, value: f64) {
-        if self.samples.back().is_some_and(|&(last, _)| ts <= last) {
-            return;
+        match self.samples.back() {
+            Some(&(last, _)) if ts == last => return,
+            Some(&(last, _)) if ts < last => {
+                self.samples.clear();
+                self.first = None;
+            }
+            _ => {}
         }
         self.first.get_or_insert(ts);
         self.samples.push_back((ts, value));
@@ -166,14 +173,17 @@ mod tests {
     }
 
     #[test]
-    fn a_step_back_in_time_is_ignored_and_a_rate_needs_two_samples() {
+    fn a_step_back_in_time_starts_the_window_afresh_and_a_rate_needs_two_samples() {
         let rate = Condition::Rate(Duration::from_secs(60));
-        let w = window(rate, &[(10, 1.0), (5, 500.0)]);
-        assert_eq!(w.latest(), Some((10, 1.0)));
+        let w = window(rate, &[(10, 1.0), (10, 7.0), (5, 500.0)]);
+        assert_eq!(w.latest(), Some((5, 500.0)), "the stepped-back sample counts; the repeat does not");
         assert_eq!(w.measure(rate, 1.0), None);
+        let after = window(rate, &[(100, 1.0), (40, 2.0), (41, 3.0)]);
+        assert_eq!(after.latest(), Some((41, 3.0)), "samples after the step are seen");
+        assert_eq!(after.measure(rate, 1.0), None, "watched 1 of 60 seconds since the step");
         let short = Condition::Rate(Duration::from_secs(5));
         assert_eq!(window(short, &[(0, 1.0), (4, 5.0)]).measure(short, 1.0), None, "watched 4 of 5 seconds");
         assert_eq!(window(short, &[(0, 1.0), (1, 2.0), (5, 6.0)]).measure(short, 1.0), Some(Measure::Value(1.0)));
-        assert_eq!(w.measure(Condition::Value, 4.0), Some(Measure::Value(0.25)));
+        assert_eq!(w.measure(Condition::Value, 4.0), Some(Measure::Value(125.0)));
     }
 }

@@ -209,6 +209,20 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// Notices that ended `failed` (refused, or given up on) since `since_ms`, per channel:
+    /// how many, and the newest one's error.
+    pub fn outbox_failed(&self, since_ms: i64) -> Result<Vec<(String, i64, String)>, StoreError> {
+        let sql = "SELECT channel, count(*),
+                          (SELECT last_error FROM outbox o WHERE o.channel = f.channel AND o.outcome = 'failed'
+                           ORDER BY id DESC LIMIT 1)
+                   FROM outbox f WHERE outcome = 'failed' AND done_ms >= ?1 GROUP BY channel ORDER BY channel";
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let rows = stmt
+            .query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     /// Announced alert changes since `since_ms`, newest first.
     pub fn alert_history(&self, since_ms: i64, limit: u32) -> Result<Vec<AlertEvent>, StoreError> {
         let sql = "SELECT at_ms, rule, series, event, severity, value, threshold FROM alert_events

@@ -167,13 +167,15 @@ pub struct SeriesValues {
     pub key: crate::metrics::SeriesKey,
     /// Its values, oldest first, in real units.
     pub values: Vec<f64>,
+    /// Unix seconds of its first and last value: the span the values really cover.
+    pub span: (i64, i64),
 }
 
 impl Store {
     /// Every value of the series of `metrics` in `[from, to)` (unix seconds), by series.
     pub fn series_between(&self, metrics: &[&str], from: i64, to: i64) -> Result<Vec<SeriesValues>, StoreError> {
         let sql =
-            "SELECT s.metric, s.labels, v.value * 1.0 / s.scale FROM samples v JOIN series s ON s.id = v.series_id
+            "SELECT s.metric, s.labels, v.value * 1.0 / s.scale, v.ts FROM samples v JOIN series s ON s.id = v.series_id
                    WHERE v.ts >= ?1 AND v.ts < ?2 AND s.metric IN (SELECT value FROM json_each(?3))
                    ORDER BY s.id, v.ts";
         let list = serde_json::to_string(metrics).expect("names are plain strings");
@@ -184,13 +186,15 @@ impl Store {
         while let Some(r) = rows.next().map_err(self.err())? {
             let (metric, labels, value): (String, String, f64) =
                 (r.get(0).map_err(self.err())?, r.get(1).map_err(self.err())?, r.get(2).map_err(self.err())?);
+            let ts: i64 = r.get(3).map_err(self.err())?;
             if current.as_ref() != Some(&(metric.clone(), labels.clone())) {
                 let Some(key) = crate::metrics::SeriesKey::from_parts(&metric, &labels) else { continue };
-                out.push(SeriesValues { key, values: Vec::new() });
+                out.push(SeriesValues { key, values: Vec::new(), span: (ts, ts) });
                 current = Some((metric, labels));
             }
             if let Some(last) = out.last_mut() {
                 last.values.push(value);
+                last.span.1 = ts;
             }
         }
         Ok(out)
@@ -212,14 +216,24 @@ impl Store {
         self.conn.get_interrupt_handle()
     }
 
-    /// Runs a user's query read-only; cells as the archive's, so checks judge both alike.
-    pub fn query_cells(&self, sql: &str) -> Result<Vec<Vec<crate::archive::Cell>>, StoreError> {
+    /// Runs a user's query read-only, keeping its first `keep` rows (cells as the
+    /// archive's, so checks judge both alike) and counting all of them. Only one query is
+    /// accepted: `SELECT`, `WITH` or `VALUES`, which SQLite confirms changes nothing, so no
+    /// `PRAGMA` can take the store out of WAL or switch `query_only` off.
+    pub fn query_cells(&self, sql: &str, keep: usize) -> Result<(Vec<Vec<crate::archive::Cell>>, u64), StoreError> {
         use crate::archive::Cell;
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+        let refuse = |why: String| StoreError::UserSql { path: self.path.clone(), why };
+        let one = crate::sql::single(sql).map_err(|e| refuse(e.to_string()))?;
+        let mut stmt = self.conn.prepare(one).map_err(self.err())?;
+        only_query(&stmt, one).map_err(refuse)?;
         let width = stmt.column_count();
         let mut rows = stmt.query([]).map_err(self.err())?;
-        let mut out = Vec::new();
+        let (mut out, mut total) = (Vec::new(), 0u64);
         while let Some(r) = rows.next().map_err(self.err())? {
+            total += 1;
+            if out.len() >= keep {
+                continue;
+            }
             let cells = (0..width)
                 .map(|i| {
                     Ok(match r.get_ref(i)? {
@@ -234,7 +248,7 @@ impl Store {
                 .map_err(self.err())?;
             out.push(cells);
         }
-        Ok(out)
+        Ok((out, total))
     }
 }
 
@@ -242,7 +256,18 @@ impl Store {
 pub fn check_sql(sql: &str) -> Result<(), String> {
     let mut conn = rusqlite::Connection::open_in_memory().map_err(|e| e.to_string())?;
     super::migrate::migrate(&mut conn).map_err(|e| e.to_string())?.map_err(|v| format!("schema version {v}"))?;
-    conn.prepare(sql).map(drop).map_err(|e| e.to_string())
+    let one = crate::sql::single(sql).map_err(|e| e.to_string())?;
+    only_query(&conn.prepare(one).map_err(|e| e.to_string())?, one)
+}
+
+/// Refuses a statement that is not a plain query or that SQLite says would write.
+fn only_query(stmt: &rusqlite::Statement, one: &str) -> Result<(), String> {
+    let query = matches!(crate::sql::first_keyword(one).as_str(), "SELECT" | "WITH" | "VALUES");
+    if query && stmt.readonly() {
+        Ok(())
+    } else {
+        Err(format!("only a query (SELECT, WITH, VALUES) may run on the hot store, not {one:?}"))
+    }
 }
 
 fn stored(r: &rusqlite::Row) -> rusqlite::Result<StoredReport> {

@@ -36,7 +36,7 @@ mod trend;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 // Fx instead of SipHash: keys are our own series, not attacker input, and hashing was a
 // tenth of the ingest profile.
 use rustc_hash::FxHashMap as HashMap;
@@ -74,6 +74,22 @@ pub enum StoreError {
         /// Its `user_version`.
         version: u32,
     },
+    /// A user's SQL that the store refuses to run (several statements, not a query).
+    #[error("hot store {path}: {why}")]
+    UserSql {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the SQL.
+        why: String,
+    },
+    /// Moving a corrupt store aside failed.
+    #[error("cannot move the corrupt hot store {path} aside: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// SQLite refused (full disk, permissions, corruption, lock timeout).
     #[error("hot store {path}: {source}")]
     Sqlite {
@@ -101,6 +117,8 @@ pub struct Store {
     ids: HashMap<SeriesKey, i64>,
     /// This agent's row in `agent_runs`, once [`Store::begin_run`] was called.
     run_id: Option<i64>,
+    /// Whether retention spares samples the archive has not committed (archive on).
+    archive_first: bool,
 }
 
 impl Store {
@@ -117,7 +135,30 @@ impl Store {
             return Err(StoreError::TooNew { path: path.to_owned(), version });
         }
         migrate::rescale(&mut conn).map_err(err)?;
-        Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None })
+        Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None, archive_first: false })
+    }
+
+    /// Opens the store like [`Store::open`]; a file that is not a SQLite database (or is
+    /// corrupt) is moved aside, with its `-wal` and `-shm`, as `<name>.corrupt-<now>`, and a
+    /// new store is started in its place. Returns where the old one went, if it was moved:
+    /// the agent then says so, instead of failing in a silent restart loop.
+    pub fn open_or_recover(path: &Path, now: i64) -> Result<(Store, Option<PathBuf>), StoreError> {
+        match Store::open(path) {
+            Err(StoreError::Sqlite { source, .. }) if is_corrupt(&source) => {
+                let aside = PathBuf::from(format!("{}.corrupt-{now}", path.display()));
+                let io = |source| StoreError::Io { path: path.to_owned(), source };
+                std::fs::rename(path, &aside).map_err(io)?;
+                for suffix in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if side.exists() {
+                        std::fs::rename(&side, format!("{}{suffix}", aside.display())).map_err(io)?;
+                    }
+                }
+                tracing::error!(moved_to = %aside.display(), "the hot store is not a readable SQLite database: starting a new one");
+                Ok((Store::open(path)?, Some(aside)))
+            }
+            other => other.map(|store| (store, None)),
+        }
     }
 
     /// Opens an existing store for reading only; never creates or migrates it.
@@ -131,7 +172,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;").map_err(err)?;
-        Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None })
+        Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None, archive_first: false })
     }
 
     /// The file's path.
@@ -159,11 +200,20 @@ impl Store {
         Ok(())
     }
 
+    /// From now on, retention deletes no sample at or above the archive's last logged
+    /// watermark (none at all before the first rollup): archive first, then delete. Without
+    /// it a laptop asleep past the retention would lose, at its first flush, the hours that
+    /// were never archived.
+    pub fn keep_unarchived(&mut self) {
+        self.archive_first = true;
+    }
+
     /// Writes a batch in one transaction, then deletes what is older than `keep_since`
-    /// (unix seconds) in the same transaction. `now` is the flush time.
+    /// (unix seconds) in the same transaction (samples only below the archive's watermark
+    /// after [`Store::keep_unarchived`]). `now` is the flush time.
     pub fn write(&mut self, batch: &Batch, now: i64, keep_since: i64) -> Result<(), StoreError> {
-        let Store { conn, path, ids, run_id } = self;
-        let result = write_tx(conn, ids, batch, *run_id, now, keep_since);
+        let Store { conn, path, ids, run_id, archive_first } = self;
+        let result = write_tx(conn, ids, batch, *run_id, now, keep_since, *archive_first);
         if result.is_err() {
             // Ids handed out inside the rolled-back transaction no longer exist.
             ids.clear();
@@ -179,21 +229,47 @@ fn write_tx(
     run_id: Option<i64>,
     now: i64,
     keep_since: i64,
+    archive_first: bool,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     write_batch(&tx, ids, batch)?;
     tx.execute("UPDATE agent_runs SET last_flush = ?2 WHERE id = ?1", params![run_id, now])?;
-    tx.execute("DELETE FROM samples WHERE ts < ?1", [keep_since])?;
+    let samples_since = if archive_first {
+        let archived: Option<i64> = tx.query_row(LAST_WATERMARK_ROW, [], |r| r.get(1)).optional()?;
+        keep_since.min(archived.unwrap_or(i64::MIN))
+    } else {
+        keep_since
+    };
+    tx.execute("DELETE FROM samples WHERE ts < ?1", [samples_since])?;
     tx.execute("DELETE FROM gaps WHERE end_ts < ?1", [keep_since])?;
-    tx.execute("DELETE FROM rollups WHERE at < ?1", [keep_since])?;
+    // The newest logged watermark outlives retention: the line samples are kept above.
+    tx.execute(
+        &format!("DELETE FROM rollups WHERE at < ?1 AND rowid IS NOT (SELECT rowid FROM ({LAST_WATERMARK_ROW}))"),
+        [keep_since],
+    )?;
     tx.execute("DELETE FROM alert_events WHERE at_ms < ?1 * 1000", [keep_since])?;
     tx.execute("DELETE FROM outbox WHERE done_ms < ?1 * 1000", [keep_since])?;
     tx.execute("DELETE FROM agent_runs WHERE coalesce(stopped_at, last_flush, started_at) < ?1", [keep_since])?;
-    if tx.execute("DELETE FROM series WHERE last_seen < ?1", [keep_since])? > 0 {
+    // A series whose samples were spared (not archived yet) keeps its catalogue row. Its
+    // samples are all older than the cutoff, so only that range of the (ts, series_id) key
+    // is looked at: empty unless retention spared samples.
+    let vanished = "DELETE FROM series WHERE last_seen < ?1
+                    AND NOT EXISTS (SELECT 1 FROM samples WHERE ts < ?1 AND series_id = series.id)";
+    if tx.execute(vanished, [keep_since])? > 0 {
         ids.clear();
     }
     tx.commit()
 }
+
+/// Whether SQLite says the file is not a database or is damaged.
+fn is_corrupt(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt))
+}
+
+/// The rollup log row with the highest archive watermark (watermarks only rise; a clock
+/// step can reorder `at`): every sample below it is in the archive.
+const LAST_WATERMARK_ROW: &str =
+    "SELECT rowid, watermark FROM rollups WHERE watermark IS NOT NULL ORDER BY watermark DESC LIMIT 1";
 
 fn begin_run(conn: &mut Connection, now: i64, max_gap: i64, pid: u32, version: &str) -> rusqlite::Result<i64> {
     let tx = conn.transaction()?;

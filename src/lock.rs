@@ -1,0 +1,104 @@
+//! One agent per data dir: an exclusive lock on `<data>/agent.lock`, which holds its pid.
+//!
+//! The lock is an advisory `flock`: the kernel drops it when the process ends, however it
+//! ends (a kill -9 included), so a stale file never blocks a start. `status` and `doctor`
+//! ask it whether an agent is running instead of guessing from the last write.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The lock file's name inside the data dir.
+pub const FILE_NAME: &str = "agent.lock";
+
+/// Why this agent cannot run here.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another agent holds the data dir.
+    #[error("another hostwatch agent (pid {pid}) is running on {dir}: stop it first, or give this one --data-dir")]
+    Held {
+        /// The data dir.
+        dir: PathBuf,
+        /// The holder's pid, as it wrote it (`?` if unreadable).
+        pid: String,
+    },
+    /// The lock file cannot be opened or written.
+    #[error("cannot take the agent lock {path}: {source}")]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// This agent's hold on its data dir, released when dropped or when the process ends.
+#[derive(Debug)]
+pub struct AgentLock {
+    _file: File,
+}
+
+fn open(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)
+}
+
+fn pid_in(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty()).unwrap_or_else(|| "?".to_owned())
+}
+
+impl AgentLock {
+    /// Takes the data dir `dir` for this process, or names the agent that has it.
+    pub fn take(dir: &Path) -> Result<AgentLock, LockError> {
+        let path = dir.join(FILE_NAME);
+        let io = |source| LockError::Io { path: path.clone(), source };
+        let mut file = open(&path).map_err(io)?;
+        // `status` holds a shared lock for an instant while it looks: try a few times.
+        for attempt in 0..5 {
+            match file.try_lock() {
+                Ok(()) => {
+                    file.set_len(0).map_err(io)?;
+                    file.rewind().and_then(|()| writeln!(file, "{}", std::process::id())).map_err(io)?;
+                    return Ok(AgentLock { _file: file });
+                }
+                Err(TryLockError::WouldBlock) if attempt < 4 => std::thread::sleep(Duration::from_millis(20)),
+                Err(TryLockError::WouldBlock) => break,
+                Err(TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+        Err(LockError::Held { dir: dir.to_owned(), pid: pid_in(&mut file) })
+    }
+}
+
+/// The pid of the agent running on `dir` now, if one is (as it wrote it).
+pub fn holder(dir: &Path) -> Option<String> {
+    let mut file = File::open(dir.join(FILE_NAME)).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => None,
+        Err(_) => Some(pid_in(&mut file)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_take_names_the_holder_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(holder(dir.path()), None);
+        let lock = AgentLock::take(dir.path()).unwrap();
+        let me = std::process::id().to_string();
+        assert_eq!(holder(dir.path()), Some(me.clone()));
+        match AgentLock::take(dir.path()) {
+            Err(LockError::Held { pid, .. }) => assert_eq!(pid, me),
+            other => panic!("a second agent took the lock: {other:?}"),
+        }
+        drop(lock);
+        assert_eq!(holder(dir.path()), None);
+        AgentLock::take(dir.path()).unwrap();
+    }
+}
