@@ -69,9 +69,8 @@ fn close_quote(b: &[u8], open: usize, escapes: bool) -> Option<usize> {
     let q = b[open];
     let mut i = open + 1;
     while i < b.len() {
-        if escapes && b[i] == b'\\' {
-            i += 2;
-        } else if b[i] == q && b.get(i + 1) == Some(&q) {
+        // A backslash escape, or a doubled quote: two bytes that do not close the string.
+        if (escapes && b[i] == b'\\') || (b[i] == q && b.get(i + 1) == Some(&q)) {
             i += 2;
         } else if b[i] == q {
             return Some(i + 1);

@@ -170,3 +170,79 @@ fn doctor_reaches_a_webhook_at_an_ipv6_literal() {
     let webhook = stdout.lines().find(|l| l.contains("v6 (")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(webhook.starts_with("ok") && webhook.contains("accepts connections at [::1]"), "{stdout}");
 }
+
+/// How far the outbox's clock in the test below is stepped from the wall clock.
+static STEP: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// The wall clock, stepped by [`STEP`]: it runs on, and jumps when the test says.
+fn test_clock() -> i64 {
+    hostwatch::daemon::wall_ms() + STEP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn the_outbox_survives_a_clock_stepped_back_and_gives_up_on_a_receiver_failing_for_days() {
+    use hostwatch::notify::{Channel, Notice, Outbox};
+    use hostwatch::store::{OutboxRow, Store};
+    use std::sync::atomic::Ordering::SeqCst;
+    let receiver = Receiver::start();
+    receiver.answer(503);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let toml = String::from("[notify]\ndesktop = false\nretry_max = \"1s\"\n") + &hook("ops", &receiver.url("/h"), "");
+    std::fs::write(&file, &toml).unwrap();
+    let config = hostwatch::config::Config::parse(&toml, &file).unwrap();
+    let t0 = test_clock();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let queue = |store: &mut Store, at: i64| {
+        let body = serde_json::to_string(&Notice::test("host", at)).unwrap();
+        store.record_alerts(&[], &[OutboxRow { channel: "ops".into(), body }], at).unwrap();
+    };
+    queue(&mut store, t0);
+    let db = std::sync::Arc::new(std::sync::Mutex::new(store));
+    let outbox = Outbox::new(db.clone(), &config.notify, test_clock);
+    let channel = Channel::all(&config.notify).pop().unwrap();
+    let until = |what: &str, cond: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !cond() {
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let task = std::thread::spawn({
+        let wake = wake.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(outbox.run(channel, wake, stopped));
+        }
+    });
+    let done = |outcome: &str| {
+        let store = db.lock().unwrap();
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        crate::util::count(&conn, &format!("SELECT count(*) FROM outbox WHERE outcome = '{outcome}'"))
+    };
+
+    // Two failures, then the clock is stepped back an hour and the receiver recovers: the
+    // notice goes out at once, not when the clock has caught up with its retry time.
+    until("two attempts", &|| receiver.seen() >= 2);
+    STEP.store(-3_600_000, SeqCst);
+    receiver.answer(200);
+    until("delivery after the step back", &|| done("delivered") == 1);
+
+    // A receiver that fails for days: after 3 days the notice is marked failed.
+    receiver.answer(503);
+    queue(&mut db.lock().unwrap(), test_clock());
+    wake.notify_one();
+    let seen = receiver.seen();
+    until("a failing attempt", &|| receiver.seen() > seen);
+    STEP.store(4 * 86_400_000, SeqCst);
+    until("the notice given up on", &|| done("failed") == 1);
+    stop.send(true).unwrap();
+    task.join().unwrap();
+
+    let out = hostwatch(&["--config", file.to_str().unwrap(), "--data-dir", dir.path().to_str().unwrap(), "alerts"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("ops: 1 notice(s) not delivered since") && stdout.contains("gave up after"), "{stdout}");
+}

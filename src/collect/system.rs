@@ -115,8 +115,7 @@ impl Disks {
 
     /// Whether a mount is recorded; judged from the table alone, before any `statvfs`.
     fn wanted(&self, m: &Mount) -> bool {
-        !self.filters.fs_exclude.iter().any(|x| *x == m.fs)
-            && !self.filters.mounts_exclude.iter().any(|p| p.matches(&m.point))
+        !self.filters.fs_exclude.contains(&m.fs) && !self.filters.mounts_exclude.iter().any(|p| p.matches(&m.point))
     }
 }
 

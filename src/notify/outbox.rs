@@ -73,6 +73,7 @@ impl Outbox {
         // An outcome the store did not take (a full disk): kept here and stored again before
         // anything else, so a delivered notice is never sent again while the disk is full.
         let mut unstored: Option<Done> = None;
+        let retry_max_ms = crate::config::millis(self.retry_max);
         loop {
             if *shutdown.borrow() {
                 return;
@@ -88,19 +89,21 @@ impl Outbox {
                 // Bound first: the store's lock must not be held across the attempt's await.
                 let next = self.db().outbox_next(&name);
                 match next {
-                    Ok(Some(item)) if item.next_ms <= now => match self.attempt(&channel, item, now).await {
-                        Step::Done(done) if self.finish(&name, &done) => continue,
-                        Step::Done(done) => {
-                            unstored = Some(done);
-                            Some(self.retry_max)
+                    // Due, or due further off than any backoff sets: the clock was stepped
+                    // back, and waiting for it to catch up would send nothing for as long.
+                    Ok(Some(item)) if item.next_ms <= now || item.next_ms - now > retry_max_ms => {
+                        match self.attempt(&channel, item, now).await {
+                            Step::Done(done) if self.finish(&name, &done) => continue,
+                            Step::Done(done) => {
+                                unstored = Some(done);
+                                Some(self.retry_max)
+                            }
+                            Step::Retried(true) => continue,
+                            // Not stored: wait rather than resend at once.
+                            Step::Retried(false) => Some(self.retry_max),
                         }
-                        Step::Retried(true) => continue,
-                        // Not stored: wait rather than resend at once.
-                        Step::Retried(false) => Some(self.retry_max),
-                    },
-                    // A clock stepped back must not stretch a wait past `retry_max`.
-                    Ok(Some(item)) => Some(Duration::from_millis(u64::try_from(item.next_ms - now).unwrap_or(0)))
-                        .map(|d| d.min(self.retry_max)),
+                    }
+                    Ok(Some(item)) => Some(Duration::from_millis(u64::try_from(item.next_ms - now).unwrap_or(0))),
                     Ok(None) => None,
                     Err(e) => {
                         tracing::error!(channel = name, "cannot read the outbox: {e}");
