@@ -315,3 +315,29 @@ fn a_job_reading_the_archive_defers_the_rollup_and_keeps_its_lock_against_other_
     assert!(matches!(s.rollup(T0 + 2 * HOUR, &p), Outcome::Moved { .. }));
     assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows") + s.hot_count(), total as i64);
 }
+
+#[test]
+fn series_with_no_row_left_in_any_tier_leave_the_catalogue_and_new_ones_get_fresh_ids() {
+    let s = Stores::new();
+    let p = Policy {
+        hot_window: 2 * HOUR,
+        chunk: HOUR,
+        raw_retention: Some(DAY),
+        minute_retention: Some(2 * DAY),
+        hour_retention: Some(3 * DAY),
+    };
+    let old = some_series(3);
+    seed_hot(&s.hot(), &old, T0 - 10 * HOUR, T0 - 9 * HOUR, 10);
+    s.rollup(T0, &p);
+    assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM series"), 3);
+
+    // Five days on, those processes are long gone; one new series arrives.
+    let later = T0 + 5 * DAY;
+    let new = vec![hostwatch::metrics::SeriesKey::with(&hostwatch::metrics::CPU_USAGE, "cpu", "new")];
+    let moved = seed_hot(&s.hot(), &new, later - 4 * HOUR, later - 3 * HOUR, 10);
+    s.rollup(later, &p);
+    let a = s.archive();
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM series"), 1, "the vanished series were pruned");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples WHERE cpu = 'new'") as u64, moved);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows") as u64, moved);
+}

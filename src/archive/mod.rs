@@ -17,6 +17,8 @@
 //!   lacks that (series, ts): re-running a rollup never duplicates.
 //! - Retention counts back from `min(now, watermark + hot window)`: a wall clock stepped
 //!   ahead of the data never prunes it.
+//! - The catalogue holds only series with a row in some tier: each rollup's retention
+//!   pass prunes the rest, and new series take ids above the highest in use.
 //! - A series has one `scale`, in both stores; a precision change rescales its rows
 //!   (see `series.rs`).
 //! - Aggregate tiers hold partial aggregates of the rows inserted into `raw_rows`; readers

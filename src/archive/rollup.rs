@@ -243,6 +243,16 @@ impl Archive {
                 self.conn.execute(sql, [(now - keep).div_euclid(HOUR) * HOUR]).map_err(err)?;
             }
         }
+        // A series with no row left in any tier (a process long gone) leaves the catalogue,
+        // which every rollup loads whole: short-lived processes must not grow it for ever.
+        self.conn
+            .execute_batch(
+                "DELETE FROM series s WHERE NOT EXISTS (SELECT 1 FROM raw r WHERE r.series_id = s.id)
+                   AND NOT EXISTS (SELECT 1 FROM raw_recent r WHERE r.series_id = s.id)
+                   AND NOT EXISTS (SELECT 1 FROM agg_1m r WHERE r.series_id = s.id)
+                   AND NOT EXISTS (SELECT 1 FROM agg_1h r WHERE r.series_id = s.id)",
+            )
+            .map_err(err)?;
         Ok(())
     }
 }

@@ -46,6 +46,8 @@ pub(super) fn map_series(
 ) -> Result<HashMap<i64, i32>, duckdb::Error> {
     let mut hot_to_archive = HashMap::with_capacity(series.len());
     let mut stale = Vec::new();
+    // Past the highest id in use: pruned series leave holes, so the count is no new id.
+    let mut next_id = catalogue.values().map(|e| e.id).max().unwrap_or(0).saturating_add(1);
     for s in series {
         let key = (s.metric.clone(), s.labels.clone());
         let id = match catalogue.get(&key).copied() {
@@ -56,7 +58,8 @@ pub(super) fn map_series(
                 entry.id
             }
             None => {
-                let id = i32::try_from(catalogue.len() + 1).unwrap_or(i32::MAX);
+                let id = next_id;
+                next_id = next_id.saturating_add(1);
                 add(tx, id, s)?;
                 catalogue.insert(key, Entry { id, scale: s.scale });
                 id
