@@ -299,15 +299,7 @@ fn a_users_sql_check_finds_what_its_condition_says_and_a_failing_query_is_a_find
     )
     .unwrap();
     let run = |name: &str| {
-        let out = hostwatch(&[
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "report",
-            "run",
-            name,
-        ]);
+        let out = report_run(&config, dir.path(), name);
         assert!(out.status.success(), "{:?}", text(&out));
         text(&out).0
     };
@@ -363,6 +355,11 @@ fn times_out_twice_and_stops(dir: tempfile::TempDir, store: &str, slow: &str) {
     assert_eq!(overlaps, 0);
 }
 
+/// `hostwatch report run NAME` with `config` on the data dir `data`.
+fn report_run(config: &Path, data: &Path, name: &str) -> std::process::Output {
+    hostwatch(&["--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "report", "run", name])
+}
+
 #[test]
 fn a_check_returning_millions_of_rows_reports_the_count_and_keeps_twenty() {
     let dir = tempfile::tempdir().unwrap();
@@ -370,15 +367,7 @@ fn a_check_returning_millions_of_rows_reports_the_count_and_keeps_twenty() {
     let config = dir.path().join("config.toml");
     let many = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT x FROM c";
     std::fs::write(&config, format!("[checks.custom.many]\nschedule = \"0 * * * *\"\nsql = \"{many}\"\n")).unwrap();
-    let out = hostwatch(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-        "report",
-        "run",
-        "many",
-    ]);
+    let out = report_run(&config, dir.path(), "many");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("check many: 2000000 rows: 1"), "{stdout}");
