@@ -125,6 +125,7 @@ metrics! {
     PROC_CPU = "process.cpu_percent", "%", Decimals(1), Rate, "CPU used by a top process (100 = one core)";
     PROC_RSS = "process.rss_bytes", "bytes", Units(4096), Gauge, "Resident memory of a top process";
     COLLECTOR_ERRORS = "agent.collector_errors", "", Decimals(0), Gauge, "1 at each tick a collector failed (name=collector), for the hourly check";
+    TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), Gauge, "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
 }
 
 /// Every label name a collector uses; also the archive's label columns.

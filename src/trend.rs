@@ -53,7 +53,25 @@ fn describe(sel: &Selector) -> String {
     format!("{}{{{}}}", sel.metric, labels.join(","))
 }
 
-/// The trend of the one series `sel` matches, in `step`-second buckets over `[since, until)`.
+/// Whether `sel` matches exactly one series in either store: a trend of one series.
+pub fn one_series(store: Option<&Store>, archive: Option<&Archive>, sel: &Selector) -> Result<(), TrendError> {
+    let mut matching = store.map(|s| s.matching_series(sel)).transpose()?.unwrap_or_default();
+    matching.extend(archive.map(|a| a.matching_series(sel)).transpose()?.unwrap_or_default());
+    matching.sort();
+    matching.dedup();
+    match matching.len() {
+        0 => Err(TrendError::NoSeries(describe(sel))),
+        1 => Ok(()),
+        count => {
+            let examples = matching.iter().take(4).cloned().collect::<Vec<_>>().join(" ");
+            Err(TrendError::Ambiguous { selector: describe(sel), count, examples })
+        }
+    }
+}
+
+/// Every series `sel` matches, together, in `step`-second buckets over `[since, until)`:
+/// each bucket aggregates all their samples (all the pids of a process name, say). Check
+/// [`one_series`] first for the trend of one series.
 pub fn trend(
     store: Option<&Store>,
     archive: Option<&Archive>,
@@ -62,18 +80,6 @@ pub fn trend(
     until: i64,
     step: i64,
 ) -> Result<Vec<Point>, TrendError> {
-    let mut matching = store.map(|s| s.matching_series(sel)).transpose()?.unwrap_or_default();
-    matching.extend(archive.map(|a| a.matching_series(sel)).transpose()?.unwrap_or_default());
-    matching.sort();
-    matching.dedup();
-    match matching.len() {
-        0 => return Err(TrendError::NoSeries(describe(sel))),
-        1 => {}
-        count => {
-            let examples = matching.iter().take(4).cloned().collect::<Vec<_>>().join(" ");
-            return Err(TrendError::Ambiguous { selector: describe(sel), count, examples });
-        }
-    }
     // Whole buckets only, so both stores cover the first bucket alike.
     let since = since.div_euclid(step) * step;
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);

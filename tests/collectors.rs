@@ -98,6 +98,12 @@ impl ProcTree {
     }
 }
 
+/// One tick of `sampler`, on a runtime of its own as the agent's loop would run it.
+pub fn sample(sampler: &mut Sampler, now_ms: i64, out: &mut Vec<Sample>) -> Tick {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    runtime.block_on(sampler.sample(now_ms, out))
+}
+
 fn rates(samples: &[Sample]) -> Vec<(String, f64)> {
     let mut got: Vec<(String, f64)> = samples
         .iter()
@@ -119,12 +125,12 @@ fn rates_skip_a_counter_reset_and_a_sleep_then_resume() {
         Box::new(Network::new(proc.dir.path(), vec![])),
         Box::new(DiskIo::new(proc.dir.path(), &sys, vec![glob::Pattern::new("loop*").unwrap()])),
     ];
-    let mut sampler = Sampler::new(collectors, Duration::from_secs(5));
+    let mut sampler = Sampler::new(collectors, Duration::from_secs(5)).unwrap();
     let t0 = 1_800_000_000_000;
     let mut tick = |now_ms: i64, rx: u64, sectors: u64| {
         proc.set(rx, sectors);
         let mut out = Vec::new();
-        let tick = sampler.sample(now_ms, &mut out);
+        let tick = sample(&mut sampler, now_ms, &mut out);
         (tick, rates(&out))
     };
 
@@ -177,11 +183,11 @@ fn a_failing_collector_is_recorded_at_each_tick_and_the_hourly_check_counts_it()
     let dir = tempfile::tempdir().unwrap();
     // No diskstats in this /proc: the disk I/O collector fails, the others would go on.
     let io = DiskIo::new(dir.path(), dir.path(), Vec::new());
-    let mut sampler = Sampler::new(vec![Box::new(io)], Duration::from_secs(5));
+    let mut sampler = Sampler::new(vec![Box::new(io)], Duration::from_secs(5)).unwrap();
     let now = hostwatch::daemon::wall_ms() - 60_000;
     let mut out = Vec::new();
     for tick in 0..3 {
-        sampler.sample(now + tick * 5000, &mut out);
+        sample(&mut sampler, now + tick * 5000, &mut out);
     }
     let errors: Vec<&Sample> = out.iter().filter(|s| s.key.metric.name == "agent.collector_errors").collect();
     assert_eq!(errors.len(), 3);

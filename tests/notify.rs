@@ -182,7 +182,7 @@ fn test_clock() -> i64 {
 #[test]
 fn the_outbox_survives_a_clock_stepped_back_and_gives_up_on_a_receiver_failing_for_days() {
     use hostwatch::notify::{Channel, Notice, Outbox};
-    use hostwatch::store::{OutboxRow, Store};
+    use hostwatch::store::{OutboxRow, Shared, Store};
     use std::sync::atomic::Ordering::SeqCst;
     let receiver = Receiver::start();
     receiver.answer(503);
@@ -192,14 +192,14 @@ fn the_outbox_survives_a_clock_stepped_back_and_gives_up_on_a_receiver_failing_f
     std::fs::write(&file, &toml).unwrap();
     let config = hostwatch::config::Config::parse(&toml, &file).unwrap();
     let t0 = test_clock();
-    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let hot = dir.path().join("hot.sqlite");
+    let mut store = Store::open(&hot).unwrap();
     let queue = |store: &mut Store, at: i64| {
         let body = serde_json::to_string(&Notice::test("host", at)).unwrap();
         store.record_alerts(&[], &[OutboxRow { channel: "ops".into(), body }], at).unwrap();
     };
     queue(&mut store, t0);
-    let db = std::sync::Arc::new(std::sync::Mutex::new(store));
-    let outbox = Outbox::new(db.clone(), &config.notify, test_clock);
+    let outbox = Outbox::new(Shared::new(Store::open(&hot).unwrap()), &config.notify, test_clock);
     let channel = Channel::all(&config.notify).pop().unwrap();
     let until = |what: &str, cond: &dyn Fn() -> bool| {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -218,8 +218,7 @@ fn the_outbox_survives_a_clock_stepped_back_and_gives_up_on_a_receiver_failing_f
         }
     });
     let done = |outcome: &str| {
-        let store = db.lock().unwrap();
-        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        let conn = rusqlite::Connection::open(&hot).unwrap();
         crate::util::count(&conn, &format!("SELECT count(*) FROM outbox WHERE outcome = '{outcome}'"))
     };
 
@@ -232,7 +231,7 @@ fn the_outbox_survives_a_clock_stepped_back_and_gives_up_on_a_receiver_failing_f
 
     // A receiver that fails for days: after 3 days the notice is marked failed.
     receiver.answer(503);
-    queue(&mut db.lock().unwrap(), test_clock());
+    queue(&mut store, test_clock());
     wake.notify_one();
     let seen = receiver.seen();
     until("a failing attempt", &|| receiver.seen() > seen);

@@ -8,6 +8,7 @@ mod checks;
 mod collectors;
 mod config;
 mod doctor;
+mod held_up;
 mod notify;
 mod packaging;
 mod precision;

@@ -75,6 +75,7 @@ pub fn trend(
     if store.is_none() && archive.is_none() {
         bail!("no data yet in {}: start the agent with `hostwatch run`", paths.dir.display());
     }
+    crate::trend::one_series(store.as_ref(), archive.as_ref(), selector)?;
     let points = crate::trend::trend(store.as_ref(), archive.as_ref(), selector, since, until, step)?;
     let columns = ["time", "avg", "min", "max", "count"].map(str::to_owned).to_vec();
     let rows = points

@@ -1,15 +1,18 @@
 //! `daily_review`: the last day against the 7 days before at the same hours (sustained
 //! anomalies, peaks), the alerts it fired, the busiest and largest processes, and leak suspects
-//! (processes whose memory grew steadily for days).
+//! (processes whose memory grew steadily for days). Processes are reviewed by name, all
+//! pids of a name together, and at most [`MAX_NAMES`] of them: the cost follows the
+//! programs that ran, not the pids they left behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::fit::theil_sen;
 use super::report::{Finding, Level, Report};
 use crate::archive::Archive;
 use crate::config::Config;
-use crate::metrics::SeriesKey;
-use crate::store::{Store, StoreError};
+use crate::metrics::{self as m, Metric, SeriesKey};
+use crate::store::{Selector, SeriesInfo, Store, StoreError};
+use crate::trend::{Point, trend};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -90,49 +93,91 @@ fn leak(key: &SeriesKey, history: &BTreeMap<i64, f64>) -> Option<Finding> {
     Some(Finding { level: Level::Warning, subject: key.to_string(), text })
 }
 
+/// Process names reviewed at most: each costs a few queries, and a day of builds can leave
+/// thousands of short-lived pids behind. The ones seen longest are reviewed.
+pub const MAX_NAMES: usize = 100;
+
+/// One process name over `[from, to)` in hourly buckets, all its pids together.
+fn by_name(store: &Store, archive: Option<&Archive>, metric: &Metric, name: &str, from: i64, to: i64) -> Vec<Point> {
+    let sel = Selector { metric: metric.name.to_owned(), labels: vec![("name".to_owned(), name.to_owned())] };
+    trend(Some(store), archive, &sel, from, to, HOUR).unwrap_or_default()
+}
+
+/// The process names sampled in `[from, to)`, longest seen first, with their pid counts.
+fn process_names(series: &[SeriesInfo], from: i64, to: i64) -> Vec<(String, usize)> {
+    let mut names: HashMap<String, (i64, HashSet<String>)> = HashMap::new();
+    let process = |i: &&SeriesInfo| [m::PROC_CPU.name, m::PROC_RSS.name].contains(&i.metric.as_str());
+    for info in series.iter().filter(process).filter(|i| i.last_seen >= from) {
+        let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
+        let label = |want: &str| key.labels.iter().find(|(k, _)| *k == want).map(|(_, v)| v.clone());
+        let Some(name) = label("name") else { continue };
+        let entry = names.entry(name).or_default();
+        entry.0 += info.last_seen.min(to) - info.first_seen.max(from) + 1;
+        entry.1.extend(label("pid"));
+    }
+    let mut ranked: Vec<(String, (i64, HashSet<String>))> = names.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    ranked.into_iter().map(|(name, (_, pids))| (name, pids.len())).collect()
+}
+
 /// Runs the review of the day before `slot`.
 pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
     let archive = super::archive_beside(store, config);
+    let archive = archive.as_ref();
     let day_start = (slot - DAY).div_euclid(HOUR) * HOUR;
+    let day_end = day_start + DAY;
     let mut findings = Vec::new();
-    let (mut peaks, mut processes, mut busiest) = (Vec::new(), Vec::new(), Vec::new());
-    for info in store.series()? {
+    let mut peaks = Vec::new();
+    let series = store.series()?;
+    for info in &series {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
-        if REVIEWED.contains(&key.metric.name) {
-            let history = hourly(store, archive.as_ref(), &key, day_start - 7 * DAY, day_start + DAY);
-            findings.extend(anomaly(&key, &history, day_start));
-            let mean = |v: &[f64]| {
-                #[allow(clippy::cast_precision_loss)]
-                let n = v.len() as f64;
-                (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
+        if !REVIEWED.contains(&key.metric.name) {
+            continue;
+        }
+        let history = hourly(store, archive, &key, day_start - 7 * DAY, day_end);
+        findings.extend(anomaly(&key, &history, day_start));
+        let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
+        let week: Vec<f64> = history.range(..day_start).map(|(_, v)| *v).collect();
+        if let (Some(max), Some(avg)) = (day.iter().copied().reduce(f64::max), mean(&day)) {
+            let before = match (week.iter().copied().reduce(f64::max), mean(&week)) {
+                (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {wmax:.1}, average {wavg:.1})"),
+                _ => String::new(),
             };
-            let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
-            let week: Vec<f64> = history.range(..day_start).map(|(_, v)| *v).collect();
-            if let (Some(max), Some(avg)) = (day.iter().copied().reduce(f64::max), mean(&day)) {
-                let before = match (week.iter().copied().reduce(f64::max), mean(&week)) {
-                    (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {wmax:.1}, average {wavg:.1})"),
-                    _ => String::new(),
-                };
-                peaks.push(format!("{key}: hourly peak {max:.1}, average {avg:.1}{before}"));
-            }
-        } else if key.metric.name == "process.cpu_percent" && info.last_seen >= day_start {
-            let day = hourly(store, archive.as_ref(), &key, day_start, day_start + DAY);
+            peaks.push(format!("{key}: hourly peak {max:.1}, average {avg:.1}{before}"));
+        }
+    }
+    let (mut largest, mut busiest) = (Vec::new(), Vec::new());
+    let names = process_names(&series, day_start, day_end);
+    for (name, pids) in names.iter().take(MAX_NAMES) {
+        let plural = if *pids == 1 { "" } else { "s" };
+        let cpu = by_name(store, archive, &m::PROC_CPU, name, day_start, day_end);
+        #[allow(clippy::cast_precision_loss)]
+        let (sum, n) = cpu.iter().fold((0.0, 0), |(s, n), p| (s + p.avg * p.count as f64, n + p.count));
+        if n > 0 {
             #[allow(clippy::cast_precision_loss)]
-            let avg = day.values().sum::<f64>() / day.len().max(1) as f64;
-            busiest.push((avg, format!("{key}: {avg:.1}% of a core on average")));
-        } else if key.metric.name == "process.rss_bytes" && info.last_seen >= day_start {
-            let history = hourly(store, archive.as_ref(), &key, day_start - 6 * DAY, day_start + DAY);
-            findings.extend(leak(&key, &history));
-            if let Some(max) = history.range(day_start..).map(|(_, v)| *v).reduce(f64::max) {
-                processes.push((max, format!("{key}: {:.0} MB at most", max / 1e6)));
-            }
+            let avg = sum / n as f64;
+            let key = SeriesKey::with(&m::PROC_CPU, "name", name.clone());
+            // Ranked by the sum, which is proportional to CPU time: a long busy process before
+            // a compiler that was hot for a second.
+            busiest.push((sum, format!("{key}: {avg:.1}% of a core on average while sampled ({pids} pid{plural})")));
+        }
+        let rss = by_name(store, archive, &m::PROC_RSS, name, day_start - 6 * DAY, day_end);
+        let history: BTreeMap<i64, f64> = rss.iter().map(|p| (p.bucket, p.avg)).collect();
+        let key = SeriesKey::with(&m::PROC_RSS, "name", name.clone());
+        findings.extend(leak(&key, &history));
+        if let Some(max) = rss.iter().filter(|p| p.bucket >= day_start).map(|p| p.max).reduce(f64::max) {
+            largest.push((max, format!("{key}: {:.0} MB at most", max / 1e6)));
         }
     }
     let top = |mut v: Vec<(f64, String)>| {
         v.sort_by(|a, b| b.0.total_cmp(&a.0));
         v.into_iter().take(5).map(|(_, line)| line).collect::<Vec<String>>()
     };
-    let (largest, busiest) = (top(processes), top(busiest));
+    let (largest, mut busiest) = (top(largest), top(busiest));
+    if names.len() > MAX_NAMES {
+        let skipped = names.len() - MAX_NAMES;
+        busiest.push(format!("{skipped} more process names, each seen less, were not reviewed"));
+    }
     let alerts: Vec<String> = store
         .alert_history(day_start * 1000, 1000)?
         .iter()
@@ -143,4 +188,11 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
     let sections =
         [("Peaks", peaks), ("Alerts fired", alerts), ("Busiest processes", busiest), ("Largest processes", largest)];
     Ok(Report::new("daily_review", slot, &title, findings, &sections))
+}
+
+/// The mean of `v`, if any.
+fn mean(v: &[f64]) -> Option<f64> {
+    #[allow(clippy::cast_precision_loss)]
+    let n = v.len() as f64;
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
 }

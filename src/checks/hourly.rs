@@ -115,6 +115,11 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
             text: format!("failed at {failures} ticks in the hour (its error is in the agent's log)"),
         });
     }
+    for s in store.series_between(&[crate::metrics::TICKS_SKIPPED.name], from, to)? {
+        let skipped: f64 = s.values.iter().sum();
+        let name = s.key.labels.first().map_or("?", |(_, v)| v.as_str());
+        agent.push(format!("{skipped:.0} {name} ticks skipped: the agent was held up (stopped, or starved of CPU)"));
+    }
     let bytes = store.status()?.bytes;
     agent.push(format!("hot store {:.1} MB", bytes as f64 / 1e6));
     let archive = store.path().with_file_name(crate::archive::FILE_NAME);

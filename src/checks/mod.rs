@@ -19,7 +19,7 @@ use crate::archive::Archive;
 use crate::config::Config;
 use crate::metrics::SeriesKey;
 use crate::store::{Selector, Store, StoreError};
-use crate::trend::{Point, trend};
+use crate::trend::{Point, one_series, trend};
 
 /// The built-in checklist: (name, default schedule). What each reviews is in its module.
 pub const BUILT_IN_JOBS: &[(&str, &str)] = &[
@@ -67,5 +67,7 @@ fn archive_beside(store: &Store, config: &Config) -> Option<Archive> {
 fn buckets(store: &Store, archive: Option<&Archive>, key: &SeriesKey, from: i64, to: i64, step: i64) -> Vec<Point> {
     let labels = key.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     let sel = Selector { metric: key.metric.name.to_owned(), labels };
-    trend(Some(store), archive, &sel, from, to, step).unwrap_or_default()
+    let points =
+        one_series(Some(store), archive, &sel).and_then(|()| trend(Some(store), archive, &sel, from, to, step));
+    points.unwrap_or_default()
 }

@@ -17,10 +17,13 @@ mod netdev;
 mod procs;
 pub mod rate;
 mod system;
+mod worker;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 pub use battery::Battery;
 pub use diskstats::DiskIo;
@@ -32,6 +35,7 @@ pub use system::{Disks, SystemStats};
 use crate::config::Config;
 use crate::metrics::{Sample, SeriesKey};
 use rate::{GAP_FACTOR, Tick, TickCtx, classify};
+use worker::Worker;
 
 /// Why a collector produced nothing this tick.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +59,28 @@ pub enum CollectError {
     /// sysinfo does not support this platform.
     #[error("sysinfo cannot read this host: {0}")]
     Unsupported(String),
+    /// A collector's thread could not be started.
+    #[error("cannot start a thread for collector {name}: {source}")]
+    Spawn {
+        /// The collector.
+        name: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A collector did not answer within its tick's deadline (a hung mount or device).
+    #[error("collector {name} did not answer within {}: skipped", humantime::format_duration(*.deadline))]
+    Late {
+        /// The collector.
+        name: &'static str,
+        /// How long the tick waited.
+        deadline: Duration,
+    },
+    /// A collector's thread is gone (it panicked).
+    #[error("collector {name} stopped: its thread panicked")]
+    Stopped {
+        /// The collector.
+        name: &'static str,
+    },
 }
 
 impl CollectError {
@@ -89,32 +115,55 @@ pub trait Collector: Send {
     fn collect(&mut self, ctx: &TickCtx, out: &mut Vec<Sample>) -> Result<(), CollectError>;
 }
 
-/// Runs a set of collectors on one schedule, tracking the previous tick to spot gaps.
+/// Runs a set of collectors on one schedule, each on its own thread, tracking the previous
+/// tick to spot gaps.
 pub struct Sampler {
-    collectors: Vec<Box<dyn Collector>>,
+    /// One per collector, in the order their samples are appended.
+    workers: Vec<Worker>,
+    /// The largest spacing between ticks that still yields rates.
     max_elapsed_ms: i64,
+    /// How long a tick waits for its collectors: half the interval, so a late one is
+    /// skipped with time to spare before the next tick.
+    deadline: Duration,
+    /// The previous tick, Unix ms.
     prev_ms: Option<i64>,
     /// Collectors whose last run failed: their error is logged once, not every tick.
     failing: HashSet<&'static str>,
 }
 
 impl Sampler {
-    /// A sampler whose ticks are `interval` apart.
-    pub fn new(collectors: Vec<Box<dyn Collector>>, interval: Duration) -> Self {
+    /// A sampler whose ticks are `interval` apart; starts a thread per collector.
+    pub fn new(collectors: Vec<Box<dyn Collector>>, interval: Duration) -> Result<Self, CollectError> {
         let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX / GAP_FACTOR);
-        Sampler { collectors, max_elapsed_ms: interval_ms * GAP_FACTOR, prev_ms: None, failing: HashSet::new() }
+        let workers = collectors.into_iter().map(Worker::spawn).collect::<Result<_, _>>()?;
+        Ok(Sampler {
+            workers,
+            max_elapsed_ms: interval_ms * GAP_FACTOR,
+            deadline: interval / 2,
+            prev_ms: None,
+            failing: HashSet::new(),
+        })
     }
 
     /// Samples every collector at wall-clock time `now_ms` and says how this tick relates to
-    /// the previous one. A failing collector is logged and skipped; the others go on.
-    pub fn sample(&mut self, now_ms: i64, out: &mut Vec<Sample>) -> Tick {
+    /// the previous one. A collector that fails or misses the deadline is logged and
+    /// recorded; the others go on. Waits at most the deadline, never blocks the thread.
+    pub async fn sample(&mut self, now_ms: i64, out: &mut Vec<Sample>) -> Tick {
         let tick = classify(self.prev_ms, now_ms, self.max_elapsed_ms);
         self.prev_ms = Some(now_ms);
         let ctx = TickCtx { now_ms, max_elapsed_ms: self.max_elapsed_ms, tick };
-        for collector in &mut self.collectors {
-            let name = collector.name();
-            match collector.collect(&ctx, out) {
-                Ok(()) => {
+        let deadline = Instant::now() + self.deadline;
+        // All start before any is awaited, so they run side by side within one deadline.
+        let started: Vec<_> = self.workers.iter_mut().map(|w| w.start(ctx, self.deadline)).collect();
+        for (worker, started) in self.workers.iter_mut().zip(started) {
+            let name = worker.name();
+            let outcome = match started {
+                Ok(()) => worker.finish(deadline, self.deadline).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(samples) => {
+                    out.extend(samples);
                     if self.failing.remove(name) {
                         tracing::info!(collector = name, "collector recovered");
                     }
@@ -165,5 +214,5 @@ pub fn process_sampler(config: &Config) -> Result<Option<Sampler>, CollectError>
         return Ok(None);
     }
     let top: Vec<Box<dyn Collector>> = vec![Box::new(TopProcesses::new(p.top)?)];
-    Ok(Some(Sampler::new(top, p.interval)))
+    Sampler::new(top, p.interval).map(Some)
 }

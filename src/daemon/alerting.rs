@@ -1,44 +1,40 @@
 //! Alerting inside the agent: samples go to the rule engine at every tick; its changes and
-//! the notices they cause are stored in one transaction; then the channels' outbox loops
-//! are woken to deliver them. The loops run even with alerts off, so notices queued
-//! before still go out.
+//! the notices they cause go to the writer thread, which stores them in one transaction and
+//! then wakes the channels' outbox loops to deliver them. The loops run even with alerts
+//! off, so notices queued before still go out.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::wall_ms;
+use super::writer::{AlertRecord, Msg};
 use crate::collect::rate::GAP_FACTOR;
 use crate::config::Config;
 use crate::metrics::Sample;
 use crate::notify::{Channel, Entry, Notice, Outbox};
 use crate::rules::{Change, Engine};
-use crate::store::{OutboxRow, Store, StoreError};
+use crate::store::{OutboxRow, Shared, Store, StoreError};
 
 /// The longest shutdown waits for deliveries under way, all channels together; a delivery
 /// cut short is sent again at the next start.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Changes the store could not take yet (a full disk), with their notices, oldest first.
-type Backlog = Vec<(Vec<Change>, Vec<OutboxRow>, i64)>;
-
-/// The rule engine, its store connection and the channels' loops.
+/// The rule engine, the way to the writer and the channels' loops.
 pub struct Alerting {
     /// Turns samples into changes; `None` with alerts off.
     engine: Option<Engine>,
-    /// A connection of its own to the hot store, shared with the outbox loops.
-    db: Arc<Mutex<Store>>,
+    /// The writer thread, which stores changes and notices.
+    writer: mpsc::Sender<Msg>,
     /// For notices.
     host: String,
     /// Each channel's name and the signal that wakes its loop.
     wakes: Vec<(String, Arc<Notify>)>,
     /// How long announcements wait after a start or a resume.
     grace: Duration,
-    /// Changes not stored yet, retried at every tick so none is lost.
-    backlog: Backlog,
     /// The outbox loops.
     loops: Vec<JoinHandle<()>>,
     /// Set to true to stop the loops.
@@ -51,8 +47,14 @@ pub fn host_name() -> String {
 }
 
 impl Alerting {
-    /// Restores the alerts of the last run and starts one outbox loop per channel.
-    pub fn start(config: &Config, store: &Path, now_ms: i64) -> Result<Alerting, StoreError> {
+    /// Restores the alerts of the last run and starts one outbox loop per channel; changes
+    /// go to `writer`.
+    pub fn start(
+        config: &Config,
+        store: &Path,
+        writer: mpsc::Sender<Msg>,
+        now_ms: i64,
+    ) -> Result<Alerting, StoreError> {
         let db = Store::open(store)?;
         let channels = Channel::all(&config.notify);
         let names: Vec<String> = channels.iter().map(|c| c.name().to_owned()).collect();
@@ -68,9 +70,8 @@ impl Alerting {
             Some(engine) => engine.restore(db.alerts()?, now_ms),
             None => Vec::new(),
         };
-        let db = Arc::new(Mutex::new(db));
         let (stop, stopped) = watch::channel(false);
-        let outbox = Outbox::new(db.clone(), &config.notify, wall_ms);
+        let outbox = Outbox::new(Shared::new(db), &config.notify, wall_ms);
         let mut wakes = Vec::new();
         let mut loops = Vec::new();
         for channel in channels {
@@ -79,8 +80,7 @@ impl Alerting {
             let (outbox, stopped) = (outbox.clone(), stopped.clone());
             loops.push(tokio::spawn(async move { outbox.run(channel, wake, stopped).await }));
         }
-        let mut alerting =
-            Alerting { engine, db, host: host_name(), wakes, grace: a.grace, backlog: Vec::new(), loops, stop };
+        let mut alerting = Alerting { engine, writer, host: host_name(), wakes, grace: a.grace, loops, stop };
         alerting.resumed(now_ms);
         alerting.persist(restored, now_ms);
         Ok(alerting)
@@ -99,45 +99,37 @@ impl Alerting {
         let Some(engine) = self.engine.as_mut() else { return };
         engine.observe(samples);
         let changes = engine.evaluate(now_ms);
-        if !changes.is_empty() || !self.backlog.is_empty() {
-            self.persist(changes, now_ms);
-        }
+        self.persist(changes, now_ms);
+    }
+
+    /// The signals that wake the outbox loops, for the writer to send once notices are stored.
+    pub fn wakes(&self) -> Vec<Arc<Notify>> {
+        self.wakes.iter().map(|(_, w)| w.clone()).collect()
     }
 
     /// Queues the notable findings of a check's report as one notice per channel.
     pub fn announce(&mut self, report: &crate::checks::report::Report, now_ms: i64) {
         if let Some(notice) = Notice::report(&self.host, now_ms, report) {
             let outbox = self.queue(&notice);
-            self.backlog.push((Vec::new(), outbox, now_ms));
-            self.persist(Vec::new(), now_ms);
+            self.send(AlertRecord { changes: Vec::new(), outbox, at_ms: now_ms });
         }
     }
 
-    /// Stores `changes` (after any backlog, in order) with one notice per channel.
+    /// Sends `changes` to the writer with one notice per channel for those that announce.
     fn persist(&mut self, changes: Vec<Change>, now_ms: i64) {
-        if !changes.is_empty() {
-            let entries: Vec<Entry> =
-                changes.iter().filter_map(|c| c.event.as_ref()).map(|e| Entry::from_event(&self.host, e)).collect();
-            let outbox =
-                if entries.is_empty() { Vec::new() } else { self.queue(&Notice::new(&self.host, now_ms, entries)) };
-            self.backlog.push((changes, outbox, now_ms));
+        if changes.is_empty() {
+            return;
         }
-        let mut db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut stored = 0;
-        for (changes, outbox, at_ms) in &self.backlog {
-            if let Err(e) = db.record_alerts(changes, outbox, *at_ms) {
-                if self.backlog.len() == 1 {
-                    tracing::error!("cannot store alert changes, keeping them to retry: {e}");
-                }
-                break;
-            }
-            stored += 1;
-        }
-        drop(db);
-        if stored > 0 {
-            self.backlog.drain(..stored);
-            self.wakes.iter().for_each(|(_, w)| w.notify_one());
-        }
+        let entries: Vec<Entry> =
+            changes.iter().filter_map(|c| c.event.as_ref()).map(|e| Entry::from_event(&self.host, e)).collect();
+        let outbox =
+            if entries.is_empty() { Vec::new() } else { self.queue(&Notice::new(&self.host, now_ms, entries)) };
+        self.send(AlertRecord { changes, outbox, at_ms: now_ms });
+    }
+
+    fn send(&self, record: AlertRecord) {
+        // The writer is gone only when the agent is failing: its join reports why.
+        let _ = self.writer.send(Msg::Alerts(record));
     }
 
     /// One outbox row per channel.

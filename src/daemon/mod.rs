@@ -3,6 +3,23 @@
 //!
 //! Owns scheduling and the wall clock (the only place that reads it); must not contain
 //! collection or SQL: those are behind [`crate::collect`] and [`crate::store`].
+//!
+//! Concurrency model. One tokio runtime thread runs the agent loop: the ticks, the rule
+//! engine, the timers of every schedule, signals. It never waits on a file, a lock or the
+//! network; everything that can is elsewhere, and the loop only hands work over:
+//! - each collector has a thread of its own ([`crate::collect::Sampler`]); a tick waits for
+//!   them at most half its interval, and one that misses it is skipped and recorded
+//!   (`agent.collector_errors`) while the others go on;
+//! - the store writer thread ([`writer`]) is the only long-lived writer of the hot store:
+//!   sample batches at every flush, alert changes and their notices as they happen, in the
+//!   order sent, kept in memory while the disk is full;
+//! - the outbox loops are tasks on the runtime thread whose store calls run on tokio's
+//!   blocking pool ([`crate::store::Shared`]); their HTTP and D-Bus calls are async;
+//! - rollups and checklist jobs run on the blocking pool, with the checklist's claims and
+//!   outcomes; the loop keeps their handles, so a step cut short by another branch of the
+//!   `select!` resumes where it was.
+//! A tick that still comes late (the process stopped, the CPU starved) is skipped rather
+//! than taken in a burst, and counted (`agent.ticks_skipped`).
 
 mod alerting;
 mod checklist;
@@ -20,6 +37,7 @@ use crate::archive::Policy;
 use crate::collect::rate::{GAP_FACTOR, Tick};
 use crate::collect::{self, CollectError, Sampler};
 use crate::config::{Config, secs};
+use crate::metrics::{Sample, SeriesKey, TICKS_SKIPPED};
 use crate::store::{Batch, Gap, Store, StoreError};
 use alerting::Alerting;
 pub use alerting::host_name;
@@ -65,6 +83,17 @@ fn every(period: Duration, first_now: bool) -> Interval {
     i
 }
 
+/// Records how many ticks of a schedule passed while the tick due `at` waited for the
+/// loop: the schedule skips them, this says so.
+fn count_skipped(at: Instant, period: Duration, name: &'static str, now_ms: i64, out: &mut Vec<Sample>) {
+    let late = Instant::now().saturating_duration_since(at);
+    let skipped = late.as_millis() / period.as_millis().max(1);
+    if skipped > 0 {
+        let key = SeriesKey::with(&TICKS_SKIPPED, "name", name);
+        out.push(Sample { key, ts: now_ms.div_euclid(1000), value: skipped as f64 });
+    }
+}
+
 /// The report that says the hot store was replaced: its history is in `aside`, not lost.
 fn recovered(hot: &Path, aside: &Path, now: i64) -> crate::checks::report::Report {
     use crate::checks::report::{Finding, Level, Report};
@@ -92,14 +121,16 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let interval = config.sampling.interval;
     store.begin_run(wall_ms() / 1000, secs(interval) * GAP_FACTOR, std::process::id(), env!("CARGO_PKG_VERSION"))?;
-    let mut system = Sampler::new(collect::system_collectors(config)?, interval);
+    let mut system = Sampler::new(collect::system_collectors(config)?, interval)?;
     let mut procs = collect::process_sampler(config)?;
+    let proc_interval = config.processes.interval;
     let retention = secs(config.store.retention);
     let a = &config.archive;
     let mut rollups = a
         .enabled
         .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
-    let mut alerting = Alerting::start(config, store.path(), wall_ms())?;
+    let (tx, rx) = mpsc::channel();
+    let mut alerting = Alerting::start(config, store.path(), tx.clone(), wall_ms())?;
     if let Some(aside) = moved_aside {
         alerting.announce(&recovered(store.path(), aside, wall_ms() / 1000), wall_ms());
     }
@@ -111,33 +142,35 @@ pub async fn run(
     if a.enabled {
         store.keep_unarchived();
     }
-    let (tx, rx) = mpsc::channel();
+    let wakes = alerting.wakes();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || write_loop(store, &rx, retention))
+        .spawn(move || write_loop(store, &rx, retention, &wakes))
         .map_err(|_| DaemonError::WriterPanicked)?;
 
     let mut sys_tick = every(interval, true);
-    let mut proc_tick = every(config.processes.interval, true);
+    let mut proc_tick = every(proc_interval, true);
     let mut flush_tick = every(config.sampling.flush_interval, false);
     let mut batch = Batch::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = sys_tick.tick() => {
+            at = sys_tick.tick() => {
                 let (now, before) = (wall_ms(), batch.samples.len());
-                if let Tick::Gap { from_ms, to_ms } = system.sample(now, &mut batch.samples) {
+                count_skipped(at, interval, "system", now, &mut batch.samples);
+                if let Tick::Gap { from_ms, to_ms } = system.sample(now, &mut batch.samples).await {
                     tracing::info!(from_ms, to_ms, "wall clock jumped: recording a gap");
                     batch.gaps.push(Gap { start_ts: from_ms / 1000, end_ts: to_ms / 1000, reason: "clock jump".into() });
                     alerting.resumed(now);
                 }
                 alerting.observe(&batch.samples[before..], now);
             }
-            _ = proc_tick.tick(), if procs.is_some() => {
+            at = proc_tick.tick(), if procs.is_some() => {
                 if let Some(p) = procs.as_mut() {
                     let (now, before) = (wall_ms(), batch.samples.len());
-                    p.sample(now, &mut batch.samples);
+                    count_skipped(at, proc_interval, "processes", now, &mut batch.samples);
+                    p.sample(now, &mut batch.samples).await;
                     alerting.observe(&batch.samples[before..], now);
                 }
             }
@@ -156,17 +189,17 @@ pub async fn run(
         }
     }
     // The pending batch goes to the writer first, so a slow rollup cannot hold it back.
-    let now = wall_ms() / 1000;
     // If the writer is gone these sends fail; its join below reports why.
-    let _ = tx.send(Msg::Write { batch, now });
-    let _ = tx.send(Msg::Stop { now });
-    drop(tx);
+    let _ = tx.send(Msg::Write { batch, now: wall_ms() / 1000 });
     if let Some(r) = rollups {
         r.shutdown().await;
     }
     if let Some(report) = async { checklist?.shutdown().await }.await {
         alerting.announce(&report, wall_ms());
     }
+    let _ = tx.send(Msg::Stop { now: wall_ms() / 1000 });
+    drop(tx);
+    // The writer ends when the last sender, the alerting's, is gone.
     alerting.shutdown().await;
     writer.join().map_err(|_| DaemonError::WriterPanicked)?
 }

@@ -4,7 +4,7 @@
 //! Order per channel is strict: a notice waits until the one before it is done (delivered,
 //! refused for good, or expired), so "resolved" never overtakes "fired".
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -14,7 +14,7 @@ use chrono::TimeZone;
 use super::deliver::{Channel, DeliveryError, send};
 use super::{Notice, QuietHours};
 use crate::config::Notify as Settings;
-use crate::store::{OutboxItem, Outcome, Store};
+use crate::store::{OutboxItem, Outcome, Shared};
 
 /// A desktop notice older than this is dropped as `expired`: after a night offline, an
 /// old bubble helps nobody (webhooks keep trying: their receivers keep history).
@@ -37,8 +37,8 @@ pub fn backoff(attempts: u32, max: Duration) -> Duration {
 /// What every channel's loop shares.
 #[derive(Clone)]
 pub struct Outbox {
-    /// The hot store (its own connection, shared with the alert evaluation).
-    db: Arc<Mutex<Store>>,
+    /// The hot store: a connection of the loops' own, called off the runtime thread.
+    db: Shared,
     /// The longest wait between attempts.
     retry_max: Duration,
     /// When desktop notices are held back, and whether critical ones break through.
@@ -49,7 +49,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// The loops' shared state for the channels of `config`.
-    pub fn new(db: Arc<Mutex<Store>>, config: &Settings, clock: fn() -> i64) -> Outbox {
+    pub fn new(db: Shared, config: &Settings, clock: fn() -> i64) -> Outbox {
         let quiet = config.quiet_hours.map(|q| (q, config.critical_breaks_quiet));
         Outbox { db, retry_max: config.retry_max, quiet, clock }
     }
@@ -60,10 +60,6 @@ impl Outbox {
         let Some((hours, critical_breaks)) = self.quiet else { return false };
         let local = chrono::Local.timestamp_millis_opt(now_ms).single().map(|t| t.time());
         local.is_some_and(|t| hours.contains(t)) && !(critical_breaks && notice.is_critical())
-    }
-
-    fn db(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Delivers `channel`'s notices until `shutdown` turns true; `wake` is signalled when a
@@ -80,21 +76,22 @@ impl Outbox {
             }
             let now = (self.clock)();
             let wait = if let Some(done) = unstored.take() {
-                if self.finish(&name, &done) {
+                if self.finish(&name, &done).await {
                     continue;
                 }
                 unstored = Some(done);
                 Some(self.retry_max)
             } else {
-                // Bound first: the store's lock must not be held across the attempt's await.
-                let next = self.db().outbox_next(&name);
-                match next {
+                let channel_name = name.clone();
+                match self.db.call(move |db| db.outbox_next(&channel_name)).await {
                     // Due, or due further off than any backoff sets: the clock was stepped
                     // back, and waiting for it to catch up would send nothing for as long.
                     Ok(Some(item)) if item.next_ms <= now || item.next_ms - now > retry_max_ms => {
                         match self.attempt(&channel, item, now).await {
-                            Step::Done(done) if self.finish(&name, &done) => continue,
                             Step::Done(done) => {
+                                if self.finish(&name, &done).await {
+                                    continue;
+                                }
                                 unstored = Some(done);
                                 Some(self.retry_max)
                             }
@@ -159,7 +156,7 @@ impl Outbox {
                     tracing::warn!(channel = name, "delivery failed, will retry: {e}");
                 }
                 let next = (self.clock)() + crate::config::millis(delay);
-                let stored = self.db().outbox_retry(item.id, &e, next);
+                let stored = self.db.call(move |db| db.outbox_retry(item.id, &e, next)).await;
                 Step::Retried(
                     stored
                         .inspect_err(|e| tracing::error!(channel = name, "cannot record a failed delivery: {e}"))
@@ -170,8 +167,9 @@ impl Outbox {
     }
 
     /// Stores a notice's final outcome; false (logged) if the store did not take it.
-    fn finish(&self, channel: &str, done: &Done) -> bool {
-        let stored = self.db().outbox_done(done.id, done.outcome, done.error.as_deref(), (self.clock)());
+    async fn finish(&self, channel: &str, done: &Done) -> bool {
+        let (id, outcome, error, now) = (done.id, done.outcome, done.error.clone(), (self.clock)());
+        let stored = self.db.call(move |db| db.outbox_done(id, outcome, error.as_deref(), now)).await;
         stored.inspect_err(|e| tracing::error!(channel, "cannot mark a notice done: {e}")).is_ok()
     }
 }

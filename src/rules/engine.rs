@@ -55,6 +55,8 @@ pub struct Engine {
     dirty: Vec<SeriesKey>,
     /// Pending and firing alerts, by (rule, series).
     tracks: HashMap<(String, SeriesKey), Live>,
+    /// Unix ms of the last sweep of silent series' windows.
+    swept_ms: i64,
 }
 
 /// Series remembered before the route cache is cleared: process series come and go.
@@ -74,6 +76,7 @@ impl Engine {
             routes: HashMap::default(),
             dirty: Vec::new(),
             tracks: HashMap::default(),
+            swept_ms: 0,
         }
     }
 
@@ -102,6 +105,12 @@ impl Engine {
             live.track.since_ms = now_ms;
             live.timers = Timers::default();
         }
+    }
+
+    /// How many series have a window.
+    #[cfg(test)]
+    pub fn watched(&self) -> usize {
+        self.windows.len()
     }
 
     /// The current pending and firing alerts.
@@ -164,7 +173,29 @@ impl Engine {
                 changes.push(Change { rule: id.0, key: id.1, track: None, event });
             }
         }
+        self.sweep(now_ms);
         changes
+    }
+
+    /// Drops the windows of series silent for longer than `stale` (process series come and
+    /// go by pid), once per such period: memory follows the series alive, not all ever seen.
+    /// Their routes go too, so a series that comes back gets a new window.
+    fn sweep(&mut self, now_ms: i64) {
+        if (now_ms - self.swept_ms).abs() <= self.stale_ms {
+            return;
+        }
+        self.swept_ms = now_ms;
+        let horizon = (now_ms - self.stale_ms).div_euclid(1000);
+        let silent: Vec<SeriesKey> = self
+            .windows
+            .iter()
+            .filter(|(_, w)| w.latest().is_none_or(|(ts, _)| ts < horizon))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in silent {
+            self.windows.remove(&key);
+            self.routes.remove(&key);
+        }
     }
 
     fn guard_holds(&self, rule: &Rule, key: &SeriesKey) -> bool {

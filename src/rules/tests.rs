@@ -194,3 +194,36 @@ fn a_pending_alert_fires_at_the_severity_that_held_for_the_whole_wait() {
     let events = run(&mut e, 0, &[80.0, 80.0, 95.0, 95.0, 95.0, 95.0]);
     assert_eq!(events, vec![(3, EventKind::Fired, Severity::Warning), (5, EventKind::Escalated, Severity::Critical)]);
 }
+
+#[test]
+fn windows_of_series_gone_silent_are_dropped_and_a_returning_one_is_watched_again() {
+    let mut rule = cpu_rule(Condition::Avg(Duration::from_secs(30)), 0);
+    (rule.metric, rule.matchers) = (&m::PROC_CPU, Vec::new());
+    let mut e = Engine::new(vec![rule], 4, None, Duration::from_secs(10));
+    let proc = |pid: i64, ts| Sample {
+        key: SeriesKey { metric: &m::PROC_CPU, labels: vec![("name", "cc".into()), ("pid", pid.to_string())] },
+        ts,
+        value: 1.0,
+    };
+    // A build: a thousand short processes, one second each, beside a long-lived one.
+    for ts in 0..1000 {
+        e.observe(&[proc(ts, ts), proc(1, ts)]);
+        e.evaluate(ts * 1000);
+        assert!(e.watched() <= 25, "{} windows at {ts}", e.watched());
+    }
+    for ts in 1000..1030 {
+        e.observe(&[proc(1, ts)]);
+        e.evaluate(ts * 1000);
+    }
+    assert_eq!(e.watched(), 1, "only the live process keeps a window");
+    // A pid that comes back is watched again and can alert.
+    let back: Vec<_> = (1030..1070)
+        .flat_map(|ts| {
+            e.observe(&[Sample { value: 99.0, ..proc(5, ts) }, proc(1, ts)]);
+            e.evaluate(ts * 1000)
+        })
+        .filter_map(|c| c.event)
+        .collect();
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].series.to_string(), r#"process.cpu_percent{name="cc",pid="5"}"#);
+}

@@ -32,6 +32,7 @@ mod checks;
 mod migrate;
 mod move_out;
 mod read;
+mod shared;
 mod trend;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub use migrate::MIGRATIONS;
 pub(crate) use migrate::assert_all_listed;
 pub use move_out::{HotRow, HotSeries, MoveOut, RollupLog};
 pub use read::{Gap, Latest, Run, SampleValue, SeriesInfo, Status};
+pub use shared::Shared;
 pub use trend::Selector;
 
 use crate::metrics::{Sample, SeriesKey};
