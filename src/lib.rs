@@ -1,22 +1,29 @@
 //! hostwatch: a lightweight per-host performance agent.
 //!
-//! Module map, in the order data flows:
+//! Module map. It is also the layering: each module uses only those listed before it
+//! (`tests/layers.rs` holds every file to that), so there is no import cycle.
 //! - [`lock`]: one agent per data dir, and whether one is running.
-//! - [`sql`]: user SQL at the door: exactly one statement, and its first keyword.
-//! - [`config`]: the TOML file, validated once into a [`config::Config`].
+//! - [`sql`]: user SQL at the door: exactly one statement, its first keyword, result cells.
+//! - [`units`]: durations in seconds and milliseconds, instants as RFC 3339.
 //! - [`metrics`]: the metric catalogue and the [`metrics::Sample`] every collector produces.
+//! - [`report`]: a check's report, its findings and the baselines it keeps.
+//! - [`rules`]: alert rules and the engine that turns samples into alert changes.
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
 //! - [`store`]: the hot store, the only door to SQLite.
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
-//! - [`rules`]: alert rules and the engine that turns samples into alert changes.
-//! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
-//! - [`checks`]: the performance checklist: cron schedules, the jobs and their reports.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
-//! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
+//! - [`checks`]: the performance checklist: cron schedules and the jobs.
 //! - [`doctor`]: checks of what commonly goes wrong on a host, each with a fix.
+//! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
+//! - [`config`]: the TOML file, validated once into each domain's settings.
+//! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
 //! - [`service`]: the systemd units and launchd agent in `packaging/`, and installing them.
 //! - [`cli`]: the command line as typed (clap).
 //! - [`app`]: the binary's body: runs a command and prints its result.
+//!
+//! Each domain module owns its validated settings (`collect::Sampling`, `store::Settings`,
+//! `archive::Settings`, `rules::Settings`, `notify::Settings`, `checks::Settings`);
+//! [`config`] translates the file into them.
 
 pub mod app;
 pub mod archive;
@@ -29,8 +36,10 @@ pub mod doctor;
 pub mod lock;
 pub mod metrics;
 pub mod notify;
+pub mod report;
 pub mod rules;
 pub mod service;
 pub mod sql;
 pub mod store;
 pub mod trend;
+pub mod units;

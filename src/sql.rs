@@ -121,6 +121,33 @@ pub fn first_keyword(statement: &str) -> String {
     strip_comments(statement).split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_uppercase()
 }
 
+/// One value of a result, in the few shapes that text, CSV and JSON need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any integer that fits.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// Everything else, already formatted (text, times, lists).
+    Text(String),
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Null => Ok(()),
+            Cell::Bool(b) => write!(f, "{b}"),
+            Cell::Int(i) => write!(f, "{i}"),
+            Cell::Float(x) => write!(f, "{x}"),
+            Cell::Text(s) => f.write_str(s),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ mod collectors;
 mod config;
 mod doctor;
 mod held_up;
+mod layers;
 mod notify;
 mod packaging;
 mod precision;

@@ -8,10 +8,11 @@ use anyhow::{Context, Result, bail};
 
 use super::Paths;
 use super::show::{local, table};
-use crate::archive::{self, Archive, ArchiveError, Cell, Outcome, Policy, QueryResult};
+use crate::archive::{self, Archive, ArchiveError, Outcome, Policy, QueryResult};
 use crate::cli::{ExportFormat, Format, When};
 use crate::config::Config;
 use crate::daemon::wall_ms;
+use crate::sql::Cell;
 use crate::store::{Selector, Store};
 
 /// Opens the archive read-only, waiting a little if a rollup holds it (rollups are short).
@@ -30,7 +31,7 @@ fn open_archive(path: &Path) -> Result<Archive, ArchiveError> {
 
 /// `hostwatch rollup`.
 pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
-    let policy = Policy::from_config(&config.archive);
+    let policy = Policy::from(&config.archive);
     let outcome =
         archive::rollup_logged(&paths.hot, &paths.archive, wall_ms() / 1000, &policy, &AtomicBool::new(false))?;
     match outcome {

@@ -129,7 +129,7 @@ fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
     let path = store.path().with_file_name(crate::archive::FILE_NAME);
     let size = std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64));
     // The rollup's own rule, so the backlog shown is exactly what the next rollup moves.
-    let cutoff = crate::archive::Policy::from_config(&config.archive).cutoff(now);
+    let cutoff = crate::archive::Policy::from(&config.archive).cutoff(now);
     let backlog = store.count_before(cutoff)?;
     let last = store.last_rollup()?.map_or_else(
         || "no rollup yet".to_owned(),

@@ -38,6 +38,7 @@ mod gate;
 mod read;
 mod rollup;
 mod series;
+mod settings;
 mod trend;
 
 use std::path::{Path, PathBuf};
@@ -46,8 +47,9 @@ use duckdb::{AccessMode, Config, Connection};
 
 pub use export::{Export, Format, export};
 pub use gate::interrupt_thread;
-pub use read::{Baseline, Cell, QueryResult, check_sql};
+pub use read::{QueryResult, check_sql};
 pub use rollup::{Outcome, Policy, RollupError, rollup, rollup_logged};
+pub use settings::Settings;
 
 /// The archive's file name inside the data dir.
 pub const FILE_NAME: &str = "archive.duckdb";

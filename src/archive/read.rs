@@ -3,6 +3,8 @@
 use duckdb::types::{TimeUnit, Value};
 
 use super::{Archive, ArchiveError};
+use crate::report::Baseline;
+use crate::sql::Cell;
 
 /// A query's result: column names and rows of cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,33 +13,6 @@ pub struct QueryResult {
     pub columns: Vec<String>,
     /// Rows of cells, one per column.
     pub rows: Vec<Vec<Cell>>,
-}
-
-/// One value of a result, in the few shapes that text, CSV and JSON need.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// SQL NULL.
-    Null,
-    /// A boolean.
-    Bool(bool),
-    /// Any integer that fits.
-    Int(i64),
-    /// Any other number.
-    Float(f64),
-    /// Everything else, already formatted (text, times, lists).
-    Text(String),
-}
-
-impl std::fmt::Display for Cell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cell::Null => Ok(()),
-            Cell::Bool(b) => write!(f, "{b}"),
-            Cell::Int(i) => write!(f, "{i}"),
-            Cell::Float(x) => write!(f, "{x}"),
-            Cell::Text(s) => f.write_str(s),
-        }
-    }
 }
 
 fn micros(unit: TimeUnit, v: i64) -> i64 {
@@ -124,23 +99,6 @@ impl Archive {
         }
         Ok(())
     }
-}
-
-/// The distribution of one series over a span: its usual values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Baseline {
-    /// Metric name.
-    pub metric: String,
-    /// Labels as canonical JSON.
-    pub labels: String,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Samples it was computed from.
-    pub count: i64,
 }
 
 impl Archive {

@@ -14,10 +14,9 @@ use rustc_hash::FxHashSet;
 use super::chunk::{Row, buckets, buckets_batch, rows_batch};
 use super::series::{Catalogue, map_series};
 use super::{Archive, ArchiveError};
-use crate::config;
 use crate::store::{HotRow, HotSeries, RollupLog, Store, StoreError};
 
-const HOUR: i64 = 3600;
+pub(super) const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
 /// How a rollup moves and prunes, in seconds.
@@ -36,18 +35,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy the config asks for, moving one hour per transaction.
-    pub fn from_config(archive: &config::Archive) -> Policy {
-        let secs = config::secs;
-        Policy {
-            hot_window: secs(archive.hot_window),
-            chunk: HOUR,
-            raw_retention: archive.raw_retention.map(secs),
-            minute_retention: archive.minute_retention.map(secs),
-            hour_retention: archive.hour_retention.map(secs),
-        }
-    }
-
     /// Samples before this are due for the archive at `now`: `now - hot_window`, rounded
     /// down to the hour so chunks and aggregate buckets are whole hours.
     pub fn cutoff(&self, now: i64) -> i64 {

@@ -2,10 +2,9 @@
 //! over the last 90 days of both stores that outliers do not bend.
 
 use super::fit::{Fit, theil_sen};
-use super::report::{Finding, Level, Report};
 use crate::archive::Archive;
-use crate::config::Config;
 use crate::metrics::SeriesKey;
+use crate::report::{Finding, Level, Report};
 use crate::store::{Store, StoreError};
 
 /// How far back the fit looks, and the width of its buckets: hourly, so a junk reading
@@ -76,8 +75,8 @@ fn full(key: &SeriesKey, fit: &Fit, slot: i64) -> Option<Finding> {
 }
 
 /// Runs the check for the 90 days before `slot`.
-pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
-    let archive = super::archive_beside(store, config);
+pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, StoreError> {
+    let archive = super::archive_beside(ctx);
     let mut findings = Vec::new();
     let mut growth = Vec::new();
     // Only these are forecast: the fit compares every pair of 2 160 points, so no other
@@ -100,7 +99,7 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
         }
     }
     let note = if archive.is_some() { "hot store and archive" } else { "hot store only (no archive to read)" };
-    let title = format!("Quarterly capacity, {}", crate::notify::rfc3339(slot * 1000));
+    let title = format!("Quarterly capacity, {}", crate::units::rfc3339(slot * 1000));
     Ok(Report::new(
         "quarterly_capacity",
         slot,

@@ -1,10 +1,9 @@
 //! User-defined checks: a schedule, one SQL query over the hot store or the archive, and a
 //! condition on its result that becomes a finding.
 
-use super::report::{Finding, Level, Report};
-use crate::archive::Cell;
-use crate::config::Config;
+use crate::report::{Finding, Level, Report};
 use crate::rules::Direction;
+use crate::sql::Cell;
 use crate::store::{Store, StoreError};
 
 /// Which store a check's SQL reads.
@@ -47,16 +46,16 @@ pub struct Custom {
 const SHOWN: usize = 20;
 
 /// Runs `check` as job `name` for `slot`: the query read-only, its result judged.
-pub fn run(name: &str, check: &Custom, store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
+pub fn run(name: &str, check: &Custom, store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, StoreError> {
     // A report shows at most SHOWN rows: fetch those and count the rest, never hold them.
     let rows: Result<(Vec<Vec<Cell>>, u64), String> = match check.target {
         Target::Hot => store.query_cells(&check.sql, SHOWN).map_err(|e| e.to_string()),
-        Target::Archive => match super::archive_beside(store, config) {
+        Target::Archive => match super::archive_beside(ctx) {
             Some(a) => a.query_first(&check.sql, SHOWN).map(|(r, n)| (r.rows, n)).map_err(|e| e.to_string()),
             None => Err("the archive cannot be read (off, not created yet, or held by a writer)".to_owned()),
         },
     };
-    let title = format!("{name}, {}", crate::notify::rfc3339(slot * 1000));
+    let title = format!("{name}, {}", crate::units::rfc3339(slot * 1000));
     let (rows, total) = match rows {
         Ok(rows) => rows,
         Err(e) => {

@@ -7,10 +7,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::fit::theil_sen;
-use super::report::{Finding, Level, Report};
 use crate::archive::Archive;
-use crate::config::Config;
 use crate::metrics::{self as m, Metric, SeriesKey};
+use crate::report::{Finding, Level, Report};
 use crate::store::{Selector, SeriesInfo, Store, StoreError};
 use crate::trend::{Point, trend};
 
@@ -121,8 +120,8 @@ fn process_names(series: &[SeriesInfo], from: i64, to: i64) -> Vec<(String, usiz
 }
 
 /// Runs the review of the day before `slot`.
-pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
-    let archive = super::archive_beside(store, config);
+pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, StoreError> {
+    let archive = super::archive_beside(ctx);
     let archive = archive.as_ref();
     let day_start = (slot - DAY).div_euclid(HOUR) * HOUR;
     let day_end = day_start + DAY;
@@ -184,7 +183,7 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
         .filter(|e| e.event == "fired" || e.event == "escalated")
         .map(|e| format!("{} {} {}: {}", e.rule, e.event, e.severity, e.series))
         .collect();
-    let title = format!("Daily review, {}", crate::notify::rfc3339(slot * 1000));
+    let title = format!("Daily review, {}", crate::units::rfc3339(slot * 1000));
     let sections =
         [("Peaks", peaks), ("Alerts fired", alerts), ("Busiest processes", busiest), ("Largest processes", largest)];
     Ok(Report::new("daily_review", slot, &title, findings, &sections))

@@ -2,8 +2,7 @@
 //! its monthly baseline, network traffic for the record, and the agent's own health (gaps,
 //! collector failures, store size, rollup backlog).
 
-use super::report::{Finding, Level, Report};
-use crate::config::Config;
+use crate::report::{Finding, Level, Report};
 use crate::rules::Rule;
 use crate::store::{SeriesValues, Store, StoreError};
 
@@ -67,7 +66,7 @@ const MOST_OF_AN_HOUR: i64 = 45 * 60;
 
 /// An hour whose p95 is well past the series' usual p99 (the monthly baseline), though
 /// within the rule's thresholds: worth knowing, not worth a notification.
-fn unusual(s: &SeriesValues, b: &crate::archive::Baseline) -> Option<Finding> {
+fn unusual(s: &SeriesValues, b: &crate::report::Baseline) -> Option<Finding> {
     let (_, p95) = avg_p95(&s.values);
     let margin = (b.p99 - b.p50).abs().max(b.p99.abs() * 0.1);
     (!s.values.is_empty() && p95 > b.p99 + margin).then(|| Finding {
@@ -78,12 +77,12 @@ fn unusual(s: &SeriesValues, b: &crate::archive::Baseline) -> Option<Finding> {
 }
 
 /// Runs the check for the hour before `slot` (unix seconds).
-pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
+pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, StoreError> {
     let (from, to) = (slot - 3600, slot);
     let cores = crate::rules::logical_cpus();
     let mut findings = Vec::new();
     let baselines = store.baselines()?;
-    let rules: Vec<&Rule> = config.alerts.rules.iter().filter(|r| r.guard.is_none()).collect();
+    let rules: Vec<&Rule> = ctx.rules.iter().filter(|r| r.guard.is_none()).collect();
     let metrics: Vec<&str> = rules.iter().map(|r| r.metric.name).collect();
     // One read of the hour for every rule's metric; each rule takes the series it selects.
     let hour = store.series_between(&metrics, from, to)?;
@@ -136,8 +135,8 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
             ),
         });
     }
-    if config.archive.enabled {
-        let cutoff = crate::archive::Policy::from_config(&config.archive).cutoff(slot);
+    if let Some((_, policy)) = &ctx.archive {
+        let cutoff = policy.cutoff(slot);
         let backlog = store.count_before(cutoff - 3600)?;
         agent.push(format!("rollup backlog {backlog} samples"));
         if backlog > 0 {
@@ -148,6 +147,6 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
             });
         }
     }
-    let title = format!("Hourly health, {}", crate::notify::rfc3339(slot * 1000));
+    let title = format!("Hourly health, {}", crate::units::rfc3339(slot * 1000));
     Ok(Report::new("hourly_health", slot, &title, findings, &[("Network", network), ("Agent", agent)]))
 }

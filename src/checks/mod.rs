@@ -11,55 +11,100 @@ pub mod daily;
 pub mod fit;
 pub mod hourly;
 pub mod monthly;
-pub mod report;
 pub mod schedule;
 pub mod weekly;
 
-use crate::archive::Archive;
-use crate::config::Config;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::archive::{Archive, Policy};
 use crate::metrics::SeriesKey;
+use crate::report::Report;
+use crate::rules::Rule;
 use crate::store::{Selector, Store, StoreError};
 use crate::trend::{Point, one_series, trend};
 
-/// The built-in checklist: (name, default schedule). What each reviews is in its module.
-pub const BUILT_IN_JOBS: &[(&str, &str)] = &[
-    ("hourly_health", "5 * * * *"),
-    ("daily_review", "15 8 * * *"),
-    ("weekly_trends", "30 8 * * 1"),
-    ("monthly_audit", "45 8 1 * *"),
-    ("quarterly_capacity", "0 9 1 1,4,7,10 *"),
+/// `[checks]`: the scheduled performance checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Whether the checklist runs at all.
+    pub enabled: bool,
+    /// Whether a slot missed while asleep or stopped runs once on wake.
+    pub catch_up: bool,
+    /// The enabled jobs, in checklist order (each with its timeout resolved).
+    pub jobs: Vec<Job>,
+}
+
+/// One scheduled job of the checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its name (`hourly_health`, ...).
+    pub name: String,
+    /// What it runs.
+    pub kind: JobKind,
+    /// When it runs, in local time.
+    pub schedule: schedule::Schedule,
+    /// The longest one run may take.
+    pub timeout: Duration,
+}
+
+/// What a job runs: one of the built-in checks, or a user's query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobKind {
+    /// [`hourly`]
+    HourlyHealth,
+    /// [`daily`]
+    DailyReview,
+    /// [`weekly`], with a host benchmark.
+    WeeklyTrends,
+    /// [`monthly`]
+    MonthlyAudit,
+    /// [`capacity`]
+    QuarterlyCapacity,
+    /// [`custom`]: the query and condition of a user-defined check.
+    Custom(custom::Custom),
+}
+
+/// The built-in checklist: (name, default schedule, kind), in checklist order.
+pub const BUILT_IN_JOBS: &[(&str, &str, JobKind)] = &[
+    ("hourly_health", "5 * * * *", JobKind::HourlyHealth),
+    ("daily_review", "15 8 * * *", JobKind::DailyReview),
+    ("weekly_trends", "30 8 * * 1", JobKind::WeeklyTrends),
+    ("monthly_audit", "45 8 1 * *", JobKind::MonthlyAudit),
+    ("quarterly_capacity", "0 9 1 1,4,7,10 *", JobKind::QuarterlyCapacity),
 ];
 
+/// What the checks read beside the hot store: the narrow part of the config they need.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The alert rules: the hourly check and the monthly audit judge by them.
+    pub rules: Vec<Rule>,
+    /// The archive's file and rollup policy, when the archive is on.
+    pub archive: Option<(PathBuf, Policy)>,
+}
+
 /// Runs `job` for `slot` (unix seconds) on the hot store.
-pub fn run_job(
-    job: &crate::config::Job,
-    store: &Store,
-    config: &Config,
-    slot: i64,
-) -> Result<report::Report, StoreError> {
-    if let Some(check) = &job.custom {
-        return custom::run(&job.name, check, store, config, slot);
-    }
-    match job.name.as_str() {
-        "hourly_health" => hourly::run(store, config, slot),
-        "daily_review" => daily::run(store, config, slot),
-        "weekly_trends" => {
+pub fn run_job(job: &Job, store: &Store, ctx: &Context, slot: i64) -> Result<Report, StoreError> {
+    match &job.kind {
+        JobKind::Custom(check) => custom::run(&job.name, check, store, ctx, slot),
+        JobKind::HourlyHealth => hourly::run(store, ctx, slot),
+        JobKind::DailyReview => daily::run(store, ctx, slot),
+        JobKind::WeeklyTrends => {
             // The benchmark's fsync goes to the data dir's disk, the one the agent writes.
             let dir = store.path().parent().unwrap_or(std::path::Path::new("."));
             let bench = weekly::host_bench(dir).inspect_err(|e| tracing::warn!("host benchmark failed: {e}")).ok();
-            weekly::run(store, config, slot, bench.as_ref())
+            weekly::run(store, ctx, slot, bench.as_ref())
         }
-        "monthly_audit" => monthly::run(store, config, slot),
-        "quarterly_capacity" => capacity::run(store, config, slot),
-        other => unreachable!("config validation admits only built-in jobs, not {other:?}"),
+        JobKind::MonthlyAudit => Ok(monthly::run(ctx, slot)),
+        JobKind::QuarterlyCapacity => capacity::run(store, ctx, slot),
     }
 }
 
-/// The archive beside the hot store, opened to read, if it is on and can be opened (one
-/// held by a writer is skipped: the report says it read the hot store only).
-fn archive_beside(store: &Store, config: &Config) -> Option<Archive> {
-    let path = store.path().with_file_name(crate::archive::FILE_NAME);
-    (config.archive.enabled && path.exists()).then(|| Archive::open_read(&path).ok()).flatten()
+/// The archive, opened to read, if it is on and can be opened (one held by a writer is
+/// skipped: the report says it read the hot store only).
+fn archive_beside(ctx: &Context) -> Option<Archive> {
+    let (path, _) = ctx.archive.as_ref()?;
+    path.exists().then(|| Archive::open_read(path).ok()).flatten()
 }
 
 /// One series in `step`-second buckets over `[from, to)`, from both stores; empty if

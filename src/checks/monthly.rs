@@ -2,12 +2,9 @@
 //! recomputed and kept, and the rules whose thresholds no longer fit this host: ones that
 //! would never fire, and ones that would fire all the time, each with a suggested value.
 
-use super::report::{Finding, Level, Report};
-use crate::archive::Baseline;
-use crate::config::Config;
 use crate::metrics::SeriesKey;
+use crate::report::{Baseline, Finding, Level, Report};
 use crate::rules::{Direction, Rule};
-use crate::store::{Store, StoreError};
 
 const SPAN: i64 = 30 * 86_400;
 
@@ -41,11 +38,11 @@ fn fit(rule: &Rule, key: &SeriesKey, b: &Baseline, divisor: f64) -> Option<Findi
 }
 
 /// Runs the audit of the 30 days before `slot`.
-pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreError> {
-    let title = format!("Monthly audit, {}", crate::notify::rfc3339(slot * 1000));
-    let Some(archive) = super::archive_beside(store, config) else {
+pub fn run(ctx: &super::Context, slot: i64) -> Report {
+    let title = format!("Monthly audit, {}", crate::units::rfc3339(slot * 1000));
+    let Some(archive) = super::archive_beside(ctx) else {
         let note = vec!["no archive to read: baselines need its 30 days of history".to_owned()];
-        return Ok(Report::new("monthly_audit", slot, &title, Vec::new(), &[("Baselines", note)]));
+        return Report::new("monthly_audit", slot, &title, Vec::new(), &[("Baselines", note)]);
     };
     let baselines = archive.baselines(slot - SPAN, slot).unwrap_or_else(|e| {
         tracing::warn!("cannot read baselines from the archive: {e}");
@@ -55,7 +52,7 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
     let mut findings = Vec::new();
     for b in &baselines {
         let Some(key) = SeriesKey::from_parts(&b.metric, &b.labels) else { continue };
-        for rule in config.alerts.rules.iter().filter(|r| r.guard.is_none() && r.selects(&key)) {
+        for rule in ctx.rules.iter().filter(|r| r.guard.is_none() && r.selects(&key)) {
             findings.extend(fit(rule, &key, b, rule.divisor(cores)));
         }
     }
@@ -67,5 +64,5 @@ pub fn run(store: &Store, config: &Config, slot: i64) -> Result<Report, StoreErr
         })
         .collect();
     let report = Report::new("monthly_audit", slot, &title, findings, &[("Baselines", lines)]);
-    Ok(Report { baselines, ..report })
+    Report { baselines, ..report }
 }

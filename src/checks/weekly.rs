@@ -6,9 +6,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::report::{Bench, Finding, Level, Report};
-use crate::config::Config;
 use crate::metrics::SeriesKey;
+use crate::report::{Bench, Finding, Level, Report};
 use crate::store::{Store, StoreError};
 
 const WEEK: i64 = 7 * 86_400;
@@ -92,8 +91,8 @@ fn compare(now: &Bench, history: &[Bench], findings: &mut Vec<Finding>) -> Vec<S
 }
 
 /// Runs the review of the week before `slot`, and the benchmark (whose result is kept).
-pub fn run(store: &Store, config: &Config, slot: i64, bench: Option<&Bench>) -> Result<Report, StoreError> {
-    let archive = super::archive_beside(store, config);
+pub fn run(store: &Store, ctx: &super::Context, slot: i64, bench: Option<&Bench>) -> Result<Report, StoreError> {
+    let archive = super::archive_beside(ctx);
     let mut movers: Vec<(f64, String)> = Vec::new();
     for info in store.series()? {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
@@ -122,7 +121,7 @@ pub fn run(store: &Store, config: &Config, slot: i64, bench: Option<&Bench>) -> 
         Some(b) => compare(b, &store.benches()?, &mut findings),
         None => vec!["not run".to_owned()],
     };
-    let title = format!("Weekly trends, {}", crate::notify::rfc3339(slot * 1000));
+    let title = format!("Weekly trends, {}", crate::units::rfc3339(slot * 1000));
     let sections = [("Biggest movers", movers), ("Host benchmark", bench_lines)];
     Ok(Report { bench: bench.copied(), ..Report::new("weekly_trends", slot, &title, findings, &sections) })
 }

@@ -16,6 +16,7 @@ pub mod mounts;
 mod netdev;
 mod procs;
 pub mod rate;
+mod settings;
 mod system;
 mod worker;
 
@@ -30,9 +31,9 @@ pub use diskstats::DiskIo;
 pub use hwmon::Temperatures;
 pub use netdev::Network;
 pub use procs::TopProcesses;
+pub use settings::{Filters, Host, Processes, Sampling, Switches};
 pub use system::{Disks, SystemStats};
 
-use crate::config::Config;
 use crate::metrics::{Sample, SeriesKey};
 use rate::{GAP_FACTOR, Tick, TickCtx, classify};
 use worker::Worker;
@@ -182,34 +183,36 @@ impl Sampler {
     }
 }
 
-/// The collectors for the system interval, as enabled in `config`.
-pub fn system_collectors(config: &Config) -> Result<Vec<Box<dyn Collector>>, CollectError> {
-    let c = &config.collectors;
-    let host = &config.host;
-    let mut list: Vec<Box<dyn Collector>> = vec![Box::new(SystemStats::new(c)?)];
-    if c.disks {
-        list.push(Box::new(Disks::new(&host.proc_root, config.filters.clone())));
+/// The collectors for the system interval, as switched on, leaving out what `filters` say,
+/// reading the trees under `host`.
+pub fn system_collectors(
+    on: &Switches,
+    filters: &Filters,
+    host: &Host,
+) -> Result<Vec<Box<dyn Collector>>, CollectError> {
+    let mut list: Vec<Box<dyn Collector>> = vec![Box::new(SystemStats::new(on)?)];
+    if on.disks {
+        list.push(Box::new(Disks::new(&host.proc_root, filters.clone())));
     }
-    if c.disk_io {
-        let exclude = config.filters.devices_exclude.clone();
+    if on.disk_io {
+        let exclude = filters.devices_exclude.clone();
         list.push(Box::new(DiskIo::new(&host.proc_root, &host.sys_root, exclude)));
     }
-    if c.network {
-        let exclude = config.filters.interfaces_exclude.clone();
+    if on.network {
+        let exclude = filters.interfaces_exclude.clone();
         list.push(Box::new(Network::new(&host.proc_root, exclude)));
     }
-    if c.temperatures {
+    if on.temperatures {
         list.push(Box::new(Temperatures::new(&host.sys_root)));
     }
-    if c.battery {
+    if on.battery {
         list.push(Box::new(Battery::new(&host.sys_root)));
     }
     Ok(list)
 }
 
 /// The process-table sampler, if enabled: it runs on its own, slower interval.
-pub fn process_sampler(config: &Config) -> Result<Option<Sampler>, CollectError> {
-    let p = &config.processes;
+pub fn process_sampler(p: &Processes) -> Result<Option<Sampler>, CollectError> {
     if !p.enabled {
         return Ok(None);
     }

@@ -9,7 +9,7 @@ use sysinfo::{MemoryRefreshKind, System};
 use super::mounts::{self, Mount};
 use super::rate::TickCtx;
 use super::{CollectError, Collector};
-use crate::config::{CollectorSwitches, Filters};
+use super::{Filters, Switches};
 use crate::metrics::{self as m, Sample, SeriesKey};
 
 fn unsupported(e: sysinfo::Error) -> CollectError {
@@ -24,12 +24,12 @@ fn percent(part: u64, whole: u64) -> Option<f64> {
 /// `System`, refreshing only the parts that are switched on.
 pub struct SystemStats {
     sys: System,
-    on: CollectorSwitches,
+    on: Switches,
 }
 
 impl SystemStats {
     /// Prepares sysinfo; fails only on platforms sysinfo does not support.
-    pub fn new(on: &CollectorSwitches) -> Result<Self, CollectError> {
+    pub fn new(on: &Switches) -> Result<Self, CollectError> {
         Ok(SystemStats { sys: System::new().map_err(unsupported)?, on: on.clone() })
     }
 

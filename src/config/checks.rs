@@ -4,26 +4,25 @@
 use super::error::{ConfigError, Locator};
 use super::raw::{RawChecks, RawCustom};
 use super::validate::{DurationKey, HOUR, SECOND, choice, is_name};
-use super::{Checks, Job};
-use crate::checks::BUILT_IN_JOBS;
 use crate::checks::custom::{Condition, Custom, Target};
-use crate::checks::report::Level;
 use crate::checks::schedule::Schedule;
+use crate::checks::{BUILT_IN_JOBS, Job, JobKind, Settings};
+use crate::report::Level;
 use crate::rules::Direction;
 
 /// Validates the `[checks]` table.
-pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> {
+pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Settings, ConfigError> {
     let timeout = DurationKey { name: "checks.timeout", default: 2 * 60 * SECOND, min: SECOND, max: HOUR };
     let default_timeout = timeout.get(raw.timeout.as_ref(), loc)?;
-    if let Some((name, _)) = raw.jobs.iter().find(|(n, _)| !BUILT_IN_JOBS.iter().any(|(b, _)| b == n.get_ref())) {
-        let known: Vec<&str> = BUILT_IN_JOBS.iter().map(|(n, _)| *n).collect();
+    if let Some((name, _)) = raw.jobs.iter().find(|(n, _)| !BUILT_IN_JOBS.iter().any(|(b, _, _)| b == n.get_ref())) {
+        let known: Vec<&str> = BUILT_IN_JOBS.iter().map(|(n, _, _)| *n).collect();
         return Err(loc.error(
             name.span().start,
             format!("checks.jobs.{}: no such job; the checklist is {}", name.get_ref(), known.join(", ")),
         ));
     }
     let mut jobs = Vec::new();
-    for (name, default_schedule) in BUILT_IN_JOBS {
+    for (name, default_schedule, kind) in BUILT_IN_JOBS {
         let key = raw.jobs.keys().find(|k| k.get_ref() == name).cloned();
         let job = key.and_then(|k| raw.jobs.remove(&k)).unwrap_or_default();
         if job.enabled == Some(false) {
@@ -37,12 +36,12 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> 
         let key = format!("checks.jobs.{name}.timeout");
         let job_timeout = DurationKey { name: &key, default: default_timeout, min: SECOND, max: HOUR };
         let timeout = job_timeout.get(job.timeout.as_ref(), loc)?;
-        jobs.push(Job { name: (*name).to_owned(), schedule, timeout, custom: None });
+        jobs.push(Job { name: (*name).to_owned(), kind: kind.clone(), schedule, timeout });
     }
     for (name, c) in raw.custom {
         let at = name.span().start;
         let name = name.into_inner();
-        if !is_name(&name) || BUILT_IN_JOBS.iter().any(|(b, _)| *b == name) {
+        if !is_name(&name) || BUILT_IN_JOBS.iter().any(|(b, _, _)| *b == name) {
             return Err(loc.error(
                 at,
                 format!("checks.custom.{name:?}: a check name is letters, digits, _ and -, and not a built-in job's"),
@@ -50,7 +49,7 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Checks, ConfigError> 
         }
         jobs.push(custom(&name, c, default_timeout, loc)?);
     }
-    Ok(Checks { enabled: raw.enabled.unwrap_or(true), catch_up: raw.catch_up.unwrap_or(true), jobs })
+    Ok(Settings { enabled: raw.enabled.unwrap_or(true), catch_up: raw.catch_up.unwrap_or(true), jobs })
 }
 
 fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &Locator) -> Result<Job, ConfigError> {
@@ -72,8 +71,8 @@ fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &
             ),
         )
     })?;
-    let kind = choice(&format!("{key}.condition"), c.condition.as_ref(), &[("rows", false), ("value", true)], loc)?;
-    let condition = if kind {
+    let by_value = choice(&format!("{key}.condition"), c.condition.as_ref(), &[("rows", false), ("value", true)], loc)?;
+    let condition = if by_value {
         let direction = choice(&format!("{key}.direction"), c.direction.as_ref(), Direction::ALL, loc)?;
         if c.warning.is_none() && c.critical.is_none() {
             return Err(loc.error(
@@ -93,10 +92,6 @@ fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &
     let timeout_key = format!("{key}.timeout");
     let timeout = DurationKey { name: &timeout_key, default: default_timeout, min: SECOND, max: HOUR }
         .get(c.timeout.as_ref(), loc)?;
-    Ok(Job {
-        name: name.to_owned(),
-        schedule,
-        timeout,
-        custom: Some(Custom { sql: c.sql.into_inner(), target, condition }),
-    })
+    let kind = JobKind::Custom(Custom { sql: c.sql.into_inner(), target, condition });
+    Ok(Job { name: name.to_owned(), kind, schedule, timeout })
 }

@@ -5,14 +5,13 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::Notify;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawNotify, RawWebhook, SpannedStr};
 use super::validate::{DurationKey, HOUR, MINUTE, SECOND, choice, is_name};
-use crate::notify::{DESKTOP, Format, QuietHours, Webhook};
+use crate::notify::{DESKTOP, Format, QuietHours, Settings, Webhook};
 
 /// Validates the `[notify]` table.
-pub fn notify(raw: RawNotify, loc: &Locator) -> Result<Notify, ConfigError> {
+pub fn notify(raw: RawNotify, loc: &Locator) -> Result<Settings, ConfigError> {
     let retry_max = DurationKey { name: "notify.retry_max", default: 5 * MINUTE, min: SECOND, max: HOUR };
     let webhooks = raw
         .webhooks
@@ -31,7 +30,7 @@ pub fn notify(raw: RawNotify, loc: &Locator) -> Result<Notify, ConfigError> {
             webhook(name, w, loc)
         })
         .collect::<Result<_, _>>()?;
-    Ok(Notify {
+    Ok(Settings {
         desktop: raw.desktop.unwrap_or(true),
         quiet_hours: raw.quiet_hours.as_ref().map(|q| quiet_hours(q, loc)).transpose()?,
         critical_breaks_quiet: raw.critical_breaks_quiet.unwrap_or(true),

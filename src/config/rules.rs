@@ -4,15 +4,14 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::Alerts;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawAlerts, RawRule, SpannedStr};
 use super::validate::{DAY, DurationKey, HOUR, MINUTE, SECOND, choice, is_name, pattern};
 use crate::metrics::{CATALOGUE, LABELS, Metric};
-use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule};
+use crate::rules::{Condition, DEFAULT_RULES, Direction, Guard, Matcher, Rule, Settings};
 
 /// Validates the `[alerts]` table.
-pub fn alerts(raw: RawAlerts, loc: &Locator) -> Result<Alerts, ConfigError> {
+pub fn alerts(raw: RawAlerts, loc: &Locator) -> Result<Settings, ConfigError> {
     let grace = DurationKey { name: "alerts.grace", default: 2 * MINUTE, min: Duration::ZERO, max: HOUR };
     // Its default is never used: absent means off.
     let repeat = DurationKey { name: "alerts.repeat_interval", default: HOUR, min: MINUTE, max: 7 * DAY };
@@ -36,7 +35,7 @@ pub fn alerts(raw: RawAlerts, loc: &Locator) -> Result<Alerts, ConfigError> {
         let rule = apply(base, r, &format!("alerts.rules.{name}"), at, loc)?;
         rules.insert(position.unwrap_or(rules.len()), rule);
     }
-    Ok(Alerts {
+    Ok(Settings {
         enabled: raw.enabled.unwrap_or(true),
         grace: grace.get(raw.grace.as_ref(), loc)?,
         repeat: match &raw.repeat_interval {

@@ -7,9 +7,10 @@ use std::time::Duration;
 use glob::Pattern;
 use toml::Spanned;
 
+use super::Config;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawConfig, SpannedStr};
-use super::{Archive, CollectorSwitches, Config, Filters, Host, Processes, Sampling, Store};
+use crate::collect::{Filters, Host, Processes, Sampling, Switches};
 
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 pub(super) const MINUTE: Duration = Duration::from_secs(60);
@@ -222,8 +223,8 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
             interval: proc_interval.get(raw.processes.interval.as_ref(), loc)?,
             top,
         },
-        store: Store { data_dir, retention: retention.get(raw.store.retention.as_ref(), loc)? },
-        collectors: CollectorSwitches {
+        store: crate::store::Settings { data_dir, retention: retention.get(raw.store.retention.as_ref(), loc)? },
+        collectors: Switches {
             cpu: c.cpu.unwrap_or(true),
             per_core_cpu: c.per_core_cpu.unwrap_or(true),
             load: c.load.unwrap_or(true),
@@ -242,7 +243,7 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
             devices_exclude: patterns("filters.devices_exclude", f.devices_exclude, DEVICES_EXCLUDE, loc)?,
             interfaces_exclude: patterns("filters.interfaces_exclude", f.interfaces_exclude, INTERFACES_EXCLUDE, loc)?,
         },
-        archive: Archive {
+        archive: crate::archive::Settings {
             enabled: a.enabled.unwrap_or(true),
             hot_window: hot_window.get(a.hot_window.as_ref(), loc)?,
             rollup_interval: rollup_interval.get(a.rollup_interval.as_ref(), loc)?,

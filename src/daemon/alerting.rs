@@ -88,7 +88,7 @@ impl Alerting {
 
     /// The host woke up or the agent started: hold announcements for the grace period.
     pub fn resumed(&mut self, now_ms: i64) {
-        let until = now_ms + crate::config::millis(self.grace);
+        let until = now_ms + crate::units::millis(self.grace);
         if let Some(engine) = self.engine.as_mut() {
             engine.hold(now_ms, until);
         }
@@ -108,7 +108,7 @@ impl Alerting {
     }
 
     /// Queues the notable findings of a check's report as one notice per channel.
-    pub fn announce(&mut self, report: &crate::checks::report::Report, now_ms: i64) {
+    pub fn announce(&mut self, report: &crate::report::Report, now_ms: i64) {
         if let Some(notice) = Notice::report(&self.host, now_ms, report) {
             let outbox = self.queue(&notice);
             self.send(AlertRecord { changes: Vec::new(), outbox, at_ms: now_ms });

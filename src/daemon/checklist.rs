@@ -16,9 +16,8 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 
 use super::wall_ms;
-use crate::checks::report::Report;
-use crate::checks::{run_job, schedule::due};
-use crate::config::{Config, Job};
+use crate::checks::{Context, Job, Settings, run_job, schedule::due};
+use crate::report::Report;
 use crate::store::{Shared, Store, StoreError};
 
 /// The longest the schedule sleeps before looking again (a clock step or a wake from sleep
@@ -52,7 +51,10 @@ enum State {
 
 /// The checklist's schedule and where it is.
 pub struct Checklist {
-    config: Arc<Config>,
+    /// The jobs and how missed slots are treated.
+    settings: Settings,
+    /// What the jobs read beside the hot store.
+    ctx: Arc<Context>,
     /// The hot store, for the jobs' read-only connections.
     hot: PathBuf,
     /// Its own connection to the hot store, for claims and outcomes.
@@ -64,10 +66,11 @@ pub struct Checklist {
 
 impl Checklist {
     /// The schedule of `config`'s jobs, with their last runs read from the store.
-    pub fn new(config: Arc<Config>, hot: &Path) -> Result<Checklist, StoreError> {
+    pub fn new(settings: Settings, ctx: Context, hot: &Path) -> Result<Checklist, StoreError> {
         let db = Store::open(hot)?;
         let last = db.last_runs()?.into_iter().map(|r| (r.job, r.slot)).collect();
-        Ok(Checklist { config, hot: hot.to_owned(), db: Shared::new(db), last, state: State::Idle })
+        let (ctx, hot, db) = (Arc::new(ctx), hot.to_owned(), Shared::new(db));
+        Ok(Checklist { settings, ctx, hot, db, last, state: State::Idle })
     }
 
     /// One step: sleeps until a slot is due and claims it, starts the claimed job, waits for
@@ -106,16 +109,16 @@ impl Checklist {
     async fn look(&mut self) {
         let Some(now) = chrono::Local.timestamp_millis_opt(wall_ms()).single() else { return };
         let tolerance = LOOK_AGAIN * 2;
-        for job in &self.config.checks.jobs {
+        for job in &self.settings.jobs {
             let last = self.last.get(&job.name).copied();
-            let Some(slot) = due(&job.schedule, last, &now, self.config.checks.catch_up, tolerance) else { continue };
+            let Some(slot) = due(&job.schedule, last, &now, self.settings.catch_up, tolerance) else { continue };
             self.last.insert(job.name.clone(), slot);
             let (name, at) = (job.name.clone(), wall_ms());
             let claim = self.db.spawn(move |db| db.claim_slot(&name, slot, at));
             self.state = State::Claiming { job: job.clone(), slot, claim };
             return;
         }
-        let next = self.config.checks.jobs.iter().filter_map(|j| j.schedule.next_slot(&now)).min();
+        let next = self.settings.jobs.iter().filter_map(|j| j.schedule.next_slot(&now)).min();
         let wait = next.map_or(LOOK_AGAIN, |n| {
             Duration::from_millis(u64::try_from((n - now).num_milliseconds()).unwrap_or(0)).min(LOOK_AGAIN)
         });
@@ -124,14 +127,14 @@ impl Checklist {
 
     /// Runs `job` on a blocking thread with a read-only connection of its own.
     fn start(&mut self, job: Job, slot: i64) {
-        let (config, todo, hot) = (self.config.clone(), job.clone(), self.hot.clone());
+        let (ctx, todo, hot) = (self.ctx.clone(), job.clone(), self.hot.clone());
         let on_thread: OnThread = Arc::new(Mutex::new(None));
         let mine = on_thread.clone();
         let task = tokio::task::spawn_blocking(move || {
             let store = Store::open_read_only(&hot)?;
             let handle = (std::thread::current().id(), store.interrupt_handle());
             *mine.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
-            run_job(&todo, &store, &config, slot)
+            run_job(&todo, &store, &ctx, slot)
         });
         self.state = State::Running { deadline: Instant::now() + job.timeout, job, slot, on_thread, task };
     }

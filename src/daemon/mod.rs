@@ -36,9 +36,10 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 use crate::archive::Policy;
 use crate::collect::rate::{GAP_FACTOR, Tick};
 use crate::collect::{self, CollectError, Sampler};
-use crate::config::{Config, secs};
+use crate::config::Config;
 use crate::metrics::{Sample, SeriesKey, TICKS_SKIPPED};
 use crate::store::{Batch, Gap, Store, StoreError};
+use crate::units::secs;
 use alerting::Alerting;
 pub use alerting::host_name;
 use checklist::Checklist;
@@ -95,8 +96,8 @@ fn count_skipped(at: Instant, period: Duration, name: &'static str, now_ms: i64,
 }
 
 /// The report that says the hot store was replaced: its history is in `aside`, not lost.
-fn recovered(hot: &Path, aside: &Path, now: i64) -> crate::checks::report::Report {
-    use crate::checks::report::{Finding, Level, Report};
+fn recovered(hot: &Path, aside: &Path, now: i64) -> crate::report::Report {
+    use crate::report::{Finding, Level, Report};
     let finding = Finding {
         level: Level::Critical,
         subject: "hot store".into(),
@@ -121,21 +122,22 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let interval = config.sampling.interval;
     store.begin_run(wall_ms() / 1000, secs(interval) * GAP_FACTOR, std::process::id(), env!("CARGO_PKG_VERSION"))?;
-    let mut system = Sampler::new(collect::system_collectors(config)?, interval)?;
-    let mut procs = collect::process_sampler(config)?;
+    let collectors = collect::system_collectors(&config.collectors, &config.filters, &config.host)?;
+    let mut system = Sampler::new(collectors, interval)?;
+    let mut procs = collect::process_sampler(&config.processes)?;
     let proc_interval = config.processes.interval;
     let retention = secs(config.store.retention);
     let a = &config.archive;
     let mut rollups = a
         .enabled
-        .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from_config(a), a.rollup_interval));
+        .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from(a), a.rollup_interval));
     let (tx, rx) = mpsc::channel();
     let mut alerting = Alerting::start(config, store.path(), tx.clone(), wall_ms())?;
     if let Some(aside) = moved_aside {
         alerting.announce(&recovered(store.path(), aside, wall_ms() / 1000), wall_ms());
     }
     let mut checklist = if config.checks.enabled && !config.checks.jobs.is_empty() {
-        Some(Checklist::new(std::sync::Arc::new(config.clone()), store.path())?)
+        Some(Checklist::new(config.checks.clone(), config.checks_context(archive), store.path())?)
     } else {
         None
     };

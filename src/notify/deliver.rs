@@ -1,7 +1,7 @@
 //! A channel and one delivery attempt on it.
 
+use super::Settings;
 use super::{DESKTOP, Notice, Webhook, desktop, webhook};
-use crate::config::Notify;
 
 /// Why an attempt failed, and whether another could succeed.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub enum Channel {
 
 impl Channel {
     /// The configured channels: the desktop (if on) and every webhook.
-    pub fn all(config: &Notify) -> Vec<Channel> {
+    pub fn all(config: &Settings) -> Vec<Channel> {
         let desktop = config.desktop.then_some(Channel::Desktop);
         desktop
             .into_iter()

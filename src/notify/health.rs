@@ -5,15 +5,15 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
+use super::Settings;
 use super::Webhook;
-use crate::config::Notify;
 use crate::doctor::{Check, Verdict};
 
 /// How long each check waits for an answer.
 const WAIT: Duration = Duration::from_secs(5);
 
 /// The checks of the configured channels.
-pub fn checks(config: &Notify) -> Vec<Check> {
+pub fn checks(config: &Settings) -> Vec<Check> {
     let desktop = config.desktop.then(notification_server);
     desktop.into_iter().chain(config.webhooks.iter().map(reachable)).collect()
 }

@@ -18,9 +18,24 @@ use chrono::NaiveTime;
 
 pub use deliver::{Channel, DeliveryError, send};
 pub use health::checks;
-pub use notice::{Entry, Notice, SCHEMA, rfc3339};
+pub use notice::{Entry, Notice, SCHEMA};
 pub use outbox::Outbox;
 pub use webhook::{redacted, sign};
+
+/// `[notify]`: the notification channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Whether alerts show as desktop notifications.
+    pub desktop: bool,
+    /// When desktop notifications stay quiet.
+    pub quiet_hours: Option<QuietHours>,
+    /// Whether a critical alert is shown during quiet hours anyway.
+    pub critical_breaks_quiet: bool,
+    /// The longest wait between two delivery attempts.
+    pub retry_max: Duration,
+    /// Webhook channels, by name.
+    pub webhooks: Vec<Webhook>,
+}
 
 /// The channel name of desktop notifications (webhooks are named by their config table).
 pub const DESKTOP: &str = "desktop";

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::rules::{EventKind, Severity};
+use crate::units::rfc3339;
 
 /// The `schema` of every notice; a change that breaks readers gets a new number.
 pub const SCHEMA: &str = "hostwatch.notification.v1";
@@ -62,11 +63,6 @@ pub struct Entry {
     pub at: String,
     /// One readable line.
     pub text: String,
-}
-
-/// Unix ms as RFC 3339 UTC with milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A short hex digest of `parts`, for idempotency keys.
@@ -208,7 +204,7 @@ impl Notice {
 
     /// The notable findings (warning or worse) of a check's report, as one notice; `None`
     /// if it found nothing notable.
-    pub fn report(host: &str, at_ms: i64, report: &crate::checks::report::Report) -> Option<Notice> {
+    pub fn report(host: &str, at_ms: i64, report: &crate::report::Report) -> Option<Notice> {
         let entries: Vec<Entry> = report
             .notable()
             .map(|f| {

@@ -12,8 +12,7 @@ use tokio::sync::{Notify, watch};
 use chrono::TimeZone;
 
 use super::deliver::{Channel, DeliveryError, send};
-use super::{Notice, QuietHours};
-use crate::config::Notify as Settings;
+use super::{Notice, QuietHours, Settings};
 use crate::store::{OutboxItem, Outcome, Shared};
 
 /// A desktop notice older than this is dropped as `expired`: after a night offline, an
@@ -69,7 +68,7 @@ impl Outbox {
         // An outcome the store did not take (a full disk): kept here and stored again before
         // anything else, so a delivered notice is never sent again while the disk is full.
         let mut unstored: Option<Done> = None;
-        let retry_max_ms = crate::config::millis(self.retry_max);
+        let retry_max_ms = crate::units::millis(self.retry_max);
         loop {
             if *shutdown.borrow() {
                 return;
@@ -155,7 +154,7 @@ impl Outbox {
                 if item.attempts == 0 {
                     tracing::warn!(channel = name, "delivery failed, will retry: {e}");
                 }
-                let next = (self.clock)() + crate::config::millis(delay);
+                let next = (self.clock)() + crate::units::millis(delay);
                 let stored = self.db.call(move |db| db.outbox_retry(item.id, &e, next)).await;
                 Step::Retried(
                     stored

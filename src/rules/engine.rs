@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap as HashMap;
 use super::alert::{Change, Event, EventKind, Phase, Track};
 use super::window::{Measure, Window};
 use super::{Rule, Severity};
-use crate::config::millis;
 use crate::metrics::{Sample, SeriesKey};
+use crate::units::millis;
 
 /// Timers kept in memory only: after a restart they start again, which errs towards quiet.
 #[derive(Debug, Default, Clone, Copy)]

@@ -8,6 +8,7 @@
 mod alert;
 mod defaults;
 mod engine;
+mod settings;
 mod window;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use glob::Pattern;
 pub use alert::{Change, Event, EventKind, Phase, Track};
 pub use defaults::DEFAULT_RULES;
 pub use engine::Engine;
+pub use settings::Settings;
 
 use crate::metrics::{Metric, SeriesKey};
 

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use super::{Condition, Direction};
-use crate::config::secs;
+use crate::units::secs;
 
 /// The latest samples of one series: as many as the longest window or count over it needs.
 #[derive(Debug, Default)]

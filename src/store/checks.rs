@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
-use crate::checks::report::{Bench, Report};
+use crate::report::{Bench, Report};
 
 /// The last run of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,12 +113,12 @@ impl Store {
     }
 
     /// The kept baselines (the monthly audit's), by series.
-    pub fn baselines(&self) -> Result<Vec<crate::archive::Baseline>, StoreError> {
+    pub fn baselines(&self) -> Result<Vec<crate::report::Baseline>, StoreError> {
         let mut stmt =
             self.conn.prepare("SELECT metric, labels, p50, p95, p99, samples FROM baselines").map_err(self.err())?;
         let rows = stmt
             .query_map([], |r| {
-                Ok(crate::archive::Baseline {
+                Ok(crate::report::Baseline {
                     metric: r.get(0)?,
                     labels: r.get(1)?,
                     p50: r.get(2)?,
@@ -220,8 +220,8 @@ impl Store {
     /// archive's, so checks judge both alike) and counting all of them. Only one query is
     /// accepted: `SELECT`, `WITH` or `VALUES`, which SQLite confirms changes nothing, so no
     /// `PRAGMA` can take the store out of WAL or switch `query_only` off.
-    pub fn query_cells(&self, sql: &str, keep: usize) -> Result<(Vec<Vec<crate::archive::Cell>>, u64), StoreError> {
-        use crate::archive::Cell;
+    pub fn query_cells(&self, sql: &str, keep: usize) -> Result<(Vec<Vec<crate::sql::Cell>>, u64), StoreError> {
+        use crate::sql::Cell;
         let refuse = |why: String| StoreError::UserSql { path: self.path.clone(), why };
         let one = crate::sql::single(sql).map_err(|e| refuse(e.to_string()))?;
         let mut stmt = self.conn.prepare(one).map_err(self.err())?;

@@ -32,6 +32,7 @@ mod checks;
 mod migrate;
 mod move_out;
 mod read;
+mod settings;
 mod shared;
 mod trend;
 
@@ -49,6 +50,7 @@ pub use migrate::MIGRATIONS;
 pub(crate) use migrate::assert_all_listed;
 pub use move_out::{HotRow, HotSeries, MoveOut, RollupLog};
 pub use read::{Gap, Latest, Run, SampleValue, SeriesInfo, Status};
+pub use settings::Settings;
 pub use shared::Shared;
 pub use trend::Selector;
 

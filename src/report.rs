@@ -63,7 +63,7 @@ pub struct Report {
     /// The host benchmark it ran, kept with the report for the next weeks to compare.
     pub bench: Option<Bench>,
     /// The baselines it computed, kept with the report (replacing older ones).
-    pub baselines: Vec<crate::archive::Baseline>,
+    pub baselines: Vec<Baseline>,
 }
 
 impl Report {
@@ -101,4 +101,21 @@ impl Report {
     pub fn notable(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.level >= Level::Warning)
     }
+}
+
+/// The distribution of one series over a span: its usual values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// Metric name.
+    pub metric: String,
+    /// Labels as canonical JSON.
+    pub labels: String,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Samples it was computed from.
+    pub count: i64,
 }
