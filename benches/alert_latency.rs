@@ -10,6 +10,9 @@
 //! saw the change) to receipt, and from the moment the battery file changed to receipt,
 //! which adds the wait for the next tick (at most one interval).
 
+// The tests' helpers signal the agent (kill(2)), and a failed unwrap is the report.
+#![allow(unsafe_code, clippy::unwrap_used)]
+
 #[path = "../tests/util.rs"]
 #[allow(dead_code)]
 mod util;

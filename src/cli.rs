@@ -101,12 +101,13 @@ fn parse_step(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn parse_label(s: &str) -> Result<(String, String), String> {
+/// `KEY=VALUE`, with the key one of the catalogue's label names (it becomes SQL).
+fn parse_label(s: &str) -> Result<(&'static str, String), String> {
     let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
-    if !crate::metrics::LABELS.contains(&k) {
+    let Some(known) = crate::metrics::LABELS.iter().find(|l| **l == k) else {
         return Err(format!("unknown label {k:?}; labels are {}", crate::metrics::LABELS.join(", ")));
-    }
-    Ok((k.to_owned(), v.to_owned()))
+    };
+    Ok((known, v.to_owned()))
 }
 
 /// The subcommands.
@@ -134,7 +135,7 @@ pub enum Command {
         metric: String,
         /// Pick the series by label, e.g. --label cpu=total (repeatable).
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
-        labels: Vec<(String, String)>,
+        labels: Vec<(&'static str, String)>,
         /// Start: a duration ago (30d) or a date.
         #[arg(long, default_value = "1d", value_parser = parse_when)]
         since: When,

@@ -7,15 +7,6 @@ use std::fmt;
 
 use Precision::{Decimals, Units};
 
-/// Whether a metric is read as-is or derived from two counter readings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A level read at the sample time (memory used, temperature).
-    Gauge,
-    /// A per-second rate computed from two counter readings; never emitted across a gap.
-    Rate,
-}
-
 /// The real precision of a metric's source: the store keeps no finer, because digits below
 /// it are noise that costs bits in both stores (DuckDB bit-packs differences, so every
 /// useless binary digit is paid on every sample).
@@ -38,10 +29,6 @@ pub struct Metric {
     pub unit: &'static str,
     /// The finest step of its values worth keeping: values are stored as integers of it.
     pub precision: Precision,
-    /// Gauge or rate.
-    pub kind: Kind,
-    /// One line for `hostwatch series`.
-    pub help: &'static str,
 }
 
 impl PartialEq for Metric {
@@ -86,12 +73,10 @@ impl Metric {
 }
 
 macro_rules! metrics {
-    ($($id:ident = $name:literal, $unit:literal, $prec:expr, $kind:ident, $help:literal;)*) => {
+    ($($id:ident = $name:literal, $unit:literal, $prec:expr, $help:literal;)*) => {
         $(
             #[doc = $help]
-            pub static $id: Metric = Metric {
-                name: $name, unit: $unit, precision: $prec, kind: Kind::$kind, help: $help,
-            };
+            pub static $id: Metric = Metric { name: $name, unit: $unit, precision: $prec };
         )*
         /// Every metric the built-in collectors can produce.
         pub static CATALOGUE: &[&Metric] = &[$(&$id),*];
@@ -99,33 +84,33 @@ macro_rules! metrics {
 }
 
 metrics! {
-    CPU_USAGE = "cpu.usage_percent", "%", Decimals(1), Rate, "CPU busy time, total (cpu=total) and per core";
-    LOAD_1 = "load.avg1", "", Decimals(2), Gauge, "Load average over 1 minute";
-    LOAD_5 = "load.avg5", "", Decimals(2), Gauge, "Load average over 5 minutes";
-    LOAD_15 = "load.avg15", "", Decimals(2), Gauge, "Load average over 15 minutes";
-    MEM_USED = "memory.used_bytes", "bytes", Units(4096), Gauge, "Memory in use (total minus available)";
-    MEM_AVAILABLE = "memory.available_bytes", "bytes", Units(4096), Gauge, "Memory available for new work";
-    MEM_USED_PCT = "memory.used_percent", "%", Decimals(2), Gauge, "Memory in use as a share of total";
-    SWAP_USED = "swap.used_bytes", "bytes", Units(4096), Gauge, "Swap in use";
-    SWAP_USED_PCT = "swap.used_percent", "%", Decimals(2), Gauge, "Swap in use as a share of total";
-    DISK_USED = "disk.used_bytes", "bytes", Units(4096), Gauge, "Space used on a mount";
-    DISK_FREE = "disk.free_bytes", "bytes", Units(4096), Gauge, "Space available to users on a mount";
-    DISK_USED_PCT = "disk.used_percent", "%", Decimals(2), Gauge, "Space used on a mount as a share of its size";
-    DISKIO_READ = "diskio.read_bytes_per_s", "bytes/s", Units(512), Rate, "Bytes read per second from a block device";
-    DISKIO_WRITE = "diskio.write_bytes_per_s", "bytes/s", Units(512), Rate, "Bytes written per second to a block device";
-    NET_RX = "net.rx_bytes_per_s", "bytes/s", Decimals(0), Rate, "Bytes received per second on an interface";
-    NET_TX = "net.tx_bytes_per_s", "bytes/s", Decimals(0), Rate, "Bytes sent per second on an interface";
-    NET_RX_ERRORS = "net.rx_errors_per_s", "errors/s", Decimals(2), Rate, "Receive errors per second on an interface";
-    NET_TX_ERRORS = "net.tx_errors_per_s", "errors/s", Decimals(2), Rate, "Transmit errors per second on an interface";
-    UPTIME = "system.uptime_seconds", "s", Decimals(0), Gauge, "Seconds since the host booted";
-    TEMP = "temp.celsius", "°C", Decimals(1), Gauge, "Temperature of a hardware sensor";
-    BATTERY_CHARGE = "battery.charge_percent", "%", Decimals(1), Gauge, "Battery charge";
-    BATTERY_STATUS = "battery.status", "", Decimals(0), Gauge, "Battery status: 1 charging, 0 full or idle, -1 discharging";
-    BATTERY_TIME_TO_EMPTY = "battery.time_to_empty_seconds", "s", Decimals(0), Gauge, "Estimated seconds until the battery is empty (while discharging)";
-    PROC_CPU = "process.cpu_percent", "%", Decimals(1), Rate, "CPU used by a top process (100 = one core)";
-    PROC_RSS = "process.rss_bytes", "bytes", Units(4096), Gauge, "Resident memory of a top process";
-    COLLECTOR_ERRORS = "agent.collector_errors", "", Decimals(0), Gauge, "1 at each tick a collector failed (name=collector), for the hourly check";
-    TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), Gauge, "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
+    CPU_USAGE = "cpu.usage_percent", "%", Decimals(1), "CPU busy time, total (cpu=total) and per core";
+    LOAD_1 = "load.avg1", "", Decimals(2), "Load average over 1 minute";
+    LOAD_5 = "load.avg5", "", Decimals(2), "Load average over 5 minutes";
+    LOAD_15 = "load.avg15", "", Decimals(2), "Load average over 15 minutes";
+    MEM_USED = "memory.used_bytes", "bytes", Units(4096), "Memory in use (total minus available)";
+    MEM_AVAILABLE = "memory.available_bytes", "bytes", Units(4096), "Memory available for new work";
+    MEM_USED_PCT = "memory.used_percent", "%", Decimals(2), "Memory in use as a share of total";
+    SWAP_USED = "swap.used_bytes", "bytes", Units(4096), "Swap in use";
+    SWAP_USED_PCT = "swap.used_percent", "%", Decimals(2), "Swap in use as a share of total";
+    DISK_USED = "disk.used_bytes", "bytes", Units(4096), "Space used on a mount";
+    DISK_FREE = "disk.free_bytes", "bytes", Units(4096), "Space available to users on a mount";
+    DISK_USED_PCT = "disk.used_percent", "%", Decimals(2), "Space used on a mount as a share of its size";
+    DISKIO_READ = "diskio.read_bytes_per_s", "bytes/s", Units(512), "Bytes read per second from a block device";
+    DISKIO_WRITE = "diskio.write_bytes_per_s", "bytes/s", Units(512), "Bytes written per second to a block device";
+    NET_RX = "net.rx_bytes_per_s", "bytes/s", Decimals(0), "Bytes received per second on an interface";
+    NET_TX = "net.tx_bytes_per_s", "bytes/s", Decimals(0), "Bytes sent per second on an interface";
+    NET_RX_ERRORS = "net.rx_errors_per_s", "errors/s", Decimals(2), "Receive errors per second on an interface";
+    NET_TX_ERRORS = "net.tx_errors_per_s", "errors/s", Decimals(2), "Transmit errors per second on an interface";
+    UPTIME = "system.uptime_seconds", "s", Decimals(0), "Seconds since the host booted";
+    TEMP = "temp.celsius", "°C", Decimals(1), "Temperature of a hardware sensor";
+    BATTERY_CHARGE = "battery.charge_percent", "%", Decimals(1), "Battery charge";
+    BATTERY_STATUS = "battery.status", "", Decimals(0), "Battery status: 1 charging, 0 full or idle, -1 discharging";
+    BATTERY_TIME_TO_EMPTY = "battery.time_to_empty_seconds", "s", Decimals(0), "Estimated seconds until the battery is empty (while discharging)";
+    PROC_CPU = "process.cpu_percent", "%", Decimals(1), "CPU used by a top process (100 = one core)";
+    PROC_RSS = "process.rss_bytes", "bytes", Units(4096), "Resident memory of a top process";
+    COLLECTOR_ERRORS = "agent.collector_errors", "", Decimals(0), "1 at each tick a collector failed (name=collector), for the hourly check";
+    TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
 }
 
 /// Every label name a collector uses; also the archive's label columns.

@@ -207,7 +207,7 @@ fn trend_joins_the_archive_and_the_hot_store_at_the_watermark() {
     let all_cpus = Selector { metric: "cpu.usage_percent".into(), labels: vec![] };
     let one = hostwatch::trend::trend(Some(&store), Some(&archive), &all_cpus, T0 - HOUR, T0, HOUR).unwrap();
     assert_eq!(one.len(), 1, "only one cpu series in this seed");
-    let none = Selector { metric: "cpu.usage_percent".into(), labels: vec![("cpu".into(), "9".into())] };
+    let none = Selector { metric: "cpu.usage_percent".into(), labels: vec![("cpu", "9".into())] };
     let err = hostwatch::trend::one_series(Some(&store), Some(&archive), &none).unwrap_err();
     assert_eq!(err.to_string(), "no series matches cpu.usage_percent{cpu=\"9\"}: `hostwatch series` lists them");
 }

@@ -20,7 +20,7 @@ fn a_critical_battery_shows_a_critical_desktop_notification_and_its_resolution_a
     battery(&sys, 3, "Discharging");
     let shown = session.wait_for(1, Duration::from_secs(15));
     let (_, call) = &shown[0];
-    let host = hostwatch::daemon::host_name();
+    let host = hostwatch::collect::host_name();
     assert!(call.starts_with("string \"hostwatch\""), "app name: {call}");
     assert!(call.contains(&format!("string \"battery_low critical on {host}\"")), "summary: {call}");
     assert!(

@@ -5,8 +5,9 @@ use anyhow::{Result, bail};
 use super::Paths;
 use super::show::{local, table, waiting};
 use crate::cli::When;
+use crate::collect::host_name;
 use crate::config::Config;
-use crate::daemon::{host_name, wall_ms};
+use crate::daemon::wall_ms;
 use crate::notify::{Channel, DeliveryError, Notice, send};
 
 /// The longest `notify test` waits for one channel: above a webhook's longest timeout.
@@ -73,8 +74,8 @@ pub fn alerts(paths: &Paths, since: When, limit: u32) -> Result<()> {
                 vec![
                     local(e.at_ms / 1000),
                     e.rule.clone(),
-                    e.event.clone(),
-                    e.severity.clone(),
+                    e.event.as_str().to_owned(),
+                    e.severity.as_str().to_owned(),
                     e.series.clone(),
                     value,
                 ]

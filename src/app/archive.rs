@@ -15,20 +15,6 @@ use crate::daemon::wall_ms;
 use crate::sql::Cell;
 use crate::store::{Selector, Store};
 
-/// Opens the archive read-only, waiting a little if a rollup holds it (rollups are short).
-fn open_archive(path: &Path) -> Result<Archive, ArchiveError> {
-    let mut wait = Duration::from_millis(100);
-    loop {
-        match Archive::open_read(path) {
-            Err(ArchiveError::Locked(_)) if wait < Duration::from_secs(5) => {
-                std::thread::sleep(wait);
-                wait *= 2;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// `hostwatch rollup`.
 pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
     let policy = Policy::from(&config.archive);
@@ -52,7 +38,7 @@ pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
 
 /// `hostwatch query`.
 pub fn query(paths: &Paths, sql: &str, format: Format) -> Result<()> {
-    let result = open_archive(&paths.archive)?.query(sql)?;
+    let result = Archive::open_read_waiting(&paths.archive)?.query(sql)?;
     print(&result, format)
 }
 
@@ -69,7 +55,7 @@ pub fn trend(
     let (since, until) = (since.resolve(now), until.map_or(now + 1, |u| u.resolve(now)));
     let step = i64::try_from(step.as_secs()).context("step too large")?;
     let store = Store::open_read_only(&paths.hot).ok();
-    let archive = match open_archive(&paths.archive) {
+    let archive = match Archive::open_read_waiting(&paths.archive) {
         Err(ArchiveError::Missing(_)) => None,
         other => Some(other?),
     };
@@ -98,7 +84,7 @@ pub fn trend(
 pub fn export(paths: &Paths, format: ExportFormat, out: &Path, since: Option<When>, until: Option<When>) -> Result<()> {
     let now = wall_ms() / 1000;
     let store = Store::open_read_only(&paths.hot)?;
-    let host = sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned());
+    let host = crate::collect::host_name();
     let req = archive::Export {
         out: out.to_owned(),
         format: match format {

@@ -9,6 +9,7 @@ use crate::cli::{Cli, ServiceAction};
 use crate::service::{self, Change, Host, Manager, Plan, Scope, Step};
 
 /// This user's id.
+#[allow(unsafe_code)]
 pub fn uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }

@@ -157,6 +157,7 @@ fn init_logging(verbose: u8) {
 
 /// Creates the data dir, or takes one that exists, private to this user: it holds process
 /// names, command history and alert text. Files the agent creates later are 0600 (umask).
+#[allow(unsafe_code)] // umask(2), which std does not wrap.
 fn private_data_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     // SAFETY: umask only sets this process's file-creation mask; it cannot fail.

@@ -166,6 +166,21 @@ impl Archive {
         Ok(Archive { conn, path: path.to_owned(), _gate: Some(gate) })
     }
 
+    /// Like [`Archive::open_read`], waiting up to about 5 s while a writer holds the file
+    /// (rollups are short): for commands a person runs, never for the agent.
+    pub fn open_read_waiting(path: &Path) -> Result<Archive, ArchiveError> {
+        let mut wait = std::time::Duration::from_millis(100);
+        loop {
+            match Archive::open_read(path) {
+                Err(ArchiveError::Locked(_)) if wait < std::time::Duration::from_secs(5) => {
+                    std::thread::sleep(wait);
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Whether a rollup could open the archive now: opens it for writing and closes it at
     /// once, changing nothing (no migration). Any other holder, even a read-only one, blocks
     /// writers, so this reports [`ArchiveError::Locked`] where a read-only open would not.

@@ -3,7 +3,7 @@
 
 use super::fit::{Fit, theil_sen};
 use crate::archive::Archive;
-use crate::metrics::SeriesKey;
+use crate::metrics::{self as m, SeriesKey};
 use crate::report::{Finding, Level, Report};
 use crate::store::{Store, StoreError};
 
@@ -81,21 +81,17 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let mut growth = Vec::new();
     // Only these are forecast: the fit compares every pair of 2 160 points, so no other
     // series' history is read.
-    let forecast = ["disk.free_bytes", "memory.used_percent", "swap.used_percent"];
-    for info in store.series()?.into_iter().filter(|i| forecast.contains(&i.metric.as_str())) {
+    let forecast = [&m::DISK_FREE, &m::MEM_USED_PCT, &m::SWAP_USED_PCT];
+    for info in store.series()?.into_iter().filter(|i| forecast.iter().any(|f| f.name == i.metric)) {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
         let points = history(store, archive.as_ref(), &key, slot);
         let Some(fit) = theil_sen(&points) else { continue };
-        match info.metric.as_str() {
-            "disk.free_bytes" => {
-                let mount = key.labels.iter().find(|(k, _)| *k == "mount").map_or("?", |(_, v)| v.as_str());
-                findings.push(fill(mount, &fit, slot));
-            }
-            "memory.used_percent" | "swap.used_percent" => {
-                growth.push(format!("{key}: {:+.2} points a week, now {:.1}%", fit.slope * 7.0 * DAY, fit.now));
-                findings.extend(full(&key, &fit, slot));
-            }
-            _ => {}
+        if key.metric == &m::DISK_FREE {
+            let mount = key.labels.iter().find(|(k, _)| *k == "mount").map_or("?", |(_, v)| v.as_str());
+            findings.push(fill(mount, &fit, slot));
+        } else {
+            growth.push(format!("{key}: {:+.2} points a week, now {:.1}%", fit.slope * 7.0 * DAY, fit.now));
+            findings.extend(full(&key, &fit, slot));
         }
     }
     let note = if archive.is_some() { "hot store and archive" } else { "hot store only (no archive to read)" };

@@ -10,6 +10,7 @@ use super::fit::theil_sen;
 use crate::archive::Archive;
 use crate::metrics::{self as m, Metric, SeriesKey};
 use crate::report::{Finding, Level, Report};
+use crate::rules::EventKind;
 use crate::store::{Selector, SeriesInfo, Store, StoreError};
 use crate::trend::{Point, trend};
 
@@ -18,7 +19,7 @@ const DAY: i64 = 86_400;
 /// Consecutive unusual hours that make an anomaly (a single odd hour is not one).
 const SUSTAINED_HOURS: usize = 3;
 /// Metrics reviewed for anomalies and peaks.
-const REVIEWED: &[&str] = &["cpu.usage_percent", "memory.used_percent", "load.avg5", "swap.used_percent"];
+const REVIEWED: &[&Metric] = &[&m::CPU_USAGE, &m::MEM_USED_PCT, &m::LOAD_5, &m::SWAP_USED_PCT];
 
 /// Hourly averages of one series in `[from, to)`, by bucket start.
 fn hourly(store: &Store, archive: Option<&Archive>, key: &SeriesKey, from: i64, to: i64) -> BTreeMap<i64, f64> {
@@ -98,7 +99,7 @@ pub const MAX_NAMES: usize = 100;
 
 /// One process name over `[from, to)` in hourly buckets, all its pids together.
 fn by_name(store: &Store, archive: Option<&Archive>, metric: &Metric, name: &str, from: i64, to: i64) -> Vec<Point> {
-    let sel = Selector { metric: metric.name.to_owned(), labels: vec![("name".to_owned(), name.to_owned())] };
+    let sel = Selector { metric: metric.name.to_owned(), labels: vec![("name", name.to_owned())] };
     trend(Some(store), archive, &sel, from, to, HOUR).unwrap_or_default()
 }
 
@@ -130,7 +131,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let series = store.series()?;
     for info in &series {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
-        if !REVIEWED.contains(&key.metric.name) {
+        if !REVIEWED.contains(&key.metric) {
             continue;
         }
         let history = hourly(store, archive, &key, day_start - 7 * DAY, day_end);
@@ -180,8 +181,8 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let alerts: Vec<String> = store
         .alert_history(day_start * 1000, 1000)?
         .iter()
-        .filter(|e| e.event == "fired" || e.event == "escalated")
-        .map(|e| format!("{} {} {}: {}", e.rule, e.event, e.severity, e.series))
+        .filter(|e| matches!(e.event, EventKind::Fired | EventKind::Escalated))
+        .map(|e| format!("{} {} {}: {}", e.rule, e.event.as_str(), e.severity.as_str(), e.series))
         .collect();
     let title = format!("Daily review, {}", crate::units::rfc3339(slot * 1000));
     let sections =

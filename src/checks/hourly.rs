@@ -2,6 +2,7 @@
 //! its monthly baseline, network traffic for the record, and the agent's own health (gaps,
 //! collector failures, store size, rollup backlog).
 
+use crate::metrics::{self as m, Metric};
 use crate::report::{Finding, Level, Report};
 use crate::rules::Rule;
 use crate::store::{SeriesValues, Store, StoreError};
@@ -83,7 +84,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let mut findings = Vec::new();
     let baselines = store.baselines()?;
     let rules: Vec<&Rule> = ctx.rules.iter().filter(|r| r.guard.is_none()).collect();
-    let metrics: Vec<&str> = rules.iter().map(|r| r.metric.name).collect();
+    let metrics: Vec<&Metric> = rules.iter().map(|r| r.metric).collect();
     // One read of the hour for every rule's metric; each rule takes the series it selects.
     let hour = store.series_between(&metrics, from, to)?;
     for rule in rules {
@@ -95,7 +96,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
         }
     }
     let mut network = Vec::new();
-    for s in store.series_between(&["net.rx_bytes_per_s", "net.tx_bytes_per_s"], from, to)? {
+    for s in store.series_between(&[&m::NET_RX, &m::NET_TX], from, to)? {
         let (avg, p95) = avg_p95(&s.values);
         network.push(format!("{}: avg {avg:.0}, p95 {p95:.0} bytes/s", s.key));
         let usual = baselines.iter().find(|b| b.metric == s.key.metric.name && b.labels == s.key.labels_json());
@@ -105,7 +106,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     for (start, end, reason) in store.gaps_between(from, to)? {
         agent.push(format!("gap of {} s ({reason})", end - start));
     }
-    for s in store.series_between(&[crate::metrics::COLLECTOR_ERRORS.name], from, to)? {
+    for s in store.series_between(&[&m::COLLECTOR_ERRORS], from, to)? {
         let failures = s.values.len();
         let name = s.key.labels.first().map_or("?", |(_, v)| v.as_str());
         findings.push(Finding {
@@ -114,7 +115,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
             text: format!("failed at {failures} ticks in the hour (its error is in the agent's log)"),
         });
     }
-    for s in store.series_between(&[crate::metrics::TICKS_SKIPPED.name], from, to)? {
+    for s in store.series_between(&[&m::TICKS_SKIPPED], from, to)? {
         let skipped: f64 = s.values.iter().sum();
         let name = s.key.labels.first().map_or("?", |(_, v)| v.as_str());
         agent.push(format!("{skipped:.0} {name} ticks skipped: the agent was held up (stopped, or starved of CPU)"));

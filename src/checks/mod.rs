@@ -110,8 +110,7 @@ fn archive_beside(ctx: &Context) -> Option<Archive> {
 /// One series in `step`-second buckets over `[from, to)`, from both stores; empty if
 /// there is nothing.
 fn buckets(store: &Store, archive: Option<&Archive>, key: &SeriesKey, from: i64, to: i64, step: i64) -> Vec<Point> {
-    let labels = key.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    let sel = Selector { metric: key.metric.name.to_owned(), labels };
+    let sel = Selector { metric: key.metric.name.to_owned(), labels: key.labels.clone() };
     let points =
         one_series(Some(store), archive, &sel).and_then(|()| trend(Some(store), archive, &sel, from, to, step));
     points.unwrap_or_default()

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::metrics::SeriesKey;
+use crate::metrics::{self as m, Metric, SeriesKey};
 use crate::report::{Bench, Finding, Level, Report};
 use crate::store::{Store, StoreError};
 
@@ -14,16 +14,16 @@ const WEEK: i64 = 7 * 86_400;
 /// A benchmark this much slower than its usual is a finding.
 const SLOWER: f64 = 1.3;
 /// Series whose week-over-week change is reviewed.
-const REVIEWED: &[&str] = &[
-    "cpu.usage_percent",
-    "memory.used_percent",
-    "swap.used_percent",
-    "load.avg5",
-    "disk.used_percent",
-    "net.rx_bytes_per_s",
-    "net.tx_bytes_per_s",
-    "diskio.read_bytes_per_s",
-    "diskio.write_bytes_per_s",
+const REVIEWED: &[&Metric] = &[
+    &m::CPU_USAGE,
+    &m::MEM_USED_PCT,
+    &m::SWAP_USED_PCT,
+    &m::LOAD_5,
+    &m::DISK_USED_PCT,
+    &m::NET_RX,
+    &m::NET_TX,
+    &m::DISKIO_READ,
+    &m::DISKIO_WRITE,
 ];
 
 /// Times fixed work: integer arithmetic, four passes over 16 MB of memory, and 20 fsyncs
@@ -96,7 +96,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64, bench: Option<&Bench>
     let mut movers: Vec<(f64, String)> = Vec::new();
     for info in store.series()? {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
-        if !REVIEWED.contains(&key.metric.name) {
+        if !REVIEWED.contains(&key.metric) {
             continue;
         }
         // Hourly buckets (week-wide ones would be aligned to the epoch, not to `slot`).

@@ -183,6 +183,11 @@ impl Sampler {
     }
 }
 
+/// The host's name, as notices and exports label it (`localhost` if the OS will not say).
+pub fn host_name() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|_| "localhost".to_owned())
+}
+
 /// The collectors for the system interval, as switched on, leaving out what `filters` say,
 /// reading the trees under `host`.
 pub fn system_collectors(

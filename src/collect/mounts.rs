@@ -82,6 +82,7 @@ pub fn read(proc_root: &Path) -> std::io::Result<Vec<Mount>> {
 
 /// Bytes available to unprivileged users, and the size, of the file system holding `path`.
 #[allow(clippy::useless_conversion)] // The field widths differ between platforms.
+#[allow(unsafe_code)] // The one libc call that std does not wrap.
 pub fn statvfs(path: &Path) -> std::io::Result<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;

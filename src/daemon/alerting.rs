@@ -41,11 +41,6 @@ pub struct Alerting {
     stop: watch::Sender<bool>,
 }
 
-/// The host's name for notices.
-pub fn host_name() -> String {
-    sysinfo::System::host_name().unwrap_or_else(|_| "localhost".to_owned())
-}
-
 impl Alerting {
     /// Restores the alerts of the last run and starts one outbox loop per channel; changes
     /// go to `writer`.
@@ -80,7 +75,8 @@ impl Alerting {
             let (outbox, stopped) = (outbox.clone(), stopped.clone());
             loops.push(tokio::spawn(async move { outbox.run(channel, wake, stopped).await }));
         }
-        let mut alerting = Alerting { engine, writer, host: host_name(), wakes, grace: a.grace, loops, stop };
+        let mut alerting =
+            Alerting { engine, writer, host: crate::collect::host_name(), wakes, grace: a.grace, loops, stop };
         alerting.resumed(now_ms);
         alerting.persist(restored, now_ms);
         Ok(alerting)

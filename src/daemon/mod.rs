@@ -41,7 +41,6 @@ use crate::metrics::{Sample, SeriesKey, TICKS_SKIPPED};
 use crate::store::{Batch, Gap, Store, StoreError};
 use crate::units::secs;
 use alerting::Alerting;
-pub use alerting::host_name;
 use checklist::Checklist;
 use rollups::Rollups;
 use writer::{Msg, write_loop};

@@ -2,8 +2,7 @@
 
 use notify_rust::{Notification, Timeout, Urgency};
 
-use super::Notice;
-use super::deliver::DeliveryError;
+use super::{DeliveryError, Notice};
 use crate::rules::Severity;
 
 /// Shows `notice` on the session's notification server; urgency follows its severity, and

@@ -5,8 +5,7 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::Settings;
-use super::Webhook;
+use super::{Settings, Webhook};
 use crate::doctor::{Check, Verdict};
 
 /// How long each check waits for an answer.

@@ -11,8 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use chrono::TimeZone;
 
-use super::deliver::{Channel, DeliveryError, send};
-use super::{Notice, QuietHours, Settings};
+use super::{Channel, DeliveryError, Notice, QuietHours, Settings, send};
 use crate::store::{OutboxItem, Outcome, Shared};
 
 /// A desktop notice older than this is dropped as `expired`: after a night offline, an

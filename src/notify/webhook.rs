@@ -7,9 +7,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::deliver::DeliveryError;
-use super::render::render;
-use super::{Notice, Webhook};
+use super::{DeliveryError, Notice, Webhook, render};
 
 /// The signature header's value for `body` sent at `timestamp` (Unix seconds).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {

@@ -67,6 +67,13 @@ impl EventKind {
             EventKind::Resolved => "resolved",
         }
     }
+
+    /// The kind a stored word names.
+    pub fn parse(s: &str) -> Option<EventKind> {
+        [EventKind::Fired, EventKind::Escalated, EventKind::Repeated, EventKind::Resolved]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 /// An alert change worth announcing.

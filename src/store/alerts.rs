@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
 use crate::metrics::SeriesKey;
-use crate::rules::{Change, Phase, Severity, Track};
+use crate::rules::{Change, EventKind, Phase, Severity, Track};
 
 /// A notice to queue for one channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,10 +76,10 @@ pub struct AlertEvent {
     pub rule: String,
     /// The series.
     pub series: String,
-    /// fired, escalated, repeated or resolved.
-    pub event: String,
-    /// warning or critical.
-    pub severity: String,
+    /// What happened.
+    pub event: EventKind,
+    /// How bad it was.
+    pub severity: Severity,
     /// The condition's value.
     pub value: f64,
     /// The threshold.
@@ -230,18 +230,24 @@ impl Store {
         let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt
             .query_map(params![since_ms, limit], |r| {
-                Ok(AlertEvent {
+                let (event, severity): (String, String) = (r.get(3)?, r.get(4)?);
+                // Words a later release may add are skipped, not misread.
+                let (Some(event), Some(severity)) = (EventKind::parse(&event), Severity::parse(&severity)) else {
+                    return Ok(None);
+                };
+                Ok(Some(AlertEvent {
                     at_ms: r.get(0)?,
                     rule: r.get(1)?,
                     series: r.get(2)?,
-                    event: r.get(3)?,
-                    severity: r.get(4)?,
+                    event,
+                    severity,
                     value: r.get(5)?,
                     threshold: r.get(6)?,
-                })
+                }))
             })
             .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        let events: Vec<Option<AlertEvent>> = rows.collect::<Result<_, _>>().map_err(self.err())?;
+        Ok(events.into_iter().flatten().collect())
     }
 }
 

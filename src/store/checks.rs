@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
+use crate::metrics::Metric;
 use crate::report::{Bench, Report};
 
 /// The last run of one job.
@@ -173,12 +174,13 @@ pub struct SeriesValues {
 
 impl Store {
     /// Every value of the series of `metrics` in `[from, to)` (unix seconds), by series.
-    pub fn series_between(&self, metrics: &[&str], from: i64, to: i64) -> Result<Vec<SeriesValues>, StoreError> {
+    pub fn series_between(&self, metrics: &[&Metric], from: i64, to: i64) -> Result<Vec<SeriesValues>, StoreError> {
         let sql =
             "SELECT s.metric, s.labels, v.value * 1.0 / s.scale, v.ts FROM samples v JOIN series s ON s.id = v.series_id
                    WHERE v.ts >= ?1 AND v.ts < ?2 AND s.metric IN (SELECT value FROM json_each(?3))
                    ORDER BY s.id, v.ts";
-        let list = serde_json::to_string(metrics).expect("names are plain strings");
+        let names: Vec<&str> = metrics.iter().map(|m| m.name).collect();
+        let list = serde_json::to_string(&names).expect("names are plain strings");
         let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let mut rows = stmt.query(params![from, to, list]).map_err(self.err())?;
         let mut out: Vec<SeriesValues> = Vec::new();

@@ -6,14 +6,14 @@ use rusqlite::types::Value;
 use super::{Store, StoreError};
 use crate::metrics::Partial;
 
-/// A series selection: a metric and label equalities. Label keys must be checked by the
-/// caller against the known label names (they are placed in the SQL).
+/// A series selection: a metric and label equalities. Label keys are the catalogue's
+/// ([`crate::metrics::LABELS`]): they are placed in the SQL, so no caller can bring its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
     /// Metric name.
     pub metric: String,
     /// (label, value) pairs that must all match.
-    pub labels: Vec<(String, String)>,
+    pub labels: Vec<(&'static str, String)>,
 }
 
 impl Selector {
