@@ -65,11 +65,6 @@ impl Metric {
     pub fn by_name(name: &str) -> Option<&'static Metric> {
         CATALOGUE.iter().copied().find(|m| m.name == name)
     }
-
-    /// The family is the part before the first dot (`cpu`, `disk`, `net`...).
-    pub fn family(&self) -> &'static str {
-        self.name.split('.').next().unwrap_or(self.name)
-    }
 }
 
 macro_rules! metrics {
@@ -229,7 +224,6 @@ mod tests {
             }
             assert_eq!(m.to_stored(3.0 * 4096.0) as f64 / m.scale(), 3.0 * 4096.0, "{}", m.name);
         }
-        assert_eq!(TEMP.family(), "temp");
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn notification_server() -> Check {
 fn reachable(hook: &Webhook) -> Check {
     const NAME: &str = "webhook";
     let host = hook.url.host_str().unwrap_or_default();
-    let shown = super::webhook::redacted(&hook.url);
+    let shown = super::redacted(&hook.url);
     let fail = |why: String| {
         Check::trouble(
             NAME,

@@ -5,26 +5,18 @@
 //! `keep_firing_for`, or its series stops being reported. A severity must hold for `for`
 //! to be announced, whether at firing or at escalation. Nothing fires, escalates or
 //! resolves during the grace period after a start or a resume from sleep: windows are
-//! still filling then and would raise a storm.
+//! still filling then and would raise a storm. The phases of one pair are [`super::phase`].
 
 use std::time::Duration;
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::Rule;
 use super::alert::{Change, Event, EventKind, Phase, Track};
+use super::phase::{Step, Timers};
 use super::window::{Measure, Window};
-use super::{Rule, Severity};
 use crate::metrics::{Sample, SeriesKey};
 use crate::units::millis;
-
-/// Timers kept in memory only: after a restart they start again, which errs towards quiet.
-#[derive(Debug, Default, Clone, Copy)]
-struct Timers {
-    /// Since when the critical level has held.
-    critical_since: Option<i64>,
-    /// Since when a firing alert has been clear.
-    clear_since: Option<i64>,
-}
 
 /// A track with what the engine needs beside it.
 #[derive(Debug, Clone)]
@@ -53,8 +45,8 @@ pub struct Engine {
     routes: HashMap<SeriesKey, Vec<usize>>,
     /// Series with new samples since the last evaluation.
     dirty: Vec<SeriesKey>,
-    /// Pending and firing alerts, by (rule, series).
-    tracks: HashMap<(String, SeriesKey), Live>,
+    /// Pending and firing alerts, by (rule index, series).
+    tracks: HashMap<(usize, SeriesKey), Live>,
     /// Unix ms of the last sweep of silent series' windows.
     swept_ms: i64,
 }
@@ -85,9 +77,9 @@ impl Engine {
     pub fn restore(&mut self, tracks: Vec<Track>, now_ms: i64) -> Vec<Change> {
         let mut gone = Vec::new();
         for t in tracks {
-            if self.rules.iter().any(|r| r.name == t.rule) {
-                let live = Live { track: t.clone(), timers: Timers::default(), seen_ms: now_ms };
-                self.tracks.insert((t.rule, t.key), live);
+            if let Some(i) = self.rules.iter().position(|r| r.name == t.rule) {
+                let key = t.key.clone();
+                self.tracks.insert((i, key), Live { track: t, timers: Timers::default(), seen_ms: now_ms });
             } else {
                 let event =
                     (t.phase == Phase::Firing).then(|| resolution(&t, "its rule was removed from the config", now_ms));
@@ -160,7 +152,7 @@ impl Engine {
             }
         }
         if now_ms >= self.grace_until_ms {
-            let stale: Vec<(String, SeriesKey)> = self
+            let stale: Vec<(usize, SeriesKey)> = self
                 .tracks
                 .iter()
                 .filter(|(_, l)| now_ms - l.seen_ms > self.stale_ms)
@@ -170,7 +162,7 @@ impl Engine {
                 let live = self.tracks.remove(&id).expect("listed above");
                 let event = (live.track.phase == Phase::Firing)
                     .then(|| resolution(&live.track, "its series is no longer reported", now_ms));
-                changes.push(Change { rule: id.0, key: id.1, track: None, event });
+                changes.push(Change { rule: self.rules[id.0].name.clone(), key: id.1, track: None, event });
             }
         }
         self.sweep(now_ms);
@@ -206,87 +198,17 @@ impl Engine {
 
     /// One (rule, series) pair's step; `None` when nothing worth persisting changed.
     fn step(&mut self, i: usize, key: &SeriesKey, m: &Measure, applies: bool, now: i64) -> Option<Change> {
-        let rule = &self.rules[i];
-        let id = (rule.name.clone(), key.clone());
-        let level = if applies { rule.level(|t| m.beyond(rule.direction, t)) } else { None };
         let open = now >= self.grace_until_ms;
-        let for_ms = millis(rule.for_);
-        let event = |kind, t: &Track| Event {
-            kind,
-            rule: rule.name.clone(),
-            condition: rule.condition.to_string(),
-            direction: rule.direction,
-            series: key.clone(),
-            severity: t.severity,
-            value: m.value(),
-            threshold: t.threshold,
-            started_ms: t.since_ms,
-            at_ms: now,
-            reason: None,
+        let step = Step { rule: &self.rules[i], key, m, applies, now, open, repeat: self.repeat };
+        let id = (i, key.clone());
+        let next = match self.tracks.remove(&id) {
+            Some(Live { track, timers, .. }) => step.advance(track, timers),
+            None => step.start(),
         };
-        let change = |track: Option<Track>, event: Option<Event>| {
-            Some(Change { rule: rule.name.clone(), key: key.clone(), track, event })
-        };
-
-        let Some(Live { track: mut t, mut timers, .. }) = self.tracks.remove(&id) else {
-            let severity = level?;
-            let t = Track {
-                rule: rule.name.clone(),
-                key: key.clone(),
-                phase: Phase::Pending,
-                severity,
-                since_ms: now,
-                value: m.value(),
-                threshold: rule.threshold(severity),
-                notified_ms: 0,
-            };
-            let pending = change(Some(t.clone()), None);
-            self.tracks.insert(id, Live { track: t, timers: Timers::default(), seen_ms: now });
-            // A rule without `for` fires on the same sample.
-            return self.step(i, key, m, applies, now).or(pending);
-        };
-        t.value = m.value();
-        timers.critical_since = (level == Some(Severity::Critical)).then(|| timers.critical_since.unwrap_or(now));
-        let critical_held = timers.critical_since.is_some_and(|s| now - s >= for_ms);
-        let result = match (t.phase, level) {
-            (Phase::Pending, None) => return change(None, None),
-            (Phase::Pending, Some(_)) if now - t.since_ms >= for_ms && open => {
-                let severity = if critical_held { Severity::Critical } else { Severity::Warning };
-                let threshold = rule.threshold(severity);
-                t = Track { phase: Phase::Firing, severity, threshold, since_ms: now, notified_ms: now, ..t };
-                change(Some(t.clone()), Some(event(EventKind::Fired, &t)))
-            }
-            (Phase::Pending, Some(severity)) => {
-                let moved = severity != t.severity;
-                t.severity = severity;
-                t.threshold = rule.threshold(severity);
-                if moved { change(Some(t.clone()), None) } else { None }
-            }
-            (Phase::Firing, _) if !(applies && (level.is_some() || m.beyond(rule.direction, rule.clear))) => {
-                let clear_since = *timers.clear_since.get_or_insert(now);
-                if now - clear_since >= millis(rule.keep_firing_for) && open {
-                    let resolved = Event { threshold: rule.clear, ..event(EventKind::Resolved, &t) };
-                    return change(None, Some(resolved));
-                }
-                None
-            }
-            (Phase::Firing, _) => {
-                timers.clear_since = None;
-                if t.severity == Severity::Warning && critical_held && open {
-                    t.severity = Severity::Critical;
-                    t.threshold = rule.threshold(Severity::Critical);
-                    t.notified_ms = now;
-                    change(Some(t.clone()), Some(event(EventKind::Escalated, &t)))
-                } else if self.repeat.is_some_and(|r| now - t.notified_ms >= millis(r)) && open {
-                    t.notified_ms = now;
-                    change(Some(t.clone()), Some(event(EventKind::Repeated, &t)))
-                } else {
-                    None
-                }
-            }
-        };
-        self.tracks.insert(id, Live { track: t, timers, seen_ms: now });
-        result
+        if let Some((track, timers)) = next.live {
+            self.tracks.insert(id, Live { track, timers, seen_ms: now });
+        }
+        next.change
     }
 }
 

@@ -8,6 +8,7 @@
 mod alert;
 mod defaults;
 mod engine;
+mod phase;
 mod settings;
 mod window;
 

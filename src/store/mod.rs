@@ -45,7 +45,6 @@ use rustc_hash::FxHashMap as HashMap;
 
 pub use alerts::{AlertEvent, OutboxItem, OutboxRow, Outcome, Waiting};
 pub use checks::{CheckRun, SeriesValues, StoredReport, check_sql};
-pub use migrate::MIGRATIONS;
 #[cfg(test)]
 pub(crate) use migrate::assert_all_listed;
 pub use move_out::{HotRow, HotSeries, MoveOut, RollupLog};
