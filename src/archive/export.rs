@@ -7,7 +7,7 @@ use duckdb::{Connection, params};
 
 use super::ArchiveError;
 use crate::metrics::LABELS;
-use crate::store::Store;
+use crate::store::{SampleValue, Store};
 
 /// File format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,8 @@ fn quote(s: &str) -> String {
 /// Writes every sample in the range, from the archive at `archive` (if it exists) and the
 /// hot store above the archive's watermark. Returns the number of rows written.
 pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, ArchiveError> {
+    // DuckDB's errors are converted step by step: the gate and the hot store's read, with
+    // errors of their own, come between the steps.
     let err = |e| ArchiveError::from_duckdb(archive, e);
     let conn = Connection::open_in_memory().map_err(err)?;
     let cols = LABELS.join(", ");
@@ -47,8 +49,10 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
     let mut sources = Vec::new();
     let _gate = if archive.exists() { Some(super::gate::Gate::enter(archive)?) } else { None };
     if archive.exists() {
-        conn.execute_batch(&format!("ATTACH {} AS a (READ_ONLY)", quote(&archive.to_string_lossy()))).map_err(err)?;
-        watermark = conn.query_row("SELECT watermark FROM a.rollup_state", [], |r| r.get(0)).map_err(err)?;
+        watermark = conn
+            .execute_batch(&format!("ATTACH {} AS a (READ_ONLY)", quote(&archive.to_string_lossy())))
+            .and_then(|()| conn.query_row("SELECT watermark FROM a.rollup_state", [], |r| r.get(0)))
+            .map_err(err)?;
         let s_cols: Vec<String> = LABELS.iter().map(|c| format!("s.{c}")).collect();
         sources.push(format!(
             "SELECT r.ts, s.metric, {}, r.value / s.scale AS value, s.unit
@@ -65,20 +69,8 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
         label_cols.join(", ")
     ))
     .map_err(err)?;
-    {
-        let rows = store.values_between(req.since.max(watermark), req.until)?;
-        let mut app = conn.appender("hot_rows").map_err(err)?;
-        for r in rows {
-            let labels: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&r.labels).unwrap_or_default();
-            let l: Vec<Option<&str>> = LABELS.iter().map(|c| labels.get(*c).and_then(|v| v.as_str())).collect();
-            app.append_row(params![
-                r.ts, r.metric, l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], r.value, r.unit
-            ])
-            .map_err(err)?;
-        }
-        app.flush().map_err(err)?;
-    }
+    let rows = store.values_between(req.since.max(watermark), req.until)?;
+    append_hot(&conn, rows).map_err(err)?;
     sources.push(format!("SELECT ts, metric, {cols}, value, unit FROM hot_rows"));
     let format = match req.format {
         Format::Parquet => "FORMAT parquet",
@@ -95,4 +87,15 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
     );
     let n = conn.execute(&sql, []).map_err(err)?;
     Ok(n as u64)
+}
+
+/// Appends the hot store's `rows` to the `hot_rows` table, labels in their columns.
+fn append_hot(conn: &Connection, rows: Vec<SampleValue>) -> duckdb::Result<()> {
+    let mut app = conn.appender("hot_rows")?;
+    for r in rows {
+        let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.labels).unwrap_or_default();
+        let l: Vec<Option<&str>> = LABELS.iter().map(|c| labels.get(*c).and_then(|v| v.as_str())).collect();
+        app.append_row(params![r.ts, r.metric, l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], r.value, r.unit])?;
+    }
+    app.flush()
 }

@@ -193,40 +193,47 @@ impl Archive {
         Connection::open(path).map_err(err)?.close().map_err(|(_, e)| err(e))
     }
 
-    fn err(&self) -> impl Fn(duckdb::Error) -> ArchiveError + '_ {
-        move |e| ArchiveError::from_duckdb(&self.path, e)
+    /// Runs `f` on the connection; its DuckDB errors become one [`ArchiveError`] naming this file.
+    fn sql<T>(&self, f: impl FnOnce(&Connection) -> duckdb::Result<T>) -> Result<T, ArchiveError> {
+        f(&self.conn).map_err(|e| ArchiveError::from_duckdb(&self.path, e))
+    }
+
+    /// Like [`Archive::sql`], for work that needs the connection mutably (transactions).
+    fn sql_mut<T>(&mut self, f: impl FnOnce(&mut Connection) -> duckdb::Result<T>) -> Result<T, ArchiveError> {
+        f(&mut self.conn).map_err(|e| ArchiveError::from_duckdb(&self.path, e))
     }
 
     fn migrate(&mut self) -> Result<(), ArchiveError> {
-        let err = |e| ArchiveError::from_duckdb(&self.path, e);
-        self.conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").map_err(err)?;
-        let current: u32 = self
-            .conn
-            .query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))
-            .map_err(err)?;
+        // Two steps: a file from a newer agent is refused between them.
+        let current: u32 = self.sql(|c| {
+            c.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+            c.query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))
+        })?;
         let latest = MIGRATIONS.last().map_or(0, |m| m.0);
         if current > latest {
             return Err(ArchiveError::TooNew { path: self.path.clone(), version: current });
         }
-        for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            let tx = self.conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.execute("INSERT INTO schema_version VALUES (?)", [version]).map_err(err)?;
-            tx.commit().map_err(err)?;
-        }
-        Ok(())
+        self.sql_mut(|conn| {
+            for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                tx.execute("INSERT INTO schema_version VALUES (?)", [version])?;
+                tx.commit()?;
+            }
+            Ok(())
+        })
     }
 
     /// Every hot-store sample with `ts` below this is in the archive.
     pub fn watermark(&self) -> Result<i64, ArchiveError> {
-        self.conn.query_row("SELECT watermark FROM rollup_state", [], |r| r.get(0)).map_err(self.err())
+        self.sql(|c| c.query_row("SELECT watermark FROM rollup_state", [], |r| r.get(0)))
     }
 
     /// Folds the WAL into the file and closes it, so the file alone is complete.
     pub fn close(self) -> Result<(), ArchiveError> {
-        let err = |e| ArchiveError::from_duckdb(&self.path, e);
-        self.conn.execute_batch("CHECKPOINT").map_err(err)?;
-        self.conn.close().map_err(|(_, e)| err(e))
+        self.sql(|c| c.execute_batch("CHECKPOINT"))?;
+        // Closing consumes the connection and hands it back with its error: its own conversion.
+        self.conn.close().map_err(|(_, e)| ArchiveError::from_duckdb(&self.path, e))
     }
 }
 

@@ -64,19 +64,31 @@ impl Archive {
     /// Like [`Archive::query`], keeping only the first `keep` rows; also returns how many
     /// rows the query produced in all (counted as they stream by, not held).
     pub fn query_first(&self, sql: &str, keep: usize) -> Result<(QueryResult, u64), ArchiveError> {
-        let mut stmt = self.conn.prepare(crate::sql::single(sql)?).map_err(self.err())?;
-        let mut rows = stmt.query([]).map_err(self.err())?;
-        let columns: Vec<String> = rows.as_ref().map(duckdb::Statement::column_names).unwrap_or_default();
-        let width = columns.len();
-        let (mut out, mut total) = (Vec::new(), 0u64);
-        while let Some(row) = rows.next().map_err(self.err())? {
-            total += 1;
-            if out.len() < keep {
+        // The duckdb crate fetches a whole result before the first row (20 M rows of 100
+        // bytes took 2.4 GB): with a limit, DuckDB counts and only `keep` rows leave it.
+        // Without one (`hostwatch query`), the statement runs as written.
+        let query = crate::sql::single(sql)?;
+        let limited = i64::try_from(keep).ok().filter(|k| *k < i64::MAX);
+        self.sql(|c| {
+            let (total, sql) = match limited {
+                Some(k) => {
+                    let total: i64 = c.query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0))?;
+                    (Some(total.unsigned_abs()), format!("SELECT * FROM ({query}) LIMIT {k}"))
+                }
+                None => (None, query.to_owned()),
+            };
+            let mut stmt = c.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            let columns: Vec<String> = rows.as_ref().map(duckdb::Statement::column_names).unwrap_or_default();
+            let width = columns.len();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
                 let cells = (0..width).map(|i| row.get::<_, Value>(i).map(cell)).collect::<Result<Vec<_>, _>>();
-                out.push(cells.map_err(self.err())?);
+                out.push(cells?);
             }
-        }
-        Ok((QueryResult { columns, rows: out }, total))
+            let total = total.unwrap_or(out.len() as u64);
+            Ok((QueryResult { columns, rows: out }, total))
+        })
     }
 }
 
@@ -85,19 +97,19 @@ impl Archive {
     /// rather than in the next rollup (DuckDB checks each block's checksum as it reads).
     /// Costs a full scan: for `doctor`, not for the agent's path.
     pub fn verify(&self) -> Result<(), ArchiveError> {
-        let tables: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()")
-                .map_err(self.err())?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
-            rows.collect::<Result<_, _>>().map_err(self.err())?
-        };
-        for table in tables {
-            let sql = format!("SELECT max(hash(t)) FROM \"{}\" t", table.replace('"', "\"\""));
-            self.conn.query_row(&sql, [], |_| Ok(())).map_err(self.err())?;
-        }
-        Ok(())
+        self.sql(|c| {
+            let tables: Vec<String> = {
+                let mut stmt =
+                    c.prepare("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for table in tables {
+                let sql = format!("SELECT max(hash(t)) FROM \"{}\" t", table.replace('"', "\"\""));
+                c.query_row(&sql, [], |_| Ok(()))?;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -108,23 +120,25 @@ impl Archive {
                           quantile_cont(r.value / s.scale, [0.5, 0.95, 0.99]) AS q, count(*) AS n
                    FROM raw_rows r JOIN series s ON s.id = r.series_id
                    WHERE r.ts >= ? AND r.ts < ? GROUP BY s.metric, s.labels ORDER BY s.metric, s.labels";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let mut rows = stmt.query(duckdb::params![since, until]).map_err(self.err())?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(self.err())? {
-            let q: Value = r.get(2).map_err(self.err())?;
-            let Value::List(q) = q else { continue };
-            let f = |v: &Value| if let Value::Double(x) = v { *x } else { f64::NAN };
-            out.push(Baseline {
-                metric: r.get(0).map_err(self.err())?,
-                labels: r.get(1).map_err(self.err())?,
-                p50: q.first().map_or(f64::NAN, f),
-                p95: q.get(1).map_or(f64::NAN, f),
-                p99: q.get(2).map_or(f64::NAN, f),
-                count: r.get(3).map_err(self.err())?,
-            });
-        }
-        Ok(out)
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let mut rows = stmt.query(duckdb::params![since, until])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let q: Value = r.get(2)?;
+                let Value::List(q) = q else { continue };
+                let f = |v: &Value| if let Value::Double(x) = v { *x } else { f64::NAN };
+                out.push(Baseline {
+                    metric: r.get(0)?,
+                    labels: r.get(1)?,
+                    p50: q.first().map_or(f64::NAN, f),
+                    p95: q.get(1).map_or(f64::NAN, f),
+                    p99: q.get(2).map_or(f64::NAN, f),
+                    count: r.get(3)?,
+                });
+            }
+            Ok(out)
+        })
     }
 }
 

@@ -9,6 +9,8 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use duckdb::Transaction;
+use duckdb::arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashSet;
 
 use super::chunk::{Row, buckets, buckets_batch, rows_batch};
@@ -155,6 +157,8 @@ impl Archive {
         end: i64,
         catalogue: &mut Catalogue,
     ) -> Result<u64, ArchiveError> {
+        // DuckDB's errors are converted where they arise: the chunk's own checks
+        // (`Inconsistent`) fall between them, inside the one transaction.
         let err = |e| ArchiveError::from_duckdb(&self.path, e);
         let tx = self.conn.transaction().map_err(err)?;
         let hot_to_archive = map_series(&tx, series, catalogue).map_err(err)?;
@@ -170,12 +174,7 @@ impl Archive {
         archived.sort_unstable();
         if let Some(oldest) = archived.iter().map(|r| r.1).min().filter(|&t| t < watermark) {
             // A retry after a crash between the two commits: keep only what is missing.
-            let mut stmt = tx.prepare("SELECT series_id, ts FROM raw_rows WHERE ts >= ?1 AND ts < ?2").map_err(err)?;
-            let have = stmt
-                .query_map([oldest, watermark], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(err)?
-                .collect::<Result<FxHashSet<_>, _>>()
-                .map_err(err)?;
+            let have = raw_keys(&tx, oldest, watermark).map_err(err)?;
             archived.retain(|r| r.1 >= watermark || !have.contains(&(r.0, r.1)));
         }
         let batches = [
@@ -185,12 +184,11 @@ impl Archive {
         ];
         for (table, batch) in batches {
             let batch = batch.map_err(|e| ArchiveError::Inconsistent(format!("{table}: {e}")))?;
-            let mut app = tx.appender(table).map_err(err)?;
-            app.append_record_batch(batch).map_err(err)?;
-            app.flush().map_err(err)?;
+            append(&tx, table, batch).map_err(err)?;
         }
-        tx.execute("UPDATE rollup_state SET watermark = greatest(watermark, ?1)", [end]).map_err(err)?;
-        tx.commit().map_err(err)?;
+        tx.execute("UPDATE rollup_state SET watermark = greatest(watermark, ?1)", [end])
+            .and_then(|_| tx.commit())
+            .map_err(err)?;
         Ok(archived.len() as u64)
     }
 
@@ -200,46 +198,57 @@ impl Archive {
     /// the next starts at nearly the same `ts`: a bit-packing group that straddles the two
     /// then costs a few bits per `ts`, not the 17 that a jump back over a day takes.
     fn compact(&mut self, watermark: i64) -> Result<(), ArchiveError> {
-        let err = |e| ArchiveError::from_duckdb(&self.path, e);
         let day_end = watermark.div_euclid(DAY) * DAY;
-        let tx = self.conn.transaction().map_err(err)?;
-        let moved = tx
-            .execute(
+        self.sql_mut(|conn| {
+            let tx = conn.transaction()?;
+            let moved = tx.execute(
                 "INSERT INTO raw SELECT series_id, ts, value FROM raw_recent WHERE ts < ?1
                  ORDER BY series_id, CASE WHEN series_id % 2 = 0 THEN ts ELSE -ts END",
                 [day_end],
-            )
-            .map_err(err)?;
-        if moved > 0 {
-            tx.execute("DELETE FROM raw_recent WHERE ts < ?1", [day_end]).map_err(err)?;
-        }
-        tx.commit().map_err(err)
+            )?;
+            if moved > 0 {
+                tx.execute("DELETE FROM raw_recent WHERE ts < ?1", [day_end])?;
+            }
+            tx.commit()
+        })
     }
 
     /// Deletes what each tier keeps no longer, as of `now`. Cut-offs are whole hours, so
     /// where one tier ends the next coarser one starts without a partial bucket between.
     fn prune(&mut self, now: i64, policy: &Policy) -> Result<(), ArchiveError> {
-        let err = |e| ArchiveError::from_duckdb(&self.path, e);
-        for (sql, keep) in [
-            ("DELETE FROM raw WHERE ts < ?1", policy.raw_retention),
-            ("DELETE FROM raw_recent WHERE ts < ?1", policy.raw_retention),
-            ("DELETE FROM agg_1m WHERE bucket < ?1", policy.minute_retention),
-            ("DELETE FROM agg_1h WHERE bucket < ?1", policy.hour_retention),
-        ] {
-            if let Some(keep) = keep {
-                self.conn.execute(sql, [(now - keep).div_euclid(HOUR) * HOUR]).map_err(err)?;
+        self.sql(|c| {
+            for (sql, keep) in [
+                ("DELETE FROM raw WHERE ts < ?1", policy.raw_retention),
+                ("DELETE FROM raw_recent WHERE ts < ?1", policy.raw_retention),
+                ("DELETE FROM agg_1m WHERE bucket < ?1", policy.minute_retention),
+                ("DELETE FROM agg_1h WHERE bucket < ?1", policy.hour_retention),
+            ] {
+                if let Some(keep) = keep {
+                    c.execute(sql, [(now - keep).div_euclid(HOUR) * HOUR])?;
+                }
             }
-        }
-        // A series with no row left in any tier (a process long gone) leaves the catalogue,
-        // which every rollup loads whole: short-lived processes must not grow it for ever.
-        self.conn
-            .execute_batch(
+            // A series with no row left in any tier (a process long gone) leaves the catalogue,
+            // which every rollup loads whole: short-lived processes must not grow it for ever.
+            c.execute_batch(
                 "DELETE FROM series s WHERE NOT EXISTS (SELECT 1 FROM raw r WHERE r.series_id = s.id)
                    AND NOT EXISTS (SELECT 1 FROM raw_recent r WHERE r.series_id = s.id)
                    AND NOT EXISTS (SELECT 1 FROM agg_1m r WHERE r.series_id = s.id)
                    AND NOT EXISTS (SELECT 1 FROM agg_1h r WHERE r.series_id = s.id)",
-            )
-            .map_err(err)?;
-        Ok(())
+            )?;
+            Ok(())
+        })
     }
+}
+
+/// The (archive series id, ts) keys `raw_rows` holds in `[from, until)`.
+fn raw_keys(tx: &Transaction, from: i64, until: i64) -> duckdb::Result<FxHashSet<(i32, i64)>> {
+    let mut stmt = tx.prepare("SELECT series_id, ts FROM raw_rows WHERE ts >= ?1 AND ts < ?2")?;
+    stmt.query_map([from, until], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, i64>(1)?)))?.collect()
+}
+
+/// Appends `batch` to `table` in one appender call, and flushes it.
+fn append(tx: &Transaction, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
+    let mut app = tx.appender(table)?;
+    app.append_record_batch(batch)?;
+    app.flush()
 }

@@ -27,11 +27,12 @@ pub(super) type Catalogue = HashMap<(String, String), Entry>;
 impl Archive {
     /// Every archived series, by (metric, labels).
     pub(super) fn catalogue(&self) -> Result<Catalogue, ArchiveError> {
-        let mut stmt = self.conn.prepare("SELECT metric, labels, id, scale FROM series").map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), Entry { id: r.get(2)?, scale: r.get(3)? })))
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare("SELECT metric, labels, id, scale FROM series")?;
+            let rows =
+                stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), Entry { id: r.get(2)?, scale: r.get(3)? })))?;
+            rows.collect()
+        })
     }
 }
 

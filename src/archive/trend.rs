@@ -1,7 +1,7 @@
 //! The archive's side of a trend: per-bucket partial aggregates from the best tier.
 
-use duckdb::params_from_iter;
 use duckdb::types::Value;
+use duckdb::{Connection, params_from_iter};
 
 use super::{Archive, ArchiveError};
 use crate::metrics::Partial;
@@ -19,9 +19,11 @@ impl Archive {
     /// The labels (canonical JSON) of every archived series the selector matches.
     pub fn matching_series(&self, sel: &Selector) -> Result<Vec<String>, ArchiveError> {
         let (cond, args) = condition(sel);
-        let mut stmt = self.conn.prepare(&format!("SELECT s.labels FROM series s WHERE {cond}")).map_err(self.err())?;
-        let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(&format!("SELECT s.labels FROM series s WHERE {cond}"))?;
+            let rows = stmt.query_map(params_from_iter(args), |r| r.get(0))?;
+            rows.collect()
+        })
     }
 
     /// Partials per `step`-second bucket in `[from, until)` and the series' scale. They come
@@ -36,60 +38,60 @@ impl Archive {
         step: i64,
     ) -> Result<(Vec<Partial>, Option<f64>), ArchiveError> {
         let first = TIERS.iter().rposition(|t| step % t.width == 0).unwrap_or(0);
-        let (mut rows, mut scale) = (Vec::new(), None);
-        // Newest first: each tier answers from where it starts, and the next coarser one
-        // only for whole buckets before that.
-        let (mut hi, mut reach) = (until, 1);
-        for (i, tier) in TIERS.iter().enumerate().skip(first) {
-            if hi <= from {
-                break;
+        self.sql(|c| {
+            let (mut rows, mut scale) = (Vec::new(), None);
+            // Newest first: each tier answers from where it starts, and the next coarser one
+            // only for whole buckets before that.
+            let (mut hi, mut reach) = (until, 1);
+            for (i, tier) in TIERS.iter().enumerate().skip(first) {
+                if hi <= from {
+                    break;
+                }
+                let lo = if i + 1 == TIERS.len() { from } else { kept_from(c, tier)?.clamp(from, hi) };
+                if lo < hi {
+                    let (mut part, s) = tier_partials(c, tier, sel, (lo, reach, hi), step)?;
+                    rows.append(&mut part);
+                    scale = scale.or(s);
+                }
+                (hi, reach) = (lo, TIERS.get(i + 1).map_or(1, |t| t.width));
             }
-            let lo = if i + 1 == TIERS.len() { from } else { self.kept_from(tier)?.clamp(from, hi) };
-            if lo < hi {
-                let (mut part, s) = self.tier_partials(tier, sel, (lo, reach, hi), step)?;
-                rows.append(&mut part);
-                scale = scale.or(s);
-            }
-            (hi, reach) = (lo, TIERS.get(i + 1).map_or(1, |t| t.width));
-        }
-        Ok((rows, scale))
+            Ok((rows, scale))
+        })
     }
+}
 
-    /// The oldest time `tier` still holds (`i64::MAX` when it is empty).
-    fn kept_from(&self, tier: &Tier) -> Result<i64, ArchiveError> {
-        let sql = format!("SELECT coalesce(min({}), 9223372036854775807) FROM {}", tier.time, tier.table);
-        self.conn.query_row(&sql, [], |r| r.get(0)).map_err(self.err())
-    }
+/// The oldest time `tier` still holds (`i64::MAX` when it is empty).
+fn kept_from(c: &Connection, tier: &Tier) -> duckdb::Result<i64> {
+    let sql = format!("SELECT coalesce(min({}), 9223372036854775807) FROM {}", tier.time, tier.table);
+    c.query_row(&sql, [], |r| r.get(0))
+}
 
-    /// Partials of `tier` for rows whose time `t` has `lo <= t` and `t + reach <= hi`.
-    fn tier_partials(
-        &self,
-        tier: &Tier,
-        sel: &Selector,
-        (lo, reach, hi): (i64, i64, i64),
-        step: i64,
-    ) -> Result<(Vec<Partial>, Option<f64>), ArchiveError> {
-        let (cond, mut args) = condition(sel);
-        args.extend([Value::BigInt(lo), Value::BigInt(reach), Value::BigInt(hi)]);
-        let Tier { table, time, min, max, sum, count, .. } = tier;
-        let sql = format!(
-            "SELECT (t.{time} // {step}) * {step} AS b, min(t.{min}), max(t.{max}), sum(t.{sum})::HUGEINT,
+/// Partials of `tier` for rows whose time `t` has `lo <= t` and `t + reach <= hi`.
+fn tier_partials(
+    c: &Connection,
+    tier: &Tier,
+    sel: &Selector,
+    (lo, reach, hi): (i64, i64, i64),
+    step: i64,
+) -> duckdb::Result<(Vec<Partial>, Option<f64>)> {
+    let (cond, mut args) = condition(sel);
+    args.extend([Value::BigInt(lo), Value::BigInt(reach), Value::BigInt(hi)]);
+    let Tier { table, time, min, max, sum, count, .. } = tier;
+    let sql = format!(
+        "SELECT (t.{time} // {step}) * {step} AS b, min(t.{min}), max(t.{max}), sum(t.{sum})::HUGEINT,
              {count}::BIGINT, max(s.scale)
              FROM {table} t JOIN series s ON s.id = t.series_id
              WHERE {cond} AND t.{time} >= ? AND t.{time} + ? <= ? GROUP BY b ORDER BY b"
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
-        let mut scale = None;
-        let rows = stmt
-            .query_map(params_from_iter(args), |r| {
-                scale = Some(r.get::<_, f64>(5)?);
-                Ok(Partial { bucket: r.get(0)?, min: r.get(1)?, max: r.get(2)?, sum: r.get(3)?, count: r.get(4)? })
-            })
-            .map_err(self.err())?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(self.err())?;
-        Ok((rows, scale))
-    }
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let mut scale = None;
+    let rows = stmt
+        .query_map(params_from_iter(args), |r| {
+            scale = Some(r.get::<_, f64>(5)?);
+            Ok(Partial { bucket: r.get(0)?, min: r.get(1)?, max: r.get(2)?, sum: r.get(3)?, count: r.get(4)? })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, scale))
 }
 
 /// One tier as a trend reads it: its table, time column and aggregate expressions.

@@ -18,6 +18,7 @@
 //! - rollups and checklist jobs run on the blocking pool, with the checklist's claims and
 //!   outcomes; the loop keeps their handles, so a step cut short by another branch of the
 //!   `select!` resumes where it was.
+//!
 //! A tick that still comes late (the process stopped, the CPU starved) is skipped rather
 //! than taken in a burst, and counted (`agent.ticks_skipped`).
 

@@ -109,24 +109,26 @@ impl Store {
     pub fn alerts(&self) -> Result<Vec<Track>, StoreError> {
         let sql = "SELECT rule, metric, labels, phase, severity, since_ms, value, threshold, notified_ms FROM alerts
                    ORDER BY phase = 'pending', severity = 'warning', rule, series";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt.query_map([], track).map_err(self.err())?;
-        let tracks: Vec<Option<Track>> = rows.collect::<Result<_, _>>().map_err(self.err())?;
-        Ok(tracks.into_iter().flatten().collect())
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], track)?;
+            let tracks: Vec<Option<Track>> = rows.collect::<Result<_, _>>()?;
+            Ok(tracks.into_iter().flatten().collect())
+        })
     }
 
     /// Persists alert changes, their history and the notices they cause, in one transaction.
     pub fn record_alerts(&mut self, changes: &[Change], outbox: &[OutboxRow], now_ms: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })?;
-        record(&tx, changes, outbox, now_ms)
-            .and_then(|()| tx.commit())
-            .map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
+        self.sql_mut(|conn| {
+            let tx = conn.transaction()?;
+            record(&tx, changes, outbox, now_ms).and_then(|()| tx.commit())
+        })
     }
 
     /// The oldest pending notice of `channel`.
     pub fn outbox_next(&self, channel: &str) -> Result<Option<OutboxItem>, StoreError> {
-        self.conn
-            .query_row(
+        self.sql(|c| {
+            c.query_row(
                 "SELECT id, body, attempts, next_ms, created_ms FROM outbox
                  WHERE channel = ?1 AND done_ms IS NULL ORDER BY id LIMIT 1",
                 [channel],
@@ -141,7 +143,7 @@ impl Store {
                 },
             )
             .optional()
-            .map_err(self.err())
+        })
     }
 
     /// Marks a notice done.
@@ -152,47 +154,46 @@ impl Store {
         error: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
+        self.sql(|c| {
+            c.execute(
                 "UPDATE outbox SET done_ms = ?2, outcome = ?3, attempts = attempts + (?3 != 'expired'),
                  last_error = coalesce(?4, last_error) WHERE id = ?1",
                 params![id, now_ms, outcome.as_str(), error],
             )
             .map(drop)
-            .map_err(self.err())
+        })
     }
 
     /// Ends the pending notices of channels no longer configured (a webhook removed or
     /// renamed): nothing would ever deliver them.
     pub fn outbox_orphans(&self, channels: &[String], now_ms: i64) -> Result<(), StoreError> {
-        let pending: Vec<String> = {
-            let mut stmt =
-                self.conn.prepare("SELECT DISTINCT channel FROM outbox WHERE done_ms IS NULL").map_err(self.err())?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
-            rows.collect::<Result<_, _>>().map_err(self.err())?
-        };
-        for gone in pending.iter().filter(|c| !channels.contains(c)) {
-            tracing::warn!(channel = gone, "notices for a channel that is no longer configured are dropped");
-            self.conn
-                .execute(
+        self.sql(|c| {
+            let pending: Vec<String> = {
+                let mut stmt = c.prepare("SELECT DISTINCT channel FROM outbox WHERE done_ms IS NULL")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for gone in pending.iter().filter(|c| !channels.contains(c)) {
+                tracing::warn!(channel = gone, "notices for a channel that is no longer configured are dropped");
+                c.execute(
                     "UPDATE outbox SET done_ms = ?2, outcome = 'failed', last_error = 'channel no longer configured'
                      WHERE channel = ?1 AND done_ms IS NULL",
                     params![gone, now_ms],
-                )
-                .map_err(self.err())?;
-        }
-        Ok(())
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Records a failed attempt; the next is not before `next_ms`.
     pub fn outbox_retry(&mut self, id: i64, error: &str, next_ms: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
+        self.sql(|c| {
+            c.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_ms = ?3 WHERE id = ?1",
                 params![id, error, next_ms],
             )
             .map(drop)
-            .map_err(self.err())
+        })
     }
 
     /// Pending notices per channel, with the oldest one's age and last error.
@@ -200,13 +201,13 @@ impl Store {
         let sql = "SELECT channel, count(*), min(created_ms),
                           (SELECT last_error FROM outbox o WHERE o.channel = p.channel AND o.done_ms IS NULL ORDER BY id LIMIT 1)
                    FROM outbox p WHERE done_ms IS NULL GROUP BY channel ORDER BY channel";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], |r| {
                 Ok(Waiting { channel: r.get(0)?, count: r.get(1)?, oldest_ms: r.get(2)?, error: r.get(3)? })
-            })
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+            })?;
+            rows.collect()
+        })
     }
 
     /// Notices that ended `failed` (refused, or given up on) since `since_ms`, per channel:
@@ -216,20 +217,22 @@ impl Store {
                           (SELECT last_error FROM outbox o WHERE o.channel = f.channel AND o.outcome = 'failed'
                            ORDER BY id DESC LIMIT 1)
                    FROM outbox f WHERE outcome = 'failed' AND done_ms >= ?1 GROUP BY channel ORDER BY channel";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt
-            .query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([since_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default()))
+            })?;
+            rows.collect()
+        })
     }
 
     /// Announced alert changes since `since_ms`, newest first.
     pub fn alert_history(&self, since_ms: i64, limit: u32) -> Result<Vec<AlertEvent>, StoreError> {
         let sql = "SELECT at_ms, rule, series, event, severity, value, threshold FROM alert_events
                    WHERE at_ms >= ?1 ORDER BY id DESC LIMIT ?2";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt
-            .query_map(params![since_ms, limit], |r| {
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map(params![since_ms, limit], |r| {
                 let (event, severity): (String, String) = (r.get(3)?, r.get(4)?);
                 // Words a later release may add are skipped, not misread.
                 let (Some(event), Some(severity)) = (EventKind::parse(&event), Severity::parse(&severity)) else {
@@ -244,10 +247,10 @@ impl Store {
                     value: r.get(5)?,
                     threshold: r.get(6)?,
                 }))
-            })
-            .map_err(self.err())?;
-        let events: Vec<Option<AlertEvent>> = rows.collect::<Result<_, _>>().map_err(self.err())?;
-        Ok(events.into_iter().flatten().collect())
+            })?;
+            let events: Vec<Option<AlertEvent>> = rows.collect::<Result<_, _>>()?;
+            Ok(events.into_iter().flatten().collect())
+        })
     }
 }
 

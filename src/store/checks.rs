@@ -40,13 +40,12 @@ impl Store {
     /// Claims `slot` for `job` before it runs; false if it was claimed before (a restart
     /// never runs one slot twice).
     pub fn claim_slot(&mut self, job: &str, slot: i64, now_ms: i64) -> Result<bool, StoreError> {
-        let n = self
-            .conn
-            .execute(
+        let n = self.sql(|c| {
+            c.execute(
                 "INSERT OR IGNORE INTO check_runs(job, slot, started_ms) VALUES (?1, ?2, ?3)",
                 params![job, slot, now_ms],
             )
-            .map_err(self.err())?;
+        })?;
         Ok(n == 1)
     }
 
@@ -60,9 +59,8 @@ impl Store {
         report: Option<&Report>,
         now_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
+        self.sql_mut(|conn| {
+        let tx = conn.transaction()?;
         let id = match report {
             Some(r) => {
                 let level = r.level().map_or("ok", |l| l.as_str());
@@ -70,8 +68,7 @@ impl Store {
                 tx.execute(
                     "INSERT INTO reports(job, slot, created_ms, level, findings, markdown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![job, slot, now_ms, level, findings, r.markdown],
-                )
-                .map_err(err)?;
+                )?;
                 Some(tx.last_insert_rowid())
             }
             None => None,
@@ -80,45 +77,42 @@ impl Store {
             tx.execute(
                 "INSERT OR REPLACE INTO host_benches(at_ms, cpu_ms, memory_ms, fsync_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![now_ms, b.cpu_ms, b.memory_ms, b.fsync_ms],
-            )
-            .map_err(err)?;
+            )?;
         }
         for b in report.map(|r| r.baselines.as_slice()).unwrap_or_default() {
             tx.execute(
                 "INSERT OR REPLACE INTO baselines(metric, labels, computed_ms, p50, p95, p99, samples)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![b.metric, b.labels, now_ms, b.p50, b.p95, b.p99, b.count],
-            )
-            .map_err(err)?;
+            )?;
         }
         tx.execute(
             "UPDATE check_runs SET finished_ms = ?3, outcome = ?4, report_id = ?5 WHERE job = ?1 AND slot = ?2",
             params![job, slot, now_ms, outcome, id],
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)?;
+        )?;
+        tx.commit()?;
         Ok(id)
+        })
     }
 
     /// The latest run of every job that ran.
     pub fn last_runs(&self) -> Result<Vec<CheckRun>, StoreError> {
         let sql = "SELECT job, slot, outcome, report_id FROM check_runs c
                    WHERE slot = (SELECT max(slot) FROM check_runs d WHERE d.job = c.job) ORDER BY job";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], |r| {
                 Ok(CheckRun { job: r.get(0)?, slot: r.get(1)?, outcome: r.get(2)?, report_id: r.get(3)? })
-            })
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+            })?;
+            rows.collect()
+        })
     }
 
     /// The kept baselines (the monthly audit's), by series.
     pub fn baselines(&self) -> Result<Vec<crate::report::Baseline>, StoreError> {
-        let mut stmt =
-            self.conn.prepare("SELECT metric, labels, p50, p95, p99, samples FROM baselines").map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
+        self.sql(|c| {
+            let mut stmt = c.prepare("SELECT metric, labels, p50, p95, p99, samples FROM baselines")?;
+            let rows = stmt.query_map([], |r| {
                 Ok(crate::report::Baseline {
                     metric: r.get(0)?,
                     labels: r.get(1)?,
@@ -127,37 +121,41 @@ impl Store {
                     p99: r.get(4)?,
                     count: r.get(5)?,
                 })
-            })
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+            })?;
+            rows.collect()
+        })
     }
 
     /// Every kept host benchmark, oldest first.
     pub fn benches(&self) -> Result<Vec<Bench>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT cpu_ms, memory_ms, fsync_ms FROM host_benches ORDER BY at_ms")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| Ok(Bench { cpu_ms: r.get(0)?, memory_ms: r.get(1)?, fsync_ms: r.get(2)? }))
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare("SELECT cpu_ms, memory_ms, fsync_ms FROM host_benches ORDER BY at_ms")?;
+            let rows =
+                stmt.query_map([], |r| Ok(Bench { cpu_ms: r.get(0)?, memory_ms: r.get(1)?, fsync_ms: r.get(2)? }))?;
+            rows.collect()
+        })
     }
 
     /// Reports, newest first.
     pub fn reports(&self, limit: u32) -> Result<Vec<StoredReport>, StoreError> {
         let sql = "SELECT id, job, created_ms, level, findings, markdown FROM reports ORDER BY id DESC LIMIT ?1";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt.query_map([limit], stored).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([limit], stored)?;
+            rows.collect()
+        })
     }
 
     /// One report by id.
     pub fn report(&self, id: i64) -> Result<Option<StoredReport>, StoreError> {
-        self.conn
-            .query_row("SELECT id, job, created_ms, level, findings, markdown FROM reports WHERE id = ?1", [id], stored)
+        self.sql(|c| {
+            c.query_row(
+                "SELECT id, job, created_ms, level, findings, markdown FROM reports WHERE id = ?1",
+                [id],
+                stored,
+            )
             .optional()
-            .map_err(self.err())
+        })
     }
 }
 
@@ -181,33 +179,36 @@ impl Store {
                    ORDER BY s.id, v.ts";
         let names: Vec<&str> = metrics.iter().map(|m| m.name).collect();
         let list = serde_json::to_string(&names).expect("names are plain strings");
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let mut rows = stmt.query(params![from, to, list]).map_err(self.err())?;
-        let mut out: Vec<SeriesValues> = Vec::new();
-        let mut current: Option<(String, String)> = None;
-        while let Some(r) = rows.next().map_err(self.err())? {
-            let (metric, labels, value): (String, String, f64) =
-                (r.get(0).map_err(self.err())?, r.get(1).map_err(self.err())?, r.get(2).map_err(self.err())?);
-            let ts: i64 = r.get(3).map_err(self.err())?;
-            if current.as_ref() != Some(&(metric.clone(), labels.clone())) {
-                let Some(key) = crate::metrics::SeriesKey::from_parts(&metric, &labels) else { continue };
-                out.push(SeriesValues { key, values: Vec::new(), span: (ts, ts) });
-                current = Some((metric, labels));
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let mut rows = stmt.query(params![from, to, list])?;
+            let mut out: Vec<SeriesValues> = Vec::new();
+            let mut current: Option<(String, String)> = None;
+            while let Some(r) = rows.next()? {
+                let (metric, labels, value): (String, String, f64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let ts: i64 = r.get(3)?;
+                if current.as_ref() != Some(&(metric.clone(), labels.clone())) {
+                    let Some(key) = crate::metrics::SeriesKey::from_parts(&metric, &labels) else { continue };
+                    out.push(SeriesValues { key, values: Vec::new(), span: (ts, ts) });
+                    current = Some((metric, labels));
+                }
+                if let Some(last) = out.last_mut() {
+                    last.values.push(value);
+                    last.span.1 = ts;
+                }
             }
-            if let Some(last) = out.last_mut() {
-                last.values.push(value);
-                last.span.1 = ts;
-            }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Gaps that overlap `[from, to)`: (start, end, reason).
     pub fn gaps_between(&self, from: i64, to: i64) -> Result<Vec<(i64, i64, String)>, StoreError> {
         let sql = "SELECT start_ts, end_ts, reason FROM gaps WHERE end_ts > ?1 AND start_ts < ?2 ORDER BY start_ts";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        })
     }
 }
 
@@ -223,35 +224,41 @@ impl Store {
     /// accepted: `SELECT`, `WITH` or `VALUES`, which SQLite confirms changes nothing, so no
     /// `PRAGMA` can take the store out of WAL or switch `query_only` off.
     pub fn query_cells(&self, sql: &str, keep: usize) -> Result<(Vec<Vec<crate::sql::Cell>>, u64), StoreError> {
-        use crate::sql::Cell;
         let refuse = |why: String| StoreError::UserSql { path: self.path.clone(), why };
         let one = crate::sql::single(sql).map_err(|e| refuse(e.to_string()))?;
+        // The statement is checked between preparing and running it, so SQLite's errors are
+        // converted on either side of that check.
         let mut stmt = self.conn.prepare(one).map_err(self.err())?;
         only_query(&stmt, one).map_err(refuse)?;
-        let width = stmt.column_count();
-        let mut rows = stmt.query([]).map_err(self.err())?;
-        let (mut out, mut total) = (Vec::new(), 0u64);
-        while let Some(r) = rows.next().map_err(self.err())? {
-            total += 1;
-            if out.len() >= keep {
-                continue;
-            }
-            let cells = (0..width)
-                .map(|i| {
-                    Ok(match r.get_ref(i)? {
-                        rusqlite::types::ValueRef::Null => Cell::Null,
-                        rusqlite::types::ValueRef::Integer(i) => Cell::Int(i),
-                        rusqlite::types::ValueRef::Real(x) => Cell::Float(x),
-                        rusqlite::types::ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                        rusqlite::types::ValueRef::Blob(b) => Cell::Text(format!("<{} bytes>", b.len())),
-                    })
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(self.err())?;
-            out.push(cells);
-        }
-        Ok((out, total))
+        first_cells(&mut stmt, keep).map_err(self.err())
     }
+}
+
+/// Runs `stmt`, keeping its first `keep` rows as cells and counting all of them.
+fn first_cells(stmt: &mut rusqlite::Statement, keep: usize) -> rusqlite::Result<(Vec<Vec<crate::sql::Cell>>, u64)> {
+    use crate::sql::Cell;
+    let width = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let (mut out, mut total) = (Vec::new(), 0u64);
+    while let Some(r) = rows.next()? {
+        total += 1;
+        if out.len() >= keep {
+            continue;
+        }
+        let cells = (0..width)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Cell::Null,
+                    rusqlite::types::ValueRef::Integer(i) => Cell::Int(i),
+                    rusqlite::types::ValueRef::Real(x) => Cell::Float(x),
+                    rusqlite::types::ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                    rusqlite::types::ValueRef::Blob(b) => Cell::Text(format!("<{} bytes>", b.len())),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push(cells);
+    }
+    Ok((out, total))
 }
 
 /// Whether `sql` would run on the hot store's schema: prepared on an empty in-memory copy.

@@ -127,17 +127,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store for writing and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let err = |source| StoreError::Sqlite { path: path.to_owned(), source };
-        let mut conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
-             PRAGMA journal_size_limit = 4194304;",
-        )
-        .map_err(err)?;
-        if let Err(version) = migrate::migrate(&mut conn).map_err(err)? {
-            return Err(StoreError::TooNew { path: path.to_owned(), version });
-        }
-        migrate::rescale(&mut conn).map_err(err)?;
+        let conn = open_write(path)
+            .map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?
+            .map_err(|version| StoreError::TooNew { path: path.to_owned(), version })?;
         Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None, archive_first: false })
     }
 
@@ -169,12 +161,12 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
-        let err = |source| StoreError::Sqlite { path: path.to_owned(), source };
         // Read-write without CREATE plus query_only: a read-only WAL open would fail when the
         // agent is not running and the shared-memory file is absent.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;").map_err(err)?;
+        let conn = Connection::open_with_flags(path, flags)
+            .and_then(|conn| conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;").map(|()| conn))
+            .map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })?;
         Ok(Store { conn, path: path.to_owned(), ids: HashMap::default(), run_id: None, archive_first: false })
     }
 
@@ -187,19 +179,27 @@ impl Store {
         move |source| StoreError::Sqlite { path: self.path.clone(), source }
     }
 
+    /// Runs `f` on the connection; its SQLite errors become one [`StoreError`] naming this file.
+    fn sql<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        f(&self.conn).map_err(self.err())
+    }
+
+    /// Like [`Store::sql`], for work that needs the connection mutably (transactions).
+    fn sql_mut<T>(&mut self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        f(&mut self.conn).map_err(self.err())
+    }
+
     /// Records an agent start at `now`. If the newest sample is more than `max_gap` seconds
     /// old, the time in between is recorded as a gap ("agent stopped").
     pub fn begin_run(&mut self, now: i64, max_gap: i64, pid: u32, version: &str) -> Result<(), StoreError> {
-        let id = begin_run(&mut self.conn, now, max_gap, pid, version).map_err(self.err())?;
+        let id = self.sql_mut(|conn| begin_run(conn, now, max_gap, pid, version))?;
         self.run_id = Some(id);
         Ok(())
     }
 
     /// Records a clean stop of this agent at `now`.
     pub fn end_run(&mut self, now: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE agent_runs SET stopped_at = ?2 WHERE id = ?1", params![self.run_id, now])
-            .map_err(self.err())?;
+        self.sql(|c| c.execute("UPDATE agent_runs SET stopped_at = ?2 WHERE id = ?1", params![self.run_id, now]))?;
         Ok(())
     }
 
@@ -215,13 +215,13 @@ impl Store {
     /// (unix seconds) in the same transaction (samples only below the archive's watermark
     /// after [`Store::keep_unarchived`]). `now` is the flush time.
     pub fn write(&mut self, batch: &Batch, now: i64, keep_since: i64) -> Result<(), StoreError> {
-        let Store { conn, path, ids, run_id, archive_first } = self;
+        let Store { conn, ids, run_id, archive_first, .. } = self;
         let result = write_tx(conn, ids, batch, *run_id, now, keep_since, *archive_first);
         if result.is_err() {
             // Ids handed out inside the rolled-back transaction no longer exist.
             ids.clear();
         }
-        result.map_err(|source| StoreError::Sqlite { path: path.clone(), source })
+        result.map_err(self.err())
     }
 }
 
@@ -262,6 +262,21 @@ fn write_tx(
         ids.clear();
     }
     tx.commit()
+}
+
+/// Opens the file for writing, sets its journal and busy timeout, migrates it and rescales
+/// it; `Err(version)` if a newer agent left it (then it is neither migrated nor rescaled).
+fn open_write(path: &Path) -> rusqlite::Result<Result<Connection, u32>> {
+    let mut conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
+             PRAGMA journal_size_limit = 4194304;",
+    )?;
+    if let Err(version) = migrate::migrate(&mut conn)? {
+        return Ok(Err(version));
+    }
+    migrate::rescale(&mut conn)?;
+    Ok(Ok(conn))
 }
 
 /// Whether SQLite says the file is not a database or is damaged.

@@ -1,7 +1,7 @@
 //! The hot store's side of a rollup: reading aged samples and deleting them once the
 //! archive has committed them.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rustc_hash::FxHashSet;
 
 use super::{Store, StoreError};
@@ -52,70 +52,39 @@ pub struct RollupLog {
 impl Store {
     /// The oldest sample's time, if any.
     pub fn oldest_ts(&self) -> Result<Option<i64>, StoreError> {
-        self.conn.query_row("SELECT min(ts) FROM samples", [], |r| r.get(0)).map_err(self.err())
+        self.sql(|c| c.query_row("SELECT min(ts) FROM samples", [], |r| r.get(0)))
     }
 
     /// How many samples are older than `ts` (the rollup backlog when `ts` is the cutoff).
     pub fn count_before(&self, ts: i64) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM samples WHERE ts < ?1", [ts], |r| r.get(0))
-            .map_err(self.err())?;
+        let n: i64 = self.sql(|c| c.query_row("SELECT count(*) FROM samples WHERE ts < ?1", [ts], |r| r.get(0)))?;
         Ok(n.unsigned_abs())
     }
 
     /// Takes the write lock and reads every sample with `ts < end`.
     pub fn begin_move_out(&mut self, end: i64) -> Result<MoveOut<'_>, StoreError> {
         let Store { conn, path, .. } = self;
-        let err = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let rows = {
-            let mut stmt = tx.prepare("SELECT series_id, ts, value FROM samples WHERE ts < ?1").map_err(err)?;
-            let rows = stmt.query_map([end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(err)?;
-            rows.collect::<Result<Vec<HotRow>, _>>().map_err(err)?
-        };
-        // The catalogue is small; filtering it here spares SQLite a second pass over the rows.
-        let present: FxHashSet<i64> = rows.iter().map(|r| r.0).collect();
-        let series = {
-            let mut stmt = tx.prepare("SELECT id, metric, labels, unit, scale FROM series").map_err(err)?;
-            let all = stmt
-                .query_map([], |r| {
-                    Ok(HotSeries {
-                        id: r.get(0)?,
-                        metric: r.get(1)?,
-                        labels: r.get(2)?,
-                        unit: r.get(3)?,
-                        scale: r.get(4)?,
-                    })
-                })
-                .map_err(err)?;
-            let mut series = Vec::with_capacity(present.len());
-            for s in all {
-                let s = s.map_err(err)?;
-                if present.contains(&s.id) {
-                    series.push(s);
-                }
-            }
-            series
-        };
+        // The transaction outlives this call, in the `MoveOut`: it is begun outside `sql_mut`.
+        let (tx, series, rows) =
+            read_aged(conn, end).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
         Ok(MoveOut { tx, path, end, series, rows })
     }
 
     /// Records a rollup attempt.
     pub fn log_rollup(&mut self, log: &RollupLog) -> Result<(), StoreError> {
-        self.conn
-            .execute(
+        self.sql(|c| {
+            c.execute(
                 "INSERT INTO rollups(at, moved, watermark, outcome) VALUES (?1, ?2, ?3, ?4)",
                 params![log.at, log.moved.cast_signed(), log.watermark, log.outcome],
             )
-            .map_err(self.err())?;
+        })?;
         Ok(())
     }
 
     /// The last rollup attempt, if any.
     pub fn last_rollup(&self) -> Result<Option<RollupLog>, StoreError> {
-        self.conn
-            .query_row(
+        self.sql(|c| {
+            c.query_row(
                 "SELECT at, moved, watermark, outcome FROM rollups ORDER BY at DESC, rowid DESC LIMIT 1",
                 [],
                 |r| {
@@ -128,8 +97,39 @@ impl Store {
                 },
             )
             .optional()
-            .map_err(self.err())
+        })
     }
+}
+
+/// Takes the write lock (an immediate transaction, returned) and reads in it every sample
+/// with `ts < end` and the series of those samples.
+fn read_aged(
+    conn: &mut Connection,
+    end: i64,
+) -> rusqlite::Result<(rusqlite::Transaction<'_>, Vec<HotSeries>, Vec<HotRow>)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows = {
+        let mut stmt = tx.prepare("SELECT series_id, ts, value FROM samples WHERE ts < ?1")?;
+        let rows = stmt.query_map([end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<Vec<HotRow>, _>>()?
+    };
+    // The catalogue is small; filtering it here spares SQLite a second pass over the rows.
+    let present: FxHashSet<i64> = rows.iter().map(|r| r.0).collect();
+    let series = {
+        let mut stmt = tx.prepare("SELECT id, metric, labels, unit, scale FROM series")?;
+        let all = stmt.query_map([], |r| {
+            Ok(HotSeries { id: r.get(0)?, metric: r.get(1)?, labels: r.get(2)?, unit: r.get(3)?, scale: r.get(4)? })
+        })?;
+        let mut series = Vec::with_capacity(present.len());
+        for s in all {
+            let s = s?;
+            if present.contains(&s.id) {
+                series.push(s);
+            }
+        }
+        series
+    };
+    Ok((tx, series, rows))
 }
 
 impl MoveOut<'_> {
@@ -137,9 +137,14 @@ impl MoveOut<'_> {
     /// committed them; if this fails or never runs they stay, and the next rollup finds
     /// them below the archive's watermark and does not insert them twice.
     pub fn commit(self) -> Result<u64, StoreError> {
-        let err = |source| StoreError::Sqlite { path: self.path.to_owned(), source };
-        let deleted = self.tx.execute("DELETE FROM samples WHERE ts < ?1", [self.end]).map_err(err)?;
-        self.tx.commit().map_err(err)?;
+        let path = self.path;
+        self.delete().map_err(|source| StoreError::Sqlite { path: path.to_owned(), source })
+    }
+
+    /// Deletes the moved samples and commits: [`MoveOut::commit`] without the conversion.
+    fn delete(self) -> rusqlite::Result<u64> {
+        let deleted = self.tx.execute("DELETE FROM samples WHERE ts < ?1", [self.end])?;
+        self.tx.commit()?;
         Ok(deleted as u64)
     }
 }

@@ -83,9 +83,11 @@ impl Store {
     /// The catalogue, by metric and labels.
     pub fn series(&self) -> Result<Vec<SeriesInfo>, StoreError> {
         let sql = "SELECT metric, labels, unit, first_seen, last_seen FROM series ORDER BY metric, labels";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt.query_map([], series_info).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], series_info)?;
+            rows.collect()
+        })
     }
 
     /// The newest value of every series: one key lookup each, thanks to `last_seen`.
@@ -93,10 +95,11 @@ impl Store {
         let sql = "SELECT se.metric, se.labels, se.unit, se.first_seen, se.last_seen, s.value * 1.0 / se.scale
                    FROM series se JOIN samples s ON s.ts = se.last_seen AND s.series_id = se.id
                    ORDER BY se.metric, se.labels";
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows =
-            stmt.query_map([], |r| Ok(Latest { series: series_info(r)?, value: r.get(5)? })).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok(Latest { series: series_info(r)?, value: r.get(5)? }))?;
+            rows.collect()
+        })
     }
 
     /// Size, counts, the last agent run and the last gap.
@@ -105,33 +108,33 @@ impl Store {
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
         let bytes = size(&self.path) + size(std::path::Path::new(&wal));
-        let c = &self.conn;
-        let (samples, oldest, newest): (i64, Option<i64>, Option<i64>) = c
-            .query_row("SELECT count(*), min(ts), max(ts) FROM samples", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(self.err())?;
-        let last_run = c
-            .query_row(
-                "SELECT pid, version, started_at, last_flush, stopped_at FROM agent_runs ORDER BY id DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok(Run {
-                        pid: r.get(0)?,
-                        version: r.get(1)?,
-                        started_at: r.get(2)?,
-                        last_flush: r.get(3)?,
-                        stopped_at: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(self.err())?;
-        let last_gap = c
-            .query_row("SELECT start_ts, end_ts, reason FROM gaps ORDER BY end_ts DESC LIMIT 1", [], |r| {
-                Ok(Gap { start_ts: r.get(0)?, end_ts: r.get(1)?, reason: r.get(2)? })
-            })
-            .optional()
-            .map_err(self.err())?;
-        Ok(Status { bytes, samples: samples.unsigned_abs(), range: oldest.zip(newest), last_run, last_gap })
+        self.sql(|c| {
+            let (samples, oldest, newest): (i64, Option<i64>, Option<i64>) =
+                c.query_row("SELECT count(*), min(ts), max(ts) FROM samples", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            let last_run = c
+                .query_row(
+                    "SELECT pid, version, started_at, last_flush, stopped_at FROM agent_runs ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| {
+                        Ok(Run {
+                            pid: r.get(0)?,
+                            version: r.get(1)?,
+                            started_at: r.get(2)?,
+                            last_flush: r.get(3)?,
+                            stopped_at: r.get(4)?,
+                        })
+                    },
+                )
+                .optional()?;
+            let last_gap = c
+                .query_row("SELECT start_ts, end_ts, reason FROM gaps ORDER BY end_ts DESC LIMIT 1", [], |r| {
+                    Ok(Gap { start_ts: r.get(0)?, end_ts: r.get(1)?, reason: r.get(2)? })
+                })
+                .optional()?;
+            Ok(Status { bytes, samples: samples.unsigned_abs(), range: oldest.zip(newest), last_run, last_gap })
+        })
     }
 }
 
@@ -153,12 +156,11 @@ pub struct SampleValue {
 impl Store {
     /// Every sample in `[from, until)` with its series, in time order.
     pub fn values_between(&self, from: i64, until: i64) -> Result<Vec<SampleValue>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT ts, metric, labels, unit, value FROM sample_values WHERE ts >= ?1 AND ts < ?2 ORDER BY ts")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([from, until], |r| {
+        self.sql(|c| {
+            let mut stmt = c.prepare(
+                "SELECT ts, metric, labels, unit, value FROM sample_values WHERE ts >= ?1 AND ts < ?2 ORDER BY ts",
+            )?;
+            let rows = stmt.query_map([from, until], |r| {
                 Ok(SampleValue {
                     ts: r.get(0)?,
                     metric: r.get(1)?,
@@ -166,8 +168,8 @@ impl Store {
                     unit: r.get(3)?,
                     value: r.get(4)?,
                 })
-            })
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+            })?;
+            rows.collect()
+        })
     }
 }

@@ -40,10 +40,11 @@ impl Store {
     /// The labels (canonical JSON) of every series the selector matches.
     pub fn matching_series(&self, sel: &Selector) -> Result<Vec<String>, StoreError> {
         let (cond, args) = sel.sql();
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT se.labels FROM series se WHERE {cond}")).map_err(self.err())?;
-        let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
+        self.sql(|c| {
+            let mut stmt = c.prepare(&format!("SELECT se.labels FROM series se WHERE {cond}"))?;
+            let rows = stmt.query_map(params_from_iter(args), |r| r.get(0))?;
+            rows.collect()
+        })
     }
 
     /// Partials per `step`-second bucket for samples in `[from, until)`, and the series'
@@ -57,27 +58,30 @@ impl Store {
     ) -> Result<(Vec<Partial>, Option<f64>), StoreError> {
         let (cond, mut args) = sel.sql();
         args.extend([Value::Integer(from), Value::Integer(until)]);
+        // CROSS JOIN keeps samples the outer loop: samples are keyed by time first, so one
+        // scan of the range serves every matching series (all the pids of a name), where a
+        // loop over series would scan the range once per series.
         let sql = format!(
             "SELECT (s.ts / {step}) * {step} AS b, min(s.value), max(s.value), sum(s.value), count(*), max(se.scale)
-             FROM samples s JOIN series se ON se.id = s.series_id
+             FROM samples s CROSS JOIN series se ON se.id = s.series_id
              WHERE {cond} AND s.ts >= ? AND s.ts < ? GROUP BY b ORDER BY b"
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
-        let mut scale = None;
-        let rows = stmt
-            .query_map(params_from_iter(args), |r| {
-                scale = Some(r.get::<_, f64>(5)?);
-                Ok(Partial {
-                    bucket: r.get(0)?,
-                    min: r.get(1)?,
-                    max: r.get(2)?,
-                    sum: r.get::<_, i64>(3)?.into(),
-                    count: r.get(4)?,
-                })
-            })
-            .map_err(self.err())?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(self.err())?;
-        Ok((rows, scale))
+        self.sql(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let mut scale = None;
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| {
+                    scale = Some(r.get::<_, f64>(5)?);
+                    Ok(Partial {
+                        bucket: r.get(0)?,
+                        min: r.get(1)?,
+                        max: r.get(2)?,
+                        sum: r.get::<_, i64>(3)?.into(),
+                        count: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((rows, scale))
+        })
     }
 }
