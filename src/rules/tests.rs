@@ -227,3 +227,15 @@ fn windows_of_series_gone_silent_are_dropped_and_a_returning_one_is_watched_agai
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(back[0].series.to_string(), r#"process.cpu_percent{name="cc",pid="5"}"#);
 }
+
+#[test]
+fn the_window_sweep_keeps_live_series_across_a_clock_jump_either_way() {
+    let mut e = Engine::new(vec![cpu_rule(Condition::Value, 0)], 4, None, Duration::from_secs(10));
+    assert_eq!(run(&mut e, 1000, &[10.0; 20]), vec![]);
+    // A jump ahead past the stale period, then one back past it: the series is still
+    // reported, so its window survives each sweep and a crossing still fires.
+    assert_eq!(run(&mut e, 5000, &[10.0; 3]), vec![]);
+    assert_eq!(e.watched(), 1);
+    assert_eq!(run(&mut e, 100, &[10.0, 95.0]), vec![(101, EventKind::Fired, Severity::Critical)]);
+    assert_eq!(e.watched(), 1);
+}
