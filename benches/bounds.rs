@@ -5,8 +5,9 @@
 //! - review: the daily review on a hot store holding 8 days of the reviewed system series
 //!   and N process series seen yesterday, each pid for 10 minutes at 5 s. Processes are
 //!   reviewed by name (at most 100 names), so it is timed with the pids spread over 100
-//!   names and with every pid a name of its own; with `before`, beside it at 1k, the
-//!   queries the review made before (one trend per process series: minutes).
+//!   names and with every pid a name of its own; with `before`, beside it, the queries the
+//!   review made before: two per name at 1k and 4k pids, one trend per process series at 1k
+//!   (minutes).
 //! - memory: peak RSS of the release binary against hostile answers, next to the harmless
 //!   answer: `notify test` to a webhook answering 500 with a 400 MB body (and with 40
 //!   bytes); `report run` of hot-store and archive checks returning 20 M rows (and 20).
@@ -87,6 +88,20 @@ fn per_pid_secs(path: &Path, slot: i64) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Seconds of the review's process queries as they were before they were grouped: two
+/// trends per name for the first 100 names, each scanning its whole time range.
+fn per_name_secs(path: &Path, names: i64, slot: i64) -> f64 {
+    let store = Store::open_read_only(path).expect("store");
+    let start = Instant::now();
+    for name in 0..names.min(100) {
+        for (metric, days) in [(&m::PROC_CPU, 1), (&m::PROC_RSS, 7)] {
+            let sel = Selector { metric: metric.name.to_owned(), labels: vec![("name", format!("prog-{name}"))] };
+            hostwatch::trend::trend(Some(&store), None, &sel, slot - days * DAY, slot, HOUR).expect("trend");
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
 fn review(want_before: bool) {
     println!("| daily review, hot store | process series | names | seconds |");
     println!("|---|---|---|---|");
@@ -96,6 +111,9 @@ fn review(want_before: bool) {
         let path = dir.path().join("hot.sqlite");
         seeded(&path, pids, names, slot);
         println!("| by name (now) | {pids} | {names} | {:.2} |", review_secs(&path, slot));
+        if want_before && pids <= 4_000 && names == 100 {
+            println!("| a query per name (before) | {pids} | {names} | {:.2} |", per_name_secs(&path, names, slot));
+        }
         if want_before && pids == 1_000 && names == 1_000 {
             println!("| one trend per process series (before) | {pids} | {names} | {:.2} |", per_pid_secs(&path, slot));
         }

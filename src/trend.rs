@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::archive::{Archive, ArchiveError};
 use crate::metrics::Partial;
-use crate::store::{Selector, Store, StoreError};
+use crate::store::{Group, Grouped, Selector, Store, StoreError};
 
 /// One bucket of a trend, in real units.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,33 +80,47 @@ pub fn trend(
     until: i64,
     step: i64,
 ) -> Result<Vec<Point>, TrendError> {
+    Ok(trends(store, archive, sel, Group::All, (since, until), step)?.remove("").unwrap_or_default())
+}
+
+/// The series `sel` matches in `group`s, a trend per group in `step`-second buckets over
+/// `[since, until)`, by group key; a group with no sample has no entry. Each store answers
+/// in one query whatever the groups.
+pub fn trends(
+    store: Option<&Store>,
+    archive: Option<&Archive>,
+    sel: &Selector,
+    group: Group<'_>,
+    (since, until): (i64, i64),
+    step: i64,
+) -> Result<BTreeMap<String, Vec<Point>>, TrendError> {
     // Whole buckets only, so both stores cover the first bucket alike.
     let since = since.div_euclid(step) * step;
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
-    let mut buckets: BTreeMap<i64, Partial> = BTreeMap::new();
+    let mut buckets: BTreeMap<(String, i64), Partial> = BTreeMap::new();
     let mut scale = None;
-    let mut add = |(partials, s): (Vec<Partial>, Option<f64>)| {
+    let mut add = |(partials, s): Grouped| {
         scale = scale.or(s);
-        for p in partials {
-            buckets.entry(p.bucket).and_modify(|b| b.merge(&p)).or_insert(p);
+        for (g, p) in partials {
+            buckets.entry((g, p.bucket)).and_modify(|b| b.merge(&p)).or_insert(p);
         }
     };
     if let Some(a) = archive {
-        add(a.partials(sel, since, until.min(watermark), step)?);
+        add(a.partials(sel, group, since, until.min(watermark), step)?);
     }
     if let Some(s) = store {
-        add(s.partials(sel, since.max(watermark), until, step)?);
+        add(s.partials(sel, group, since.max(watermark), until, step)?);
     }
     let scale = scale.unwrap_or(1.0);
-    Ok(buckets
-        .into_values()
-        .filter(|p| p.count > 0)
-        .map(|p| Point {
+    let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for ((g, _), p) in buckets.into_iter().filter(|(_, p)| p.count > 0) {
+        out.entry(g).or_default().push(Point {
             bucket: p.bucket,
             min: p.min as f64 / scale,
             max: p.max as f64 / scale,
             avg: p.sum as f64 / p.count as f64 / scale,
             count: p.count,
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }

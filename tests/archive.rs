@@ -213,6 +213,43 @@ fn trend_joins_the_archive_and_the_hot_store_at_the_watermark() {
 }
 
 #[test]
+fn grouped_trends_equal_one_trend_per_group_across_the_watermark() {
+    use hostwatch::metrics::{self as m, SeriesKey};
+    use hostwatch::store::Group;
+    use hostwatch::trend::{trend, trends};
+    let s = Stores::new();
+    // Three pids of two names, and a third name left out of the groups asked for.
+    let procs: Vec<SeriesKey> = [("make", "1"), ("make", "2"), ("cc", "3"), ("ld", "4")]
+        .iter()
+        .map(|(name, pid)| SeriesKey::labelled(&m::PROC_CPU, vec![("name", (*name).into()), ("pid", (*pid).into())]))
+        .collect();
+    seed_hot(&s.hot(), &procs, T0 - 6 * HOUR, T0, 10);
+    s.rollup(T0, &policy(3 * HOUR));
+    let store = Store::open_read_only(&s.hot()).unwrap();
+    let archive = Archive::open_read(&s.archive()).unwrap();
+    let both = (Some(&store), Some(&archive));
+    let sel = Selector { metric: m::PROC_CPU.name.into(), labels: vec![] };
+    let one = |labels: Vec<(&'static str, String)>| {
+        let sel = Selector { metric: m::PROC_CPU.name.into(), labels };
+        trend(both.0, both.1, &sel, T0 - 6 * HOUR, T0, 2 * HOUR).unwrap()
+    };
+
+    let names = ["make".to_owned(), "cc".to_owned()];
+    let range = (T0 - 6 * HOUR, T0);
+    let by_name = trends(both.0, both.1, &sel, Group::Label("name", &names), range, 2 * HOUR).unwrap();
+    assert_eq!(by_name.keys().collect::<Vec<_>>(), ["cc", "make"], "only the names asked for");
+    for name in names {
+        assert_eq!(by_name[&name], one(vec![("name", name.clone())]), "{name}");
+    }
+    assert_eq!(by_name["make"].iter().map(|p| p.count).collect::<Vec<_>>(), vec![1440, 1440, 1440]);
+
+    let by_series = trends(both.0, both.1, &sel, Group::Series, range, 2 * HOUR).unwrap();
+    assert_eq!(by_series.len(), 4);
+    assert_eq!(by_series[r#"{"name":"ld","pid":"4"}"#], one(vec![("pid", "4".into())]));
+    assert_eq!(trends(both.0, both.1, &sel, Group::Label("name", &[]), range, 2 * HOUR).unwrap().len(), 0);
+}
+
+#[test]
 fn a_newer_archive_is_refused() {
     let s = Stores::new();
     drop(Archive::open_write(&s.archive()).unwrap());

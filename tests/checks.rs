@@ -338,6 +338,39 @@ fn an_archive_check_past_its_timeout_is_interrupted_and_sigterm_is_prompt() {
     times_out_twice_and_stops(dir, "archive", slow);
 }
 
+#[test]
+fn the_agent_starts_on_a_check_whose_sql_fails_and_each_run_says_why() {
+    // `config check` and every other command refuse this check (the invalid fixtures); the
+    // agent prepares a check's SQL only when it runs, so it starts no DuckDB to validate it.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    hostwatch::archive::Archive::open_write(&data.join("archive.duckdb")).unwrap().close().unwrap();
+    let config = "[processes]\nenabled = false\n[alerts]\nenabled = false\n[notify]\ndesktop = false\n\
+                  [checks.custom.old]\nschedule = \"*/2 * * * * *\"\nstore = \"archive\"\n\
+                  sql = \"SELECT avg(value) FROM no_such_view\"\n";
+    let mut agent = TestAgent::start_in(dir, config);
+    agent.wait_for(Duration::from_secs(30), "a report of the failing check", |c| {
+        count(c, "SELECT count(*) FROM reports WHERE job = 'old' AND markdown LIKE '%no_such_view%'") >= 1
+    });
+    let (status, stderr) = agent.stop();
+    assert!(status.success(), "{stderr}");
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    let markdown: String =
+        conn.query_row("SELECT markdown FROM reports WHERE job = 'old' LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert!(markdown.contains("- **warning** check old: the query failed: "), "{markdown}");
+    assert!(markdown.contains("`hostwatch config check` prepares every check's SQL"), "{markdown}");
+
+    // Counting statements still happens at start: a second one would run at prepare time.
+    let wipe =
+        "[checks.custom.wipe]\nschedule = \"0 * * * *\"\nstore = \"archive\"\nsql = \"DELETE FROM raw; SELECT 1\"\n";
+    let path = agent.dir.path().join("config.toml");
+    std::fs::write(&path, wipe).unwrap();
+    let sql = hostwatch::config::SqlCheck::Count;
+    let err = hostwatch::config::Config::load_with(&path, sql).unwrap_err().to_string();
+    assert!(err.ends_with("4:7: checks.custom.wipe.sql does not run on the archive store: the SQL holds 2 statements; give exactly one (a `;` may only end it)"), "{err}");
+}
+
 /// Runs `slow` on `store` every 2 s with a 1 s timeout: two runs time out, none overlaps
 /// the next, and SIGTERM stops the agent within `stop`'s 10 s.
 fn times_out_twice_and_stops(dir: tempfile::TempDir, store: &str, slow: &str) {

@@ -30,7 +30,7 @@ use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
 use crate::cli::{Cli, Command, ConfigAction, NotifyAction, ReportAction};
-use crate::config::{Config, DEFAULT_TOML};
+use crate::config::{Config, DEFAULT_TOML, SqlCheck};
 use crate::store::{self, Selector, Store};
 
 /// Whether a failure is only that stdout was closed early (`hostwatch series | head`):
@@ -115,7 +115,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Man { dir } => return install::man(dir.as_deref()),
         _ => {}
     }
-    let config = Config::discover(cli.config.as_deref(), platform_config_file().as_deref())?;
+    // The agent starts no engine to validate checks' SQL: each run of a check prepares it.
+    let sql = if matches!(cli.command, Command::Run) { SqlCheck::Count } else { SqlCheck::Prepare };
+    let config = Config::discover(cli.config.as_deref(), platform_config_file().as_deref(), sql)?;
     let dir = data_dir(cli, &config)?;
     let paths = Paths { hot: dir.join(store::FILE_NAME), archive: dir.join(crate::archive::FILE_NAME), dir };
     match &cli.command {

@@ -5,7 +5,7 @@ use duckdb::{Connection, params_from_iter};
 
 use super::{Archive, ArchiveError};
 use crate::metrics::Partial;
-use crate::store::Selector;
+use crate::store::{Group, Grouped, Selector};
 
 /// The condition on the archive's `series s` (labels are columns there), and its
 /// parameters; label keys are column names the caller checked against
@@ -26,17 +26,21 @@ impl Archive {
         })
     }
 
-    /// Partials per `step`-second bucket in `[from, until)` and the series' scale. They come
+    /// Partials per group and `step`-second bucket in `[from, until)`, and the scale. They come
     /// from the coarsest tier whose buckets divide `step` (hours, minutes, else raw), and
     /// where retention has pruned that tier, from the next coarser one (as `samples_best`
     /// does): a 30 s trend over last year shows last year's minutes, not nothing.
     pub fn partials(
         &self,
         sel: &Selector,
+        group: Group<'_>,
         from: i64,
         until: i64,
         step: i64,
-    ) -> Result<(Vec<Partial>, Option<f64>), ArchiveError> {
+    ) -> Result<Grouped, ArchiveError> {
+        if group.is_empty() {
+            return Ok((Vec::new(), None));
+        }
         let first = TIERS.iter().rposition(|t| step % t.width == 0).unwrap_or(0);
         self.sql(|c| {
             let (mut rows, mut scale) = (Vec::new(), None);
@@ -49,7 +53,7 @@ impl Archive {
                 }
                 let lo = if i + 1 == TIERS.len() { from } else { kept_from(c, tier)?.clamp(from, hi) };
                 if lo < hi {
-                    let (mut part, s) = tier_partials(c, tier, sel, (lo, reach, hi), step)?;
+                    let (mut part, s) = tier_partials(c, tier, (sel, group), (lo, reach, hi), step)?;
                     rows.append(&mut part);
                     scale = scale.or(s);
                 }
@@ -70,25 +74,29 @@ fn kept_from(c: &Connection, tier: &Tier) -> duckdb::Result<i64> {
 fn tier_partials(
     c: &Connection,
     tier: &Tier,
-    sel: &Selector,
+    (sel, group): (&Selector, Group<'_>),
     (lo, reach, hi): (i64, i64, i64),
     step: i64,
-) -> duckdb::Result<(Vec<Partial>, Option<f64>)> {
+) -> duckdb::Result<Grouped> {
     let (cond, mut args) = condition(sel);
+    let (key, only, values) = group.sql("s.labels", |k| format!("s.{k}"));
+    args.extend(values.into_iter().map(Value::Text));
     args.extend([Value::BigInt(lo), Value::BigInt(reach), Value::BigInt(hi)]);
     let Tier { table, time, min, max, sum, count, .. } = tier;
     let sql = format!(
-        "SELECT (t.{time} // {step}) * {step} AS b, min(t.{min}), max(t.{max}), sum(t.{sum})::HUGEINT,
-             {count}::BIGINT, max(s.scale)
+        "SELECT {key} AS g, (t.{time} // {step}) * {step} AS b, min(t.{min}), max(t.{max}),
+             sum(t.{sum})::HUGEINT, {count}::BIGINT, max(s.scale)
              FROM {table} t JOIN series s ON s.id = t.series_id
-             WHERE {cond} AND t.{time} >= ? AND t.{time} + ? <= ? GROUP BY b ORDER BY b"
+             WHERE {cond}{only} AND t.{time} >= ? AND t.{time} + ? <= ? GROUP BY g, b ORDER BY g, b"
     );
     let mut stmt = c.prepare(&sql)?;
     let mut scale = None;
     let rows = stmt
         .query_map(params_from_iter(args), |r| {
-            scale = Some(r.get::<_, f64>(5)?);
-            Ok(Partial { bucket: r.get(0)?, min: r.get(1)?, max: r.get(2)?, sum: r.get(3)?, count: r.get(4)? })
+            scale = Some(r.get::<_, f64>(6)?);
+            let partial =
+                Partial { bucket: r.get(1)?, min: r.get(2)?, max: r.get(3)?, sum: r.get(4)?, count: r.get(5)? };
+            Ok((r.get(0)?, partial))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok((rows, scale))

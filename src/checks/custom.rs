@@ -62,7 +62,9 @@ pub fn run(name: &str, check: &Custom, store: &Store, ctx: &super::Context, slot
             let finding = Finding {
                 level: Level::Warning,
                 subject: format!("check {name}"),
-                text: format!("the query failed: {e}"),
+                // The agent prepares a check's SQL only when it runs it; `config check` does
+                // it for every check at once.
+                text: format!("the query failed: {e} (`hostwatch config check` prepares every check's SQL)"),
             };
             return Ok(Report::new(name, slot, &title, vec![finding], &[]));
         }

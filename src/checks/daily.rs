@@ -1,8 +1,9 @@
 //! `daily_review`: the last day against the 7 days before at the same hours (sustained
 //! anomalies, peaks), the alerts it fired, the busiest and largest processes, and leak suspects
 //! (processes whose memory grew steadily for days). Processes are reviewed by name, all
-//! pids of a name together, and at most [`MAX_NAMES`] of them: the cost follows the
-//! programs that ran, not the pids they left behind.
+//! pids of a name together, and at most [`MAX_NAMES`] of them. Each metric is read in one
+//! grouped query per store (by series, or by process name), so the review scans each time
+//! range once whatever the pids left behind.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,8 +12,8 @@ use crate::archive::Archive;
 use crate::metrics::{self as m, Metric, SeriesKey};
 use crate::report::{Finding, Level, Report};
 use crate::rules::EventKind;
-use crate::store::{Selector, SeriesInfo, Store, StoreError};
-use crate::trend::{Point, trend};
+use crate::store::{Group, Selector, SeriesInfo, Store, StoreError};
+use crate::trend::{Point, trends};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -21,9 +22,19 @@ const SUSTAINED_HOURS: usize = 3;
 /// Metrics reviewed for anomalies and peaks.
 const REVIEWED: &[&Metric] = &[&m::CPU_USAGE, &m::MEM_USED_PCT, &m::LOAD_5, &m::SWAP_USED_PCT];
 
-/// Hourly averages of one series in `[from, to)`, by bucket start.
-fn hourly(store: &Store, archive: Option<&Archive>, key: &SeriesKey, from: i64, to: i64) -> BTreeMap<i64, f64> {
-    super::buckets(store, archive, key, from, to, HOUR).iter().map(|p| (p.bucket, p.avg)).collect()
+/// Hourly trends of `metric` over `[from, to)` in `group`s, by group key: one query per
+/// store whatever the series. A store that fails leaves them empty, with a warning.
+fn hourly(
+    (store, archive): (&Store, Option<&Archive>),
+    metric: &Metric,
+    group: Group<'_>,
+    from: i64,
+    to: i64,
+) -> BTreeMap<String, Vec<Point>> {
+    let sel = Selector { metric: metric.name.to_owned(), labels: Vec::new() };
+    trends(Some(store), archive, &sel, group, (from, to), HOUR)
+        .inspect_err(|e| tracing::warn!("daily review: {} by {group:?} failed: {e}", metric.name))
+        .unwrap_or_default()
 }
 
 /// Mean and standard deviation.
@@ -93,15 +104,9 @@ fn leak(key: &SeriesKey, history: &BTreeMap<i64, f64>) -> Option<Finding> {
     Some(Finding { level: Level::Warning, subject: key.to_string(), text })
 }
 
-/// Process names reviewed at most: each costs a few queries, and a day of builds can leave
-/// thousands of short-lived pids behind. The ones seen longest are reviewed.
+/// Process names reviewed at most: a day of builds can leave thousands of short-lived pids
+/// behind, and a report lists a few. The ones seen longest are reviewed.
 pub const MAX_NAMES: usize = 100;
-
-/// One process name over `[from, to)` in hourly buckets, all its pids together.
-fn by_name(store: &Store, archive: Option<&Archive>, metric: &Metric, name: &str, from: i64, to: i64) -> Vec<Point> {
-    let sel = Selector { metric: metric.name.to_owned(), labels: vec![("name", name.to_owned())] };
-    trend(Some(store), archive, &sel, from, to, HOUR).unwrap_or_default()
-}
 
 /// The process names sampled in `[from, to)`, longest seen first, with their pid counts.
 fn process_names(series: &[SeriesInfo], from: i64, to: i64) -> Vec<(String, usize)> {
@@ -128,42 +133,37 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let day_end = day_start + DAY;
     let mut findings = Vec::new();
     let mut peaks = Vec::new();
-    let series = store.series()?;
-    for info in &series {
-        let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
-        if !REVIEWED.contains(&key.metric) {
-            continue;
-        }
-        let history = hourly(store, archive, &key, day_start - 7 * DAY, day_end);
-        findings.extend(anomaly(&key, &history, day_start));
-        let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
-        let week: Vec<f64> = history.range(..day_start).map(|(_, v)| *v).collect();
-        if let (Some(max), Some(avg)) = (day.iter().copied().reduce(f64::max), mean(&day)) {
-            let before = match (week.iter().copied().reduce(f64::max), mean(&week)) {
-                (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {wmax:.1}, average {wavg:.1})"),
-                _ => String::new(),
-            };
-            peaks.push(format!("{key}: hourly peak {max:.1}, average {avg:.1}{before}"));
+    let both = (store, archive);
+    for metric in REVIEWED {
+        for (labels, points) in hourly(both, metric, Group::Series, day_start - 7 * DAY, day_end) {
+            let Some(key) = SeriesKey::from_parts(metric.name, &labels) else { continue };
+            let history: BTreeMap<i64, f64> = points.iter().map(|p| (p.bucket, p.avg)).collect();
+            findings.extend(anomaly(&key, &history, day_start));
+            peaks.extend(peak(&key, &history, day_start));
         }
     }
     let (mut largest, mut busiest) = (Vec::new(), Vec::new());
-    let names = process_names(&series, day_start, day_end);
-    for (name, pids) in names.iter().take(MAX_NAMES) {
-        let plural = if *pids == 1 { "" } else { "s" };
-        let cpu = by_name(store, archive, &m::PROC_CPU, name, day_start, day_end);
+    let names = process_names(&store.series()?, day_start, day_end);
+    let reviewed: Vec<String> = names.iter().take(MAX_NAMES).map(|(name, _)| name.clone()).collect();
+    let pids: HashMap<&str, usize> = names.iter().map(|(name, n)| (name.as_str(), *n)).collect();
+    let group = Group::Label("name", &reviewed);
+    for (name, cpu) in hourly(both, &m::PROC_CPU, group, day_start, day_end) {
+        let pids = pids.get(name.as_str()).copied().unwrap_or(0);
+        let plural = if pids == 1 { "" } else { "s" };
         #[allow(clippy::cast_precision_loss)]
         let (sum, n) = cpu.iter().fold((0.0, 0), |(s, n), p| (s + p.avg * p.count as f64, n + p.count));
         if n > 0 {
             #[allow(clippy::cast_precision_loss)]
             let avg = sum / n as f64;
-            let key = SeriesKey::with(&m::PROC_CPU, "name", name.clone());
+            let key = SeriesKey::with(&m::PROC_CPU, "name", name);
             // Ranked by the sum, which is proportional to CPU time: a long busy process before
             // a compiler that was hot for a second.
             busiest.push((sum, format!("{key}: {avg:.1}% of a core on average while sampled ({pids} pid{plural})")));
         }
-        let rss = by_name(store, archive, &m::PROC_RSS, name, day_start - 6 * DAY, day_end);
+    }
+    for (name, rss) in hourly(both, &m::PROC_RSS, group, day_start - 6 * DAY, day_end) {
         let history: BTreeMap<i64, f64> = rss.iter().map(|p| (p.bucket, p.avg)).collect();
-        let key = SeriesKey::with(&m::PROC_RSS, "name", name.clone());
+        let key = SeriesKey::with(&m::PROC_RSS, "name", name);
         findings.extend(leak(&key, &history));
         if let Some(max) = rss.iter().filter(|p| p.bucket >= day_start).map(|p| p.max).reduce(f64::max) {
             largest.push((max, format!("{key}: {:.0} MB at most", max / 1e6)));
@@ -188,6 +188,18 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let sections =
         [("Peaks", peaks), ("Alerts fired", alerts), ("Busiest processes", busiest), ("Largest processes", largest)];
     Ok(Report::new("daily_review", slot, &title, findings, &sections))
+}
+
+/// The last day's hourly peak and average of one series, beside the 7 days before.
+fn peak(key: &SeriesKey, history: &BTreeMap<i64, f64>, day_start: i64) -> Option<String> {
+    let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
+    let week: Vec<f64> = history.range(..day_start).map(|(_, v)| *v).collect();
+    let (max, avg) = (day.iter().copied().reduce(f64::max)?, mean(&day)?);
+    let before = match (week.iter().copied().reduce(f64::max), mean(&week)) {
+        (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {wmax:.1}, average {wavg:.1})"),
+        _ => String::new(),
+    };
+    Some(format!("{key}: hourly peak {max:.1}, average {avg:.1}{before}"))
 }
 
 /// The mean of `v`, if any.

@@ -1,6 +1,8 @@
 //! Validates `[checks]`: the built-in checklist's schedules, switches and timeouts, and
-//! the user's own checks, whose SQL is prepared on an empty copy of its store's schema.
+//! the user's own checks, whose SQL is one statement, prepared on an empty copy of its
+//! store's schema unless the agent is starting ([`SqlCheck`]).
 
+use super::SqlCheck;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawChecks, RawCustom};
 use super::validate::{DurationKey, HOUR, SECOND, choice, is_name};
@@ -11,7 +13,7 @@ use crate::report::Level;
 use crate::rules::Direction;
 
 /// Validates the `[checks]` table.
-pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Settings, ConfigError> {
+pub fn checks(mut raw: RawChecks, loc: &Locator, sql: SqlCheck) -> Result<Settings, ConfigError> {
     let timeout = DurationKey { name: "checks.timeout", default: 2 * 60 * SECOND, min: SECOND, max: HOUR };
     let default_timeout = timeout.get(raw.timeout.as_ref(), loc)?;
     if let Some((name, _)) = raw.jobs.iter().find(|(n, _)| !BUILT_IN_JOBS.iter().any(|(b, _, _)| b == n.get_ref())) {
@@ -47,20 +49,27 @@ pub fn checks(mut raw: RawChecks, loc: &Locator) -> Result<Settings, ConfigError
                 format!("checks.custom.{name:?}: a check name is letters, digits, _ and -, and not a built-in job's"),
             ));
         }
-        jobs.push(custom(&name, c, default_timeout, loc)?);
+        jobs.push(custom(&name, c, (default_timeout, sql), loc)?);
     }
     Ok(Settings { enabled: raw.enabled.unwrap_or(true), catch_up: raw.catch_up.unwrap_or(true), jobs })
 }
 
-fn custom(name: &str, c: RawCustom, default_timeout: std::time::Duration, loc: &Locator) -> Result<Job, ConfigError> {
+fn custom(
+    name: &str,
+    c: RawCustom,
+    (default_timeout, sql): (std::time::Duration, SqlCheck),
+    loc: &Locator,
+) -> Result<Job, ConfigError> {
     let key = format!("checks.custom.{name}");
     let schedule = Schedule::parse(c.schedule.get_ref())
         .map_err(|e| loc.error(c.schedule.span().start, format!("{key}.schedule = {e}")))?;
     let target =
         choice(&format!("{key}.store"), c.store.as_ref(), &[("hot", Target::Hot), ("archive", Target::Archive)], loc)?;
-    let checked = match target {
-        Target::Hot => crate::store::check_sql(c.sql.get_ref()),
-        Target::Archive => crate::archive::check_sql(c.sql.get_ref()),
+    let text = c.sql.get_ref();
+    let checked = match (sql, target) {
+        (SqlCheck::Count, _) => crate::sql::single(text).map(drop).map_err(|e| e.to_string()),
+        (SqlCheck::Prepare, Target::Hot) => crate::store::check_sql(text),
+        (SqlCheck::Prepare, Target::Archive) => crate::archive::check_sql(text),
     };
     checked.map_err(|e| {
         loc.error(

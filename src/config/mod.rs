@@ -17,6 +17,17 @@ use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
 
+/// How far validation goes with the SQL of a user's check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlCheck {
+    /// Exactly one statement, prepared (never run) on an empty copy of its store's schema:
+    /// `config check` and every command but `run`.
+    Prepare,
+    /// Exactly one statement, no more: the agent, which prepares a check's SQL when the check
+    /// runs (a failure is that run's finding) and so starts no engine just to validate.
+    Count,
+}
+
 use crate::{archive, collect, store};
 
 /// The commented default config, shipped as `packaging/config.toml`, printed by
@@ -58,9 +69,14 @@ impl Config {
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with(text, path, SqlCheck::Prepare)
+    }
+
+    /// [`Config::parse`], with check SQL validated as far as `sql` says.
+    pub fn parse_with(text: &str, path: &Path, sql: SqlCheck) -> Result<Config, ConfigError> {
         let loc = error::Locator { path, text };
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| loc.toml_error(&e))?;
-        validate::validate(raw, &loc)
+        validate::validate(raw, &loc, sql)
     }
 
     /// What the checks need of this config, with the archive at `archive`.
@@ -69,20 +85,29 @@ impl Config {
         crate::checks::Context { rules: self.alerts.rules.clone(), archive: policy }
     }
 
-    /// Reads and validates a config file.
+    /// Reads and validates a config file, preparing its checks' SQL.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, SqlCheck::Prepare)
+    }
+
+    /// [`Config::load`], with check SQL validated as far as `sql` says.
+    pub fn load_with(path: &Path, sql: SqlCheck) -> Result<Config, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let config = Config::parse(&text, path)?;
+        let config = Config::parse_with(&text, path, sql)?;
         Ok(Config { source: Some(path.to_owned()), ..config })
     }
 
     /// The config `hostwatch` uses: `explicit` if given (it must exist), else the platform
     /// config file if present, else the defaults.
-    pub fn discover(explicit: Option<&Path>, platform_file: Option<&Path>) -> Result<Config, ConfigError> {
+    pub fn discover(
+        explicit: Option<&Path>,
+        platform_file: Option<&Path>,
+        sql: SqlCheck,
+    ) -> Result<Config, ConfigError> {
         match (explicit, platform_file) {
-            (Some(path), _) => Config::load(path),
-            (None, Some(path)) if path.exists() => Config::load(path),
+            (Some(path), _) => Config::load_with(path, sql),
+            (None, Some(path)) if path.exists() => Config::load_with(path, sql),
             _ => Ok(Config::defaults()),
         }
     }

@@ -179,7 +179,7 @@ fn check_archive(config: &Config, spans: &ArchiveSpans, loc: &Locator) -> Result
 }
 
 /// Validates the raw file into a config.
-pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
+pub fn validate(raw: RawConfig, loc: &Locator, sql: super::SqlCheck) -> Result<Config, ConfigError> {
     let interval = DurationKey { name: "sampling.interval", default: 5 * SECOND, min: SECOND, max: HOUR };
     let flush = DurationKey { name: "sampling.flush_interval", default: 15 * SECOND, min: SECOND, max: 10 * MINUTE };
     let proc_interval = DurationKey { name: "processes.interval", default: 30 * SECOND, min: SECOND, max: HOUR };
@@ -254,7 +254,7 @@ pub fn validate(raw: RawConfig, loc: &Locator) -> Result<Config, ConfigError> {
         },
         alerts: super::rules::alerts(raw.alerts, loc)?,
         notify: super::notify::notify(raw.notify, loc)?,
-        checks: super::checks::checks(raw.checks, loc)?,
+        checks: super::checks::checks(raw.checks, loc, sql)?,
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
             sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,

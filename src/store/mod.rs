@@ -51,7 +51,7 @@ pub use move_out::{HotRow, HotSeries, MoveOut, RollupLog};
 pub use read::{Gap, Latest, Run, SampleValue, SeriesInfo, Status};
 pub use settings::Settings;
 pub use shared::Shared;
-pub use trend::Selector;
+pub use trend::{Group, Grouped, Selector};
 
 use crate::metrics::{Sample, SeriesKey};
 

@@ -1,4 +1,5 @@
-//! The hot store's side of a trend: per-bucket partial aggregates of one series.
+//! The hot store's side of a trend: per-bucket partial aggregates of the series a selector
+//! matches, in groups.
 
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
@@ -31,10 +32,53 @@ impl Selector {
 
     /// The condition on the hot store's `series se`, and its parameters.
     fn sql(&self) -> (String, Vec<Value>) {
-        let (sql, args) = self.condition("se.metric", |k| format!("json_extract(se.labels, '$.{k}')"));
+        let (sql, args) = self.condition("se.metric", label_sql);
         (sql, args.into_iter().map(Value::Text).collect())
     }
 }
+
+/// The hot store's SQL for label `k` of `series se`.
+fn label_sql(k: &str) -> String {
+    format!("json_extract(se.labels, '$.{k}')")
+}
+
+/// How the series a selector matches are grouped, one trend per group. Whatever the groups,
+/// each store answers in one query: samples are keyed by time first, so a query per group
+/// would scan the time range once per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group<'a> {
+    /// All together, one trend (key `""`).
+    All,
+    /// One trend per series, keyed by its labels (canonical JSON, alike in both stores).
+    Series,
+    /// One trend per value of a catalogue label, for these values only (all the pids of
+    /// each process name, say).
+    Label(&'static str, &'a [String]),
+}
+
+impl Group<'_> {
+    /// The group key's SQL, the extra condition (`""` or ` AND ...`) and its values, with
+    /// `labels` the SQL of the canonical labels and `label` the SQL of one label.
+    pub fn sql(&self, labels: &str, label: impl Fn(&str) -> String) -> (String, String, Vec<String>) {
+        match self {
+            Group::All => ("''".to_owned(), String::new(), Vec::new()),
+            Group::Series => (labels.to_owned(), String::new(), Vec::new()),
+            Group::Label(k, values) => {
+                let marks = vec!["?"; values.len()].join(", ");
+                (label(k), format!(" AND {} IN ({marks})", label(k)), values.to_vec())
+            }
+        }
+    }
+
+    /// Whether no series can be in any group (a label group with no values).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Group::Label(_, values) if values.is_empty())
+    }
+}
+
+/// Partials keyed by group, and the series' scale (stored value = real value * scale) if
+/// any sample matched: what each store's `partials` answers.
+pub type Grouped = (Vec<(String, Partial)>, Option<f64>);
 
 impl Store {
     /// The labels (canonical JSON) of every series the selector matches.
@@ -47,38 +91,43 @@ impl Store {
         })
     }
 
-    /// Partials per `step`-second bucket for samples in `[from, until)`, and the series'
-    /// scale (stored value = real value * scale), if any sample matched.
+    /// Partials per group and `step`-second bucket for samples in `[from, until)`.
     pub fn partials(
         &self,
         sel: &Selector,
+        group: Group<'_>,
         from: i64,
         until: i64,
         step: i64,
-    ) -> Result<(Vec<Partial>, Option<f64>), StoreError> {
+    ) -> Result<Grouped, StoreError> {
+        if group.is_empty() {
+            return Ok((Vec::new(), None));
+        }
         let (cond, mut args) = sel.sql();
+        let (key, only, values) = group.sql("se.labels", label_sql);
+        args.extend(values.into_iter().map(Value::Text));
         args.extend([Value::Integer(from), Value::Integer(until)]);
-        // CROSS JOIN keeps samples the outer loop: samples are keyed by time first, so one
-        // scan of the range serves every matching series (all the pids of a name), where a
-        // loop over series would scan the range once per series.
+        // CROSS JOIN keeps samples the outer loop: one scan of the range serves every group.
         let sql = format!(
-            "SELECT (s.ts / {step}) * {step} AS b, min(s.value), max(s.value), sum(s.value), count(*), max(se.scale)
+            "SELECT {key} AS g, (s.ts / {step}) * {step} AS b, min(s.value), max(s.value), sum(s.value), count(*),
+                 max(se.scale)
              FROM samples s CROSS JOIN series se ON se.id = s.series_id
-             WHERE {cond} AND s.ts >= ? AND s.ts < ? GROUP BY b ORDER BY b"
+             WHERE {cond}{only} AND s.ts >= ? AND s.ts < ? GROUP BY g, b ORDER BY g, b"
         );
         self.sql(|c| {
             let mut stmt = c.prepare(&sql)?;
             let mut scale = None;
             let rows = stmt
                 .query_map(params_from_iter(args), |r| {
-                    scale = Some(r.get::<_, f64>(5)?);
-                    Ok(Partial {
-                        bucket: r.get(0)?,
-                        min: r.get(1)?,
-                        max: r.get(2)?,
-                        sum: r.get::<_, i64>(3)?.into(),
-                        count: r.get(4)?,
-                    })
+                    scale = Some(r.get::<_, f64>(6)?);
+                    let partial = Partial {
+                        bucket: r.get(1)?,
+                        min: r.get(2)?,
+                        max: r.get(3)?,
+                        sum: r.get::<_, i64>(4)?.into(),
+                        count: r.get(5)?,
+                    };
+                    Ok((r.get(0)?, partial))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((rows, scale))
