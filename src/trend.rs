@@ -94,6 +94,9 @@ pub fn trends(
     (since, until): (i64, i64),
     step: i64,
 ) -> Result<BTreeMap<String, Vec<Point>>, TrendError> {
+    if group.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     // Whole buckets only, so both stores cover the first bucket alike.
     let since = since.div_euclid(step) * step;
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);

@@ -38,9 +38,6 @@ impl Archive {
         until: i64,
         step: i64,
     ) -> Result<Grouped, ArchiveError> {
-        if group.is_empty() {
-            return Ok((Vec::new(), None));
-        }
         let first = TIERS.iter().rposition(|t| step % t.width == 0).unwrap_or(0);
         self.sql(|c| {
             let (mut rows, mut scale) = (Vec::new(), None);

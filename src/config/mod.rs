@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
 
+use crate::{archive, collect, store};
+
 /// How far validation goes with the SQL of a user's check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlCheck {
@@ -27,8 +29,6 @@ pub enum SqlCheck {
     /// runs (a failure is that run's finding) and so starts no engine just to validate.
     Count,
 }
-
-use crate::{archive, collect, store};
 
 /// The commented default config, shipped as `packaging/config.toml`, printed by
 /// `hostwatch config default`. A test checks it equals the built-in defaults.

@@ -100,9 +100,6 @@ impl Store {
         until: i64,
         step: i64,
     ) -> Result<Grouped, StoreError> {
-        if group.is_empty() {
-            return Ok((Vec::new(), None));
-        }
         let (cond, mut args) = sel.sql();
         let (key, only, values) = group.sql("se.labels", label_sql);
         args.extend(values.into_iter().map(Value::Text));
