@@ -17,22 +17,13 @@ for tool in /usr/lib/sysstat/sadc /usr/sbin/collectd /usr/bin/prometheus-node-ex
 done
 
 work=$(mktemp -d)
-pids=()
-names=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; [ -n "${scraper:-}" ] && kill "$scraper" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-
-start() { # name, command...
-  local name=$1; shift
-  "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  names+=("$name")
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 hostwatch() { # name, extra config
-  mkdir -p "$work/$1"
-  printf '[sampling]\ninterval = "1s"\n%b' "$2" >"$work/$1/config.toml"
-  start "$1" "$bin" --config "$work/$1/config.toml" --data-dir "$work/$1/data" run
+  hostwatch_agent "$1" "$(printf '[sampling]\ninterval = "1s"\n%b' "$2")"
 }
 
 hostwatch "hostwatch (no process table)" '[processes]\nenabled = false\n'
@@ -66,15 +57,4 @@ start "node_exporter (scraped at 1 Hz)" /usr/bin/prometheus-node-exporter --web.
 scraper=$!
 
 sleep "$secs"
-echo "| process | CPU s in ${secs} s | % of one core | peak RSS MB |"
-echo "|---|---|---|---|"
-for i in "${!pids[@]}"; do
-  pid=${pids[$i]}
-  if [ ! -r "/proc/$pid/stat" ]; then echo "| ${names[$i]} | exited early: $(tail -1 "$work/${names[$i]}.log") | | |"; continue; fi
-  # CPU time in ns, summed over the process's threads (schedstat is exact; utime and
-  # stime tick in 10 ms steps, too coarse for agents this light).
-  ns=$(cat /proc/"$pid"/task/*/schedstat | awk '{ s += $1 } END { print s }')
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  awk -v n="${names[$i]}" -v ns="$ns" -v s="$secs" -v kb="$hwm" \
-    'BEGIN { printf "| %s | %.3f | %.3f%% | %.1f |\n", n, ns / 1e9, 100 * ns / 1e9 / s, kb / 1024 }'
-done
+report "$secs"

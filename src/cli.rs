@@ -195,6 +195,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// List the probes: kind, target, last result and why, response time p50/p95 and error
+    /// rate over the last hour, availability over 24 h, 7 d and 30 d.
+    Probes,
+    /// Probes of applications.
+    Probe {
+        /// What to do.
+        #[command(subcommand)]
+        action: ProbeAction,
+    },
     /// Check what commonly goes wrong and say how to fix it (exit 1 if something is broken).
     ///
     /// Checks the data dir, disk space, the hot store, the archive's lock, the clock, the
@@ -268,6 +277,17 @@ impl ScopeFlags {
     pub fn scope(self) -> crate::service::Scope {
         if self.system { crate::service::Scope::System } else { crate::service::Scope::User }
     }
+}
+
+/// `hostwatch probe ...`
+#[derive(Debug, Subcommand)]
+pub enum ProbeAction {
+    /// Run one probe now and print every measurement (for setting one up); stores nothing,
+    /// exits 1 if the attempt failed.
+    Run {
+        /// The probe's name (`[probes.NAME]`).
+        name: String,
+    },
 }
 
 /// `hostwatch config ...`

@@ -9,6 +9,7 @@
 //! - [`report`]: a check's report, its findings and the baselines it keeps.
 //! - [`rules`]: alert rules and the engine that turns samples into alert changes.
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
+//! - [`probe`]: probes of applications (HTTP endpoints): one timed attempt, judged.
 //! - [`store`]: the hot store, the only door to SQLite.
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
@@ -36,6 +37,7 @@ pub mod doctor;
 pub mod lock;
 pub mod metrics;
 pub mod notify;
+pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod service;

@@ -105,11 +105,27 @@ metrics! {
     PROC_CPU = "process.cpu_percent", "%", Decimals(1), "CPU used by a top process (100 = one core)";
     PROC_RSS = "process.rss_bytes", "bytes", Units(4096), "Resident memory of a top process";
     COLLECTOR_ERRORS = "agent.collector_errors", "", Decimals(0), "1 at each tick a collector failed (name=collector), for the hourly check";
+    PROBE_UP = "probe.up", "", Decimals(0), "1 if a probe's attempt succeeded, 0 if it failed (probe=NAME); its mean is the availability";
+    PROBE_DEGRADED = "probe.degraded", "", Decimals(0), "1 if a probe's attempt succeeded but a warning condition did not hold";
+    PROBE_DURATION = "probe.duration_seconds", "s", Decimals(4), "Time from before the connect to the answer's last byte";
+    PROBE_TTFB = "probe.ttfb_seconds", "s", Decimals(4), "Time from before the connect to the answer's status line and headers";
+    PROBE_STATUS = "probe.http_status", "", Decimals(0), "HTTP status of a probe's answer";
+    PROBE_BODY = "probe.body_bytes", "bytes", Decimals(0), "Size of a probe's answer body";
+    PROBE_TTFT = "probe.ttft_seconds", "s", Decimals(4), "Time from before the connect to a model's first streamed token (any channel, reasoning included)";
+    PROBE_AI_RESPONSE = "probe.ai_response_seconds", "s", Decimals(4), "Time from before the connect to a model's streamed completion's end";
+    PROBE_TOKENS_PER_SECOND = "probe.tokens_per_second", "tokens/s", Decimals(2), "A model's output tokens per second after the first token";
+    PROBE_PROMPT_TOKENS = "probe.prompt_tokens", "tokens", Decimals(0), "Prompt tokens of a completion, as the server reported them";
+    PROBE_COMPLETION_TOKENS = "probe.completion_tokens", "tokens", Decimals(0), "Output tokens of a completion, as the server reported them (else the token events counted)";
+    PROBE_CACHE_HIT = "probe.cache_hit_percent", "%", Decimals(2), "Share of a completion's prompt tokens the server took from its cache, where it reports them";
+    PROBE_QUERY = "probe.query_seconds", "s", Decimals(5), "Time of a database probe's query, from its prepare to its last row";
+    PROBE_ROWS = "probe.rows", "", Decimals(0), "Rows a database probe's query returned";
+    PROBE_VALUE = "probe.value", "", Decimals(3), "The first column of a database probe's first row, where it is a number";
+    PROBE_CERT_DAYS = "probe.cert_expiry_days", "days", Decimals(2), "Days until the TLS certificate of an https probe expires";
     TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
 }
 
 /// Every label name a collector uses; also the archive's label columns.
-pub const LABELS: &[&str] = &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name"];
+pub const LABELS: &[&str] = &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name", "probe"];
 
 /// A metric plus its labels: the identity of one time series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

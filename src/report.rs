@@ -103,6 +103,17 @@ impl Report {
     }
 }
 
+/// The nearest-rank `q` quantile of `values` (sorted in place); `None` if there are none.
+pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    Some(values[rank - 1])
+}
+
 /// The distribution of one series over a span: its usual values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baseline {

@@ -2,7 +2,7 @@
 //! DuckDB's own CLI and Python on our file; and the rollup under kill -9 and a held lock.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::{count, duck_count, hostwatch, require, seed_hot, some_series, text};
 
@@ -227,12 +227,13 @@ fn rollup_is_deferred_while_another_process_holds_the_archive() {
 
 #[test]
 fn rollup_killed_at_many_points_never_loses_or_duplicates_a_sample() {
-    // About 40 one-hour chunks, so kills land in every phase of many chunks.
+    // About 40 one-hour chunks, so kills land in every phase of many chunks. The number of
+    // kills is bounded, not the time: on a slow machine a whole rollup may never fit under
+    // the longest delay, and the uninterrupted run after the kills finishes what is left.
     let s = Seeded::new(42, 30);
-    let deadline = Instant::now() + Duration::from_secs(240);
     let mut kills = 0;
     let mut delay = 40;
-    loop {
+    while kills < 60 {
         let mut child = crate::util::bin()
             .args(["--config", s.path("config.toml"), "--data-dir", s.dir.path().to_str().unwrap(), "rollup"])
             .stdout(Stdio::null())
@@ -248,7 +249,6 @@ fn rollup_killed_at_many_points_never_loses_or_duplicates_a_sample() {
         kills += 1;
         // Kill at shifting offsets: early (opening, migrating) through late (deleting).
         delay = 40 + (delay * 7 + 130) % 900;
-        assert!(Instant::now() < deadline, "rollup never finished after {kills} kills");
     }
     assert!(kills >= 8, "only {kills} kills landed");
     let out = s.run(&["rollup"]);

@@ -278,7 +278,7 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
         .step_by(60)
         .map(|ts| Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: 40.0 })
         .collect();
-    store.write(&Batch { samples: hour, gaps: Vec::new() }, now(), 0).unwrap();
+    store.write(&Batch { samples: hour, gaps: Vec::new(), probes: Vec::new() }, now(), 0).unwrap();
     drop(store);
     let out = hostwatch(&["--config", config, "--data-dir", data, "report", "run", "hourly_health"]);
     let (stdout, _) = text(&out);
@@ -420,7 +420,7 @@ fn an_hourly_finding_from_a_few_seconds_names_the_span_it_covers() {
     let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
     let cpu = SeriesKey::with(&m::CPU_USAGE, "cpu", "total");
     let samples = (1..=3).map(|i| Sample { key: cpu.clone(), ts: now() - 5 * i, value: 100.0 }).collect();
-    store.write(&Batch { samples, gaps: Vec::new() }, now(), 0).unwrap();
+    store.write(&Batch { samples, gaps: Vec::new(), probes: Vec::new() }, now(), 0).unwrap();
     drop(store);
     let out = hostwatch(&["--data-dir", dir.path().to_str().unwrap(), "report", "run", "hourly_health"]);
     let (stdout, stderr) = text(&out);

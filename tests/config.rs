@@ -100,13 +100,20 @@ fn alert_rules_override_built_ins_switch_them_off_and_add_new_ones() {
     use hostwatch::rules::{Condition, Direction};
     let c = Config::load(&fixture("config/valid/alerts.toml")).unwrap();
     let names: Vec<&str> = c.alerts.rules.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["cpu", "memory", "disk_space", "swap", "battery_low", "hot_package", "root_filling"]);
+    let probes = ["probe_errors", "probe_slow", "probe_ai_response", "probe_query", "probe_degraded", "probe_certificate"];
+    let want: Vec<&str> = ["cpu", "memory", "disk_space", "swap", "battery_low"]
+        .into_iter()
+        .chain(probes)
+        .chain(["hot_package", "root_filling"])
+        .collect();
+    assert_eq!(names, want);
     let cpu = &c.alerts.rules[0];
     assert_eq!((cpu.warning, cpu.critical, cpu.clear), (Some(50.0), Some(90.0), 40.0), "the built-in gap of 10 kept");
-    let hot = &c.alerts.rules[5];
+    let rule = |name: &str| c.alerts.rules.iter().find(|r| r.name == name).unwrap();
+    let hot = rule("hot_package");
     assert_eq!(hot.condition, Condition::Count { hits: 3, of: 5 });
     assert_eq!(hot.describe(), "temp.celsius{sensor=coretemp*} 3 of 5 above 85/95 for 30s");
-    let filling = &c.alerts.rules[6];
+    let filling = rule("root_filling");
     assert_eq!((filling.direction, filling.critical, filling.clear), (Direction::Below, None, -950_000.0), "5% above");
     assert_eq!(filling.condition, Condition::Rate(std::time::Duration::from_secs(3600)));
     assert_eq!(c.alerts.repeat, Some(std::time::Duration::from_secs(4 * 3600)));

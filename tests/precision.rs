@@ -23,7 +23,7 @@ fn a_hot_store_from_the_previous_precision_is_rescaled_at_open() {
     let path = dir.path().join("hot.sqlite");
     let cpu = SeriesKey::with(&m::CPU_USAGE, "cpu", "total");
     let mut store = Store::open(&path).unwrap();
-    let batch = Batch { samples: vec![mem(T0, 3.0 * MIB), Sample { key: cpu, ts: T0, value: 12.3 }], gaps: vec![] };
+    let batch = Batch { samples: vec![mem(T0, 3.0 * MIB), Sample { key: cpu, ts: T0, value: 12.3 }], gaps: vec![], probes: vec![] };
     store.write(&batch, T0, 0).unwrap();
     drop(store);
     // As the previous release wrote them: bytes at scale 1, CPU % at scale 100.
@@ -71,13 +71,13 @@ fn an_archive_from_the_previous_release_is_migrated_and_rescaled_at_the_next_rol
         .unwrap();
     }
     let mut store = Store::open(&hot).unwrap();
-    store.write(&Batch { samples: vec![mem(new, 4.0 * MIB)], gaps: vec![] }, new, 0).unwrap();
+    store.write(&Batch { samples: vec![mem(new, 4.0 * MIB)], gaps: vec![], probes: vec![] }, new, 0).unwrap();
     let policy =
         Policy { hot_window: HOUR, chunk: HOUR, raw_retention: None, minute_retention: None, hour_retention: None };
     archive::rollup(&mut store, &arch, T0, &policy, &AtomicBool::new(false)).unwrap();
     let q = |sql: &str| duck_count(&arch, sql);
     assert_eq!(q("SELECT count(*) FROM series WHERE scale = 1.0 / 4096"), 1, "one series, in pages");
-    assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 3);
+    assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 4);
     // Both rows in pages, and the views give back the bytes each release saw.
     assert_eq!(q("SELECT sum(value) FROM raw_rows"), 768 + 1024);
     assert_eq!(q("SELECT sum(sum) + sum(min) + sum(max) + sum(last) FROM agg_1h"), 4 * (768 + 1024));

@@ -27,6 +27,7 @@ fn values_are_kept_at_their_metrics_precision() {
     let batch = Batch {
         samples: vec![sample(&cpu, T0, 12.345_678), sample(&mem, T0, 8_123_456_789.4), sample(&temp, T0, 61.26)],
         gaps: vec![],
+        probes: vec![],
     };
     store.write(&batch, T0, T0 - DAY).unwrap();
     let latest: Vec<(String, f64)> = store.latest().unwrap().into_iter().map(|l| (l.series.metric, l.value)).collect();
@@ -49,10 +50,11 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
     let first = Batch {
         samples: vec![sample(&old_proc, T0, 1.0), sample(&mem, T0, 1.0)],
         gaps: vec![Gap { start_ts: T0 - 100, end_ts: T0 - 50, reason: "clock jump".into() }],
+        probes: vec![],
     };
     store.write(&first, T0, T0 - 2 * DAY).unwrap();
     let later = T0 + 3 * DAY;
-    store.write(&Batch { samples: vec![sample(&mem, later, 2.0)], gaps: vec![] }, later, later - 2 * DAY).unwrap();
+    store.write(&Batch { samples: vec![sample(&mem, later, 2.0)], gaps: vec![], probes: vec![] }, later, later - 2 * DAY).unwrap();
 
     let conn = rusqlite::Connection::open(dir.path().join("hot.sqlite")).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM samples"), 1);
@@ -61,7 +63,7 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
     assert_eq!(names, vec!["memory.used_bytes"]);
     // A series pruned from the catalogue comes back with a new row when it reappears.
     store
-        .write(&Batch { samples: vec![sample(&old_proc, later + 1, 3.0)], gaps: vec![] }, later + 1, later - 2 * DAY)
+        .write(&Batch { samples: vec![sample(&old_proc, later + 1, 3.0)], gaps: vec![], probes: vec![] }, later + 1, later - 2 * DAY)
         .unwrap();
     assert_eq!(store.latest().unwrap().len(), 2);
 }
@@ -70,8 +72,8 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
 fn a_repeated_second_keeps_the_first_value() {
     let (_dir, mut store) = open();
     let mem = SeriesKey::plain(&m::MEM_USED);
-    store.write(&Batch { samples: vec![sample(&mem, T0, 4096.0)], gaps: vec![] }, T0, 0).unwrap();
-    store.write(&Batch { samples: vec![sample(&mem, T0, 8192.0)], gaps: vec![] }, T0, 0).unwrap();
+    store.write(&Batch { samples: vec![sample(&mem, T0, 4096.0)], gaps: vec![], probes: vec![] }, T0, 0).unwrap();
+    store.write(&Batch { samples: vec![sample(&mem, T0, 8192.0)], gaps: vec![], probes: vec![] }, T0, 0).unwrap();
     assert_eq!(store.latest().unwrap()[0].value, 4096.0);
     assert_eq!(store.status().unwrap().samples, 1);
 }
@@ -81,7 +83,7 @@ fn a_restart_after_downtime_records_an_agent_stopped_gap() {
     let (_dir, mut store) = open();
     store.begin_run(T0, 15, 1, "test").unwrap();
     let mem = SeriesKey::plain(&m::MEM_USED);
-    store.write(&Batch { samples: vec![sample(&mem, T0, 1.0)], gaps: vec![] }, T0, 0).unwrap();
+    store.write(&Batch { samples: vec![sample(&mem, T0, 1.0)], gaps: vec![], probes: vec![] }, T0, 0).unwrap();
     store.end_run(T0 + 1).unwrap();
     store.begin_run(T0 + 10, 15, 2, "test").unwrap();
     assert_eq!(store.status().unwrap().last_gap, None, "10 s is within the gap bound");

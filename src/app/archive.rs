@@ -54,14 +54,7 @@ pub fn trend(
     let now = wall_ms() / 1000;
     let (since, until) = (since.resolve(now), until.map_or(now + 1, |u| u.resolve(now)));
     let step = i64::try_from(step.as_secs()).context("step too large")?;
-    let store = Store::open_read_only(&paths.hot).ok();
-    let archive = match Archive::open_read_waiting(&paths.archive) {
-        Err(ArchiveError::Missing(_)) => None,
-        other => Some(other?),
-    };
-    if store.is_none() && archive.is_none() {
-        bail!("no data yet in {}: start the agent with `hostwatch run`", paths.dir.display());
-    }
+    let (store, archive) = sources(paths)?;
     crate::trend::one_series(store.as_ref(), archive.as_ref(), selector)?;
     let points = crate::trend::trend(store.as_ref(), archive.as_ref(), selector, since, until, step)?;
     let columns = ["time", "avg", "min", "max", "count"].map(str::to_owned).to_vec();
@@ -78,6 +71,19 @@ pub fn trend(
         })
         .collect();
     print(&QueryResult { columns, rows }, format)
+}
+
+/// The hot store and the archive, either of which may not exist yet; an error if neither does.
+pub fn sources(paths: &Paths) -> Result<(Option<Store>, Option<Archive>)> {
+    let store = Store::open_read_only(&paths.hot).ok();
+    let archive = match Archive::open_read_waiting(&paths.archive) {
+        Err(ArchiveError::Missing(_)) => None,
+        other => Some(other?),
+    };
+    if store.is_none() && archive.is_none() {
+        bail!("no data yet in {}: start the agent with `hostwatch run`", paths.dir.display());
+    }
+    Ok((store, archive))
 }
 
 /// `hostwatch export`.

@@ -22,6 +22,7 @@ mod archive;
 mod checks;
 mod doctor;
 mod install;
+mod probes;
 mod show;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
-use crate::cli::{Cli, Command, ConfigAction, NotifyAction, ReportAction};
+use crate::cli::{Cli, Command, ConfigAction, NotifyAction, ProbeAction, ReportAction};
 use crate::config::{Config, DEFAULT_TOML, SqlCheck};
 use crate::store::{self, Selector, Store};
 
@@ -139,6 +140,8 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Alerts { since, limit } => alerts::alerts(&paths, *since, *limit),
         Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
         Command::Doctor => doctor::doctor(&paths, &config),
+        Command::Probes => probes::list(&paths, &config),
+        Command::Probe { action: ProbeAction::Run { name } } => probes::run_now(&config, name),
         Command::Config { .. } | Command::Service { .. } | Command::Completions { .. } | Command::Man { .. } => {
             unreachable!("handled above")
         }
@@ -146,15 +149,22 @@ pub fn run(cli: &Cli) -> Result<()> {
 }
 
 fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
     let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        2 => tracing::Level::DEBUG,
-        _ => tracing::Level::TRACE,
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
     };
+    // The TLS verifier logs each certificate it refuses as an error; a probe's failure
+    // already says so (reason tls), once, where a probe that fails every minute would not.
+    let verifier = if verbose >= 2 { level } else { LevelFilter::OFF };
+    let filter = Targets::new().with_default(level).with_target("rustls_platform_verifier", verifier);
     // No colour codes when stderr is a file or the journal.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_max_level(level).with_ansi(ansi).with_writer(std::io::stderr).init();
+    let output = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr);
+    tracing_subscriber::registry().with(output).with(filter).init();
 }
 
 /// Creates the data dir, or takes one that exists, private to this user: it holds process

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use duckdb::{Connection, params};
+use duckdb::Connection;
 
 use super::ArchiveError;
 use crate::metrics::LABELS;
@@ -53,7 +53,15 @@ pub fn export(archive: &Path, store: &Store, req: &Export) -> Result<u64, Archiv
             .execute_batch(&format!("ATTACH {} AS a (READ_ONLY)", quote(&archive.to_string_lossy())))
             .and_then(|()| conn.query_row("SELECT watermark FROM a.rollup_state", [], |r| r.get(0)))
             .map_err(err)?;
-        let s_cols: Vec<String> = LABELS.iter().map(|c| format!("s.{c}")).collect();
+        // An archive not yet migrated by a rollup of this version lacks the newest labels.
+        let have: Vec<String> = conn
+            .prepare("SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND table_name = 'series'")
+            .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
+            .map_err(err)?;
+        let s_cols: Vec<String> = LABELS
+            .iter()
+            .map(|c| if have.iter().any(|h| h == c) { format!("s.{c}") } else { format!("NULL AS {c}") })
+            .collect();
         sources.push(format!(
             "SELECT r.ts, s.metric, {}, r.value / s.scale AS value, s.unit
              FROM (SELECT * FROM a.raw UNION ALL SELECT * FROM a.raw_recent) r JOIN a.series s ON s.id = r.series_id
@@ -95,7 +103,10 @@ fn append_hot(conn: &Connection, rows: Vec<SampleValue>) -> duckdb::Result<()> {
     for r in rows {
         let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.labels).unwrap_or_default();
         let l: Vec<Option<&str>> = LABELS.iter().map(|c| labels.get(*c).and_then(|v| v.as_str())).collect();
-        app.append_row(params![r.ts, r.metric, l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], r.value, r.unit])?;
+        let mut row: Vec<&dyn duckdb::ToSql> = vec![&r.ts, &r.metric];
+        row.extend(l.iter().map(|v| v as &dyn duckdb::ToSql));
+        row.extend([&r.value as &dyn duckdb::ToSql, &r.unit]);
+        app.append_row(row.as_slice())?;
     }
     app.flush()
 }

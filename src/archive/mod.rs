@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "0001_archive.sql", include_str!("../../schema/duckdb/0001_archive.sql")),
     (2, "0002_precision.sql", include_str!("../../schema/duckdb/0002_precision.sql")),
     (3, "0003_no_staging.sql", include_str!("../../schema/duckdb/0003_no_staging.sql")),
+    (4, "0004_probe_label.sql", include_str!("../../schema/duckdb/0004_probe_label.sql")),
 ];
 
 /// An archive operation that failed, with the file it was about.

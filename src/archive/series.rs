@@ -78,14 +78,13 @@ fn add(tx: &Transaction, id: i32, s: &HotSeries) -> Result<(), duckdb::Error> {
     let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.labels).unwrap_or_default();
     let label = |k: &str| labels.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let cols: Vec<Option<String>> = LABELS.iter().map(|c| label(c)).collect();
-    tx.execute(
-        "INSERT INTO series (id, metric, labels, unit, scale, cpu, mount, device, iface, sensor, label, battery, pid, name)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
-            id, s.metric, s.labels, s.unit, s.scale, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
-            cols[7], cols[8]
-        ],
-    )?;
+    let sql = format!(
+        "INSERT INTO series (id, metric, labels, unit, scale, {}) VALUES (?, ?, ?, ?, ?{})",
+        LABELS.join(", "),
+        ", ?".repeat(LABELS.len())
+    );
+    let fixed: [&dyn duckdb::ToSql; 5] = [&id, &s.metric, &s.labels, &s.unit, &s.scale];
+    tx.execute(&sql, duckdb::params_from_iter(fixed.into_iter().chain(cols.iter().map(|c| c as &dyn duckdb::ToSql))))?;
     Ok(())
 }
 

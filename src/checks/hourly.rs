@@ -13,12 +13,9 @@ const STORE_WARN_BYTES: u64 = 256 << 20;
 /// The mean and the nearest-rank 95th percentile of `values` (not empty).
 pub fn avg_p95(values: &[f64]) -> (f64, f64) {
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let rank = ((0.95 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     #[allow(clippy::cast_precision_loss)]
     let avg = sorted.iter().sum::<f64>() / sorted.len() as f64;
-    (avg, sorted[rank - 1])
+    (avg, crate::report::quantile(&mut sorted, 0.95).unwrap_or(f64::NAN))
 }
 
 /// How the hour of one series compares with one rule's thresholds.

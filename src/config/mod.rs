@@ -9,6 +9,7 @@
 mod checks;
 mod error;
 mod notify;
+mod probes;
 mod raw;
 mod rules;
 mod validate;
@@ -59,6 +60,8 @@ pub struct Config {
     pub notify: crate::notify::Settings,
     /// The scheduled performance checklist.
     pub checks: crate::checks::Settings,
+    /// Probes of applications.
+    pub probes: crate::probe::Settings,
 }
 
 impl Config {

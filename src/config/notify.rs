@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use chrono::NaiveTime;
-use reqwest::header::{HeaderName, HeaderValue};
 
 use super::error::{ConfigError, Locator};
 use super::raw::{RawNotify, RawWebhook, SpannedStr};
-use super::validate::{DurationKey, HOUR, MINUTE, SECOND, choice, is_name};
+use super::validate::{DurationKey, HOUR, MINUTE, SECOND, choice, headers, is_name};
 use crate::notify::{DESKTOP, Format, QuietHours, Settings, Webhook};
 
 /// Validates the `[notify]` table.
@@ -51,25 +50,7 @@ fn webhook(name: String, w: RawWebhook, loc: &Locator) -> Result<Webhook, Config
             loc.error(w.url.span().start, format!("{key}.url = {:?} is not an http(s) URL", w.url.get_ref()))
         })?;
     let format = choice(&format!("{key}.format"), w.format.as_ref(), Format::ALL, loc)?;
-    let headers = w
-        .headers
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| {
-            if HeaderName::from_bytes(k.get_ref().as_bytes()).is_err() {
-                return Err(loc.error(k.span().start, format!("{key}.headers: {:?} is not a header name", k.get_ref())));
-            }
-            if HeaderValue::from_str(v.get_ref()).is_err() {
-                // Not quoted: header values carry tokens, and config errors reach logs.
-                let msg = format!(
-                    "{key}.headers.{} is not a valid header value (not shown: it may be a secret)",
-                    k.get_ref()
-                );
-                return Err(loc.error(v.span().start, msg));
-            }
-            Ok((k.into_inner(), v.into_inner()))
-        })
-        .collect::<Result<_, _>>()?;
+    let headers = headers(&key, w.headers, loc)?;
     let secret = match w.secret {
         Some(s) if s.get_ref().is_empty() => {
             return Err(loc.error(s.span().start, format!("{key}.secret is empty: remove it or set a secret")));

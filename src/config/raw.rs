@@ -36,6 +36,9 @@ pub struct RawConfig {
     pub notify: RawNotify,
     #[serde(default)]
     pub checks: RawChecks,
+    /// By name.
+    #[serde(default)]
+    pub probes: BTreeMap<Spanned<String>, RawProbe>,
 }
 
 /// `[sampling]`
@@ -210,4 +213,33 @@ pub struct RawJob {
     pub enabled: Option<bool>,
     pub schedule: Option<SpannedStr>,
     pub timeout: Option<SpannedStr>,
+}
+
+/// `[probes.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a probe table with `kind` and `url`")]
+pub struct RawProbe {
+    pub kind: SpannedStr,
+    pub enabled: Option<bool>,
+    pub interval: Option<SpannedStr>,
+    pub timeout: Option<SpannedStr>,
+    pub url: Option<SpannedStr>,
+    pub method: Option<SpannedStr>,
+    pub headers: Option<BTreeMap<Spanned<String>, SpannedStr>>,
+    pub body: Option<SpannedStr>,
+    pub expect_status: Option<Vec<Spanned<i64>>>,
+    pub conditions: Option<Vec<SpannedStr>>,
+    pub warn_conditions: Option<Vec<SpannedStr>>,
+    pub secret_env: Option<SpannedStr>,
+    pub secret_file: Option<Spanned<PathBuf>>,
+    pub secret_header: Option<SpannedStr>,
+    pub ca_file: Option<Spanned<PathBuf>>,
+    pub max_redirects: Option<Spanned<i64>>,
+    pub path: Option<Spanned<PathBuf>>,
+    pub query: Option<SpannedStr>,
+    pub api: Option<SpannedStr>,
+    pub model: Option<SpannedStr>,
+    pub prompt: Option<SpannedStr>,
+    pub max_tokens: Option<Spanned<i64>>,
+    pub completion_interval: Option<SpannedStr>,
 }

@@ -1,10 +1,12 @@
 //! Turns the raw file into a [`Config`]: defaults filled in, durations parsed, ranges and
 //! patterns checked, each error located in the file.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use glob::Pattern;
+use reqwest::header::{HeaderName, HeaderValue};
 use toml::Spanned;
 
 use super::Config;
@@ -54,6 +56,31 @@ pub(super) fn choice<T: Copy>(
 /// Whether a table's name (a rule, a webhook) is letters, digits, `_` and `-`.
 pub(super) fn is_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Request headers (a webhook's, a probe's): names and values HTTP accepts. A bad value is
+/// not quoted: header values carry tokens, and config errors reach logs.
+pub(super) fn headers(
+    key: &str,
+    raw: Option<BTreeMap<Spanned<String>, SpannedStr>>,
+    loc: &Locator,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            if HeaderName::from_bytes(k.get_ref().as_bytes()).is_err() {
+                return Err(loc.error(k.span().start, format!("{key}.headers: {:?} is not a header name", k.get_ref())));
+            }
+            if HeaderValue::from_str(v.get_ref()).is_err() {
+                let msg = format!(
+                    "{key}.headers.{} is not a valid header value (not shown: it may be a secret)",
+                    k.get_ref()
+                );
+                return Err(loc.error(v.span().start, msg));
+            }
+            Ok((k.into_inner(), v.into_inner()))
+        })
+        .collect()
 }
 
 /// A duration key: its default and allowed range.
@@ -255,6 +282,7 @@ pub fn validate(raw: RawConfig, loc: &Locator, sql: super::SqlCheck) -> Result<C
         alerts: super::rules::alerts(raw.alerts, loc)?,
         notify: super::notify::notify(raw.notify, loc)?,
         checks: super::checks::checks(raw.checks, loc, sql)?,
+        probes: super::probes::probes(raw.probes, loc)?,
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
             sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,

@@ -57,7 +57,8 @@ impl Alerting {
         let a = &config.alerts;
         let mut engine = (a.enabled && !a.rules.is_empty()).then(|| {
             // A series silent for a few of its slowest intervals is gone (an unplugged disk).
-            let slowest = config.sampling.interval.max(config.processes.interval);
+            let probes = config.probes.probes.iter().filter(|p| p.enabled).map(|p| p.interval);
+            let slowest = probes.fold(config.sampling.interval.max(config.processes.interval), Duration::max);
             let stale = slowest * u32::try_from(GAP_FACTOR).unwrap_or(3) + a.grace;
             Engine::new(a.rules.clone(), crate::rules::logical_cpus(), a.repeat, stale)
         });

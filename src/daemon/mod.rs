@@ -15,6 +15,8 @@
 //!   order sent, kept in memory while the disk is full;
 //! - the outbox loops are tasks on the runtime thread whose store calls run on tokio's
 //!   blocking pool ([`crate::store::Shared`]); their HTTP and D-Bus calls are async;
+//! - probes ([`probing`]) are tasks on the runtime thread that wait only on sockets, a few
+//!   at once, each cut off at its timeout; their results come back to the loop;
 //! - rollups and checklist jobs run on the blocking pool, with the checklist's claims and
 //!   outcomes; the loop keeps their handles, so a step cut short by another branch of the
 //!   `select!` resumes where it was.
@@ -24,6 +26,7 @@
 
 mod alerting;
 mod checklist;
+mod probing;
 mod rollups;
 mod writer;
 
@@ -43,6 +46,7 @@ use crate::store::{Batch, Gap, Store, StoreError};
 use crate::units::secs;
 use alerting::Alerting;
 use checklist::Checklist;
+use probing::Probing;
 use rollups::Rollups;
 use writer::{Msg, write_loop};
 
@@ -144,6 +148,7 @@ pub async fn run(
     if a.enabled {
         store.keep_unarchived();
     }
+    let mut probing = Probing::start(&config.probes);
     let wakes = alerting.wakes();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
@@ -176,6 +181,12 @@ pub async fn run(
                     alerting.observe(&batch.samples[before..], now);
                 }
             }
+            Some(done) = async { match probing.as_mut() { Some(p) => p.next().await, None => None } }, if probing.is_some() => {
+                let before = batch.samples.len();
+                batch.samples.extend(done.samples);
+                batch.probes.push(done.result);
+                alerting.observe(&batch.samples[before..], wall_ms());
+            }
             () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
             report = async { match checklist.as_mut() { Some(c) => c.step().await, None => None } }, if checklist.is_some() => {
                 if let Some(report) = report {
@@ -189,6 +200,9 @@ pub async fn run(
                 }
             }
         }
+    }
+    if let Some(p) = probing {
+        p.shutdown().await;
     }
     // The pending batch goes to the writer first, so a slow rollup cannot hold it back.
     // If the writer is gone these sends fail; its join below reports why.

@@ -58,6 +58,7 @@ impl Pending<'_> {
     fn write(&mut self, batch: Batch, now: i64) {
         self.batch.samples.extend(batch.samples);
         self.batch.gaps.extend(batch.gaps);
+        self.batch.probes.extend(batch.probes);
         if self.batch.samples.len() > MAX_PENDING {
             let excess = self.batch.samples.len() - MAX_PENDING;
             tracing::warn!(dropped = excess, "store unwritable for too long: dropping the oldest samples");

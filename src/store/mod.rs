@@ -26,11 +26,13 @@
 //!   alert changes only with its notice. An outbox row is marked done only after its
 //!   channel accepted it, so a crash in between sends it again (at least once, with the
 //!   same idempotency key). Pending outbox rows are never deleted by retention.
+//! - Probes: an attempt's samples and its `probe_last` row commit in the same batch.
 
 mod alerts;
 mod checks;
 mod migrate;
 mod move_out;
+mod probes;
 mod read;
 mod settings;
 mod shared;
@@ -48,6 +50,7 @@ pub use checks::{CheckRun, SeriesValues, StoredReport, check_sql};
 #[cfg(test)]
 pub(crate) use migrate::assert_all_listed;
 pub use move_out::{HotRow, HotSeries, MoveOut, RollupLog};
+pub use probes::{ProbeLast, ProbeResult};
 pub use read::{Gap, Latest, Run, SampleValue, SeriesInfo, Status};
 pub use settings::Settings;
 pub use shared::Shared;
@@ -110,6 +113,8 @@ pub struct Batch {
     pub samples: Vec<Sample>,
     /// Gaps detected since the last flush.
     pub gaps: Vec<Gap>,
+    /// Probe attempts since the last flush (their samples are in `samples`).
+    pub probes: Vec<ProbeResult>,
 }
 
 /// An open hot store.
@@ -252,6 +257,7 @@ fn write_tx(
     )?;
     tx.execute("DELETE FROM alert_events WHERE at_ms < ?1 * 1000", [keep_since])?;
     tx.execute("DELETE FROM outbox WHERE done_ms < ?1 * 1000", [keep_since])?;
+    tx.execute("DELETE FROM probe_last WHERE at_ms < ?1 * 1000", [keep_since])?;
     tx.execute("DELETE FROM agent_runs WHERE coalesce(stopped_at, last_flush, started_at) < ?1", [keep_since])?;
     // A series whose samples were spared (not archived yet) keeps its catalogue row. Its
     // samples are all older than the cutoff, so only that range of the (ts, series_id) key
@@ -329,7 +335,7 @@ fn write_batch(tx: &rusqlite::Transaction, ids: &mut HashMap<SeriesKey, i64>, ba
     for g in &batch.gaps {
         gap.execute(params![g.start_ts, g.end_ts, g.reason])?;
     }
-    Ok(())
+    probes::write(tx, &batch.probes)
 }
 
 /// The catalogue id of `key`, adding it if new.
