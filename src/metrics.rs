@@ -120,6 +120,11 @@ metrics! {
     PROBE_QUERY = "probe.query_seconds", "s", Decimals(5), "Time of a database probe's query, from its prepare to its last row";
     PROBE_ROWS = "probe.rows", "", Decimals(0), "Rows a database probe's query returned";
     PROBE_VALUE = "probe.value", "", Decimals(3), "The first column of a database probe's first row, where it is a number";
+    PROBE_CONNECT = "probe.connect_seconds", "s", Decimals(4), "Time a database probe took to connect (and authenticate)";
+    PROBE_DB_CONNECTIONS = "probe.db_connections", "", Decimals(0), "Client connections in use on a database server, the probe's own left out";
+    PROBE_DB_MAX_CONNECTIONS = "probe.db_max_connections", "", Decimals(0), "The database server's max_connections";
+    PROBE_DB_CONNECTIONS_PCT = "probe.db_connections_percent", "%", Decimals(2), "Client connections in use as a share of max_connections";
+    PROBE_DB_IDLE_IN_TX = "probe.db_idle_in_transaction", "", Decimals(0), "Connections idle in a transaction (they hold locks and snapshots)";
     PROBE_CERT_DAYS = "probe.cert_expiry_days", "days", Decimals(2), "Days until the TLS certificate of an https probe expires";
     TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
 }

@@ -83,7 +83,7 @@ impl Report {
         for f in &findings {
             let _ = writeln!(md, "- **{}** {}: {}", f.level.as_str(), f.subject, f.text);
         }
-        for (heading, lines) in sections {
+        for (heading, lines) in sections.iter().filter(|(_, lines)| !lines.is_empty()) {
             let _ = write!(md, "\n## {heading}\n\n");
             for l in lines {
                 let _ = writeln!(md, "- {l}");

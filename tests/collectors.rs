@@ -196,7 +196,9 @@ fn a_failing_collector_is_recorded_at_each_tick_and_the_hourly_check_counts_it()
     let hot = dir.path().join("data/hot.sqlite");
     std::fs::create_dir_all(hot.parent().unwrap()).unwrap();
     let mut store = hostwatch::store::Store::open(&hot).unwrap();
-    store.write(&hostwatch::store::Batch { samples: out, gaps: Vec::new(), probes: Vec::new() }, now / 1000, 0).unwrap();
+    store
+        .write(&hostwatch::store::Batch { samples: out, gaps: Vec::new(), probes: Vec::new() }, now / 1000, 0)
+        .unwrap();
     let report = crate::util::hostwatch(&[
         "--data-dir",
         hot.parent().unwrap().to_str().unwrap(),

@@ -100,7 +100,8 @@ fn alert_rules_override_built_ins_switch_them_off_and_add_new_ones() {
     use hostwatch::rules::{Condition, Direction};
     let c = Config::load(&fixture("config/valid/alerts.toml")).unwrap();
     let names: Vec<&str> = c.alerts.rules.iter().map(|r| r.name.as_str()).collect();
-    let probes = ["probe_errors", "probe_slow", "probe_ai_response", "probe_query", "probe_degraded", "probe_certificate"];
+    let probes =
+        ["probe_errors", "probe_slow", "probe_ai_response", "probe_query", "probe_degraded", "probe_certificate"];
     let want: Vec<&str> = ["cpu", "memory", "disk_space", "swap", "battery_low"]
         .into_iter()
         .chain(probes)

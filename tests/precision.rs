@@ -23,7 +23,11 @@ fn a_hot_store_from_the_previous_precision_is_rescaled_at_open() {
     let path = dir.path().join("hot.sqlite");
     let cpu = SeriesKey::with(&m::CPU_USAGE, "cpu", "total");
     let mut store = Store::open(&path).unwrap();
-    let batch = Batch { samples: vec![mem(T0, 3.0 * MIB), Sample { key: cpu, ts: T0, value: 12.3 }], gaps: vec![], probes: vec![] };
+    let batch = Batch {
+        samples: vec![mem(T0, 3.0 * MIB), Sample { key: cpu, ts: T0, value: 12.3 }],
+        gaps: vec![],
+        probes: vec![],
+    };
     store.write(&batch, T0, 0).unwrap();
     drop(store);
     // As the previous release wrote them: bytes at scale 1, CPU % at scale 100.

@@ -4,14 +4,17 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{TestAgent, bin, count, require, text};
+use crate::util::{TestAgent, bin, count, require, text, wait_until};
 use crate::util_http::free_port;
 use crate::util_model::{Ending, ModelServer, Script};
+use crate::util_postgres::{self, PgServer};
 use crate::util_site::{Reply, Site, ok};
 
 /// A config whose agent samples every second and writes every second.
 fn agent_config(probes: &str) -> String {
-    format!("[sampling]\ninterval = \"1s\"\nflush_interval = \"1s\"\n[processes]\nenabled = false\n[archive]\nenabled = false\n{probes}")
+    format!(
+        "[sampling]\ninterval = \"1s\"\nflush_interval = \"1s\"\n[processes]\nenabled = false\n[archive]\nenabled = false\n{probes}"
+    )
 }
 
 fn probe(name: &str, url: &str, extra: &str) -> String {
@@ -23,7 +26,15 @@ fn run_probe(dir: &std::path::Path, config: &str, name: &str, env: &[(&str, &str
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
     let out = bin()
-        .args(["--config", path.to_str().unwrap(), "--data-dir", dir.join("data").to_str().unwrap(), "probe", "run", name])
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+            "probe",
+            "run",
+            name,
+        ])
         .envs(env.iter().copied())
         .output()
         .unwrap();
@@ -33,7 +44,10 @@ fn run_probe(dir: &std::path::Path, config: &str, name: &str, env: &[(&str, &str
 
 /// The value printed for `metric` by `probe run`, in seconds for times.
 fn printed(stdout: &str, metric: &str) -> f64 {
-    let line = stdout.lines().find(|l| l.trim_start().starts_with(metric)).unwrap_or_else(|| panic!("{metric}: {stdout}"));
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(metric))
+        .unwrap_or_else(|| panic!("{metric}: {stdout}"));
     let mut words = line.split_whitespace().skip(1);
     let (v, unit) = (words.next().unwrap().parse::<f64>().unwrap(), words.next().unwrap_or(""));
     if unit == "ms" { v / 1000.0 } else { v }
@@ -42,7 +56,8 @@ fn printed(stdout: &str, metric: &str) -> f64 {
 #[test]
 fn probe_run_prints_every_measurement_of_a_real_answer() {
     let delay = Duration::from_millis(200);
-    let site = Site::start(&[("/health", Reply::Answer { status: 200, body: r#"{"status":"ok","n":3}"#.into(), delay })]);
+    let site =
+        Site::start(&[("/health", Reply::Answer { status: 200, body: r#"{"status":"ok","n":3}"#.into(), delay })]);
     let dir = tempfile::tempdir().unwrap();
     let extra = r#"conditions = ["status == 200", "body.status == \"ok\"", "body.n >= 3"]
 warn_conditions = ["response_time < 100ms", "body contains \"ok\""]"#;
@@ -114,7 +129,11 @@ fn a_secret_reaches_the_target_and_nothing_else() {
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let config = [
         probe("env", &site.url("/api"), "secret_env = \"HW_TEST_TOKEN\"\ninterval = \"1s\"\ntimeout = \"900ms\""),
-        probe("file", &site.url("/api"), &format!("secret_file = {:?}\nsecret_header = \"X-Api-Key\"\ninterval = \"1s\"\ntimeout = \"900ms\"", file)),
+        probe(
+            "file",
+            &site.url("/api"),
+            &format!("secret_file = {:?}\nsecret_header = \"X-Api-Key\"\ninterval = \"1s\"\ntimeout = \"900ms\"", file),
+        ),
         probe("unset", &site.url("/api"), "secret_env = \"HW_TEST_UNSET\"\ninterval = \"1s\"\ntimeout = \"900ms\""),
     ]
     .concat();
@@ -128,23 +147,32 @@ fn a_secret_reaches_the_target_and_nothing_else() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("failed (secret): environment variable HW_TEST_UNSET is not set"), "{stderr}");
     let seen = site.headers();
-    let header = |name: &str| seen.iter().flatten().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let header =
+        |name: &str| seen.iter().flatten().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     assert_eq!(header("authorization"), vec![format!("Bearer {TOKEN}")]);
     assert_eq!(header("x-api-key"), vec![TOKEN.to_owned()]);
 
     // The agent: its logs, its store and `hostwatch probes` never hold the secret.
     let tmp = tempfile::tempdir().unwrap();
     let mut agent = TestAgent::start_with_env(tmp, &agent_config(&config), &env);
-    agent.wait_for(Duration::from_secs(30), "three probes' results", |c| count(c, "SELECT count(*) FROM probe_last") == 3);
+    agent.wait_for(Duration::from_secs(30), "three probes' results", |c| {
+        count(c, "SELECT count(*) FROM probe_last") == 3
+    });
     let (status, log) = agent.stop();
     assert!(status.success(), "{log}");
     assert!(!log.contains(TOKEN), "{log}");
     let config_path = agent.dir.path().join("config.toml");
     let data = agent.data_dir();
-    let out = bin().args(["--config", config_path.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "probes"]).output().unwrap();
+    let out = bin()
+        .args(["--config", config_path.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "probes"])
+        .output()
+        .unwrap();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("secret at") && stdout.contains("HW_TEST_UNSET is not set") && !stdout.contains(TOKEN), "{stdout}");
+    assert!(
+        stdout.contains("secret at") && stdout.contains("HW_TEST_UNSET is not set") && !stdout.contains(TOKEN),
+        "{stdout}"
+    );
     for entry in std::fs::read_dir(&data).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the secret is in the data dir");
@@ -154,7 +182,11 @@ fn a_secret_reaches_the_target_and_nothing_else() {
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let (code, _, stderr) = run_probe(dir.path(), &config, "file", &env);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("probes.file.secret_file: ") && stderr.contains("is readable by others (mode 644): chmod 600 it"), "{stderr}");
+    assert!(
+        stderr.contains("probes.file.secret_file: ")
+            && stderr.contains("is readable by others (mode 644): chmod 600 it"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(TOKEN));
 }
 
@@ -174,19 +206,23 @@ fn a_hung_target_never_delays_the_sampling_tick() {
         )
     };
     let (hung, fine) = (up("hung", 0), up("fine", 1));
-    agent.wait_for(Duration::from_secs(40), "five failed and five good attempts", |c| count(c, &hung) >= 5 && count(c, &fine) >= 5);
+    agent.wait_for(Duration::from_secs(40), "five failed and five good attempts", |c| {
+        count(c, &hung) >= 5 && count(c, &fine) >= 5
+    });
     let (status, log) = agent.stop();
     assert!(status.success(), "{log}");
     assert!(log.contains("probe failed: no complete answer within 1s") && log.contains("hung"), "{log}");
     let conn = rusqlite::Connection::open(agent.store()).unwrap();
     assert_eq!(count(&conn, &up("hung", 1)), 0);
     // The agent's own record of late ticks: none, though an attempt hung at every second.
-    let skipped = "SELECT count(*) FROM samples v JOIN series s ON s.id = v.series_id WHERE s.metric = 'agent.ticks_skipped'";
+    let skipped =
+        "SELECT count(*) FROM samples v JOIN series s ON s.id = v.series_id WHERE s.metric = 'agent.ticks_skipped'";
     assert_eq!(count(&conn, skipped), 0, "{log}");
     let cpu = "SELECT max(v.ts) - min(v.ts) + 1 - count(*) FROM samples v JOIN series s ON s.id = v.series_id
                WHERE s.metric = 'cpu.usage_percent' AND s.labels = '{\"cpu\":\"total\"}'";
     assert_eq!(count(&conn, cpu), 0, "a second without a CPU sample");
-    let reason: String = conn.query_row("SELECT reason FROM probe_last WHERE probe = 'hung'", [], |r| r.get(0)).unwrap();
+    let reason: String =
+        conn.query_row("SELECT reason FROM probe_last WHERE probe = 'hung'", [], |r| r.get(0)).unwrap();
     assert_eq!(reason, "timeout");
 }
 
@@ -200,14 +236,45 @@ fn an_https_certificate_is_measured_in_days_and_an_untrusted_one_fails_as_tls() 
     }
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let (ca, ca_key, cert, key, csr) = (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("req.csr"));
+    let (ca, ca_key, cert, key, csr) =
+        (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("req.csr"));
     let san = path("san.ext");
     std::fs::write(&san, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
     // A local CA, and a server certificate it signs, valid for 30 days from now.
     let steps: [&[&str]; 3] = [
-        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=test CA", "-keyout", &ca_key, "-out", &ca],
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+        ],
         &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", &key, "-out", &csr],
-        &["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days", "30", "-extfile", &san, "-out", &cert],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            &san,
+            "-out",
+            &cert,
+        ],
     ];
     for args in steps {
         let made = Command::new("openssl").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
@@ -250,15 +317,25 @@ fn a_sqlite_probe_times_a_query_judges_its_value_and_never_writes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     let app = rusqlite::Connection::open(&db).unwrap();
-    app.execute_batch("CREATE TABLE jobs (id INTEGER PRIMARY KEY, state TEXT); INSERT INTO jobs (state) VALUES ('done'), ('done');")
-        .unwrap();
+    app.execute_batch(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, state TEXT); INSERT INTO jobs (state) VALUES ('done'), ('done');",
+    )
+    .unwrap();
     let sqlite = |name: &str, query: &str, extra: &str| {
         format!("[probes.{name}]\nkind = \"sqlite\"\npath = {db:?}\nquery = \"{query}\"\n{extra}\n")
     };
     let config = [
-        sqlite("stuck", "SELECT count(*) FROM jobs WHERE state = 'stuck'", "conditions = [\"value == 0\", \"query_time < 5s\"]"),
+        sqlite(
+            "stuck",
+            "SELECT count(*) FROM jobs WHERE state = 'stuck'",
+            "conditions = [\"value == 0\", \"query_time < 5s\"]",
+        ),
         sqlite("writes", "DELETE FROM jobs", ""),
-        sqlite("runaway", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c", "timeout = \"500ms\""),
+        sqlite(
+            "runaway",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            "timeout = \"500ms\"",
+        ),
         format!("[probes.gone]\nkind = \"sqlite\"\npath = {:?}\n", dir.path().join("missing.db")),
     ]
     .concat();
@@ -292,7 +369,14 @@ fn ai_probe(name: &str, url: &str, api: &str, extra: &str) -> String {
 
 /// A script: 300 ms to the first token, then 16 tokens 20 ms apart, 12 of 16 prompt tokens cached.
 fn script(ending: Ending, llama_timings: bool) -> Script {
-    Script { first_token: Duration::from_millis(300), tokens: 16, gap: Duration::from_millis(20), ending, cached: 12, llama_timings }
+    Script {
+        first_token: Duration::from_millis(300),
+        tokens: 16,
+        gap: Duration::from_millis(20),
+        ending,
+        cached: 12,
+        llama_timings,
+    }
 }
 
 #[test]
@@ -300,7 +384,8 @@ fn an_ai_probe_measures_the_first_token_and_the_decode_rate_as_the_server_sent_t
     let dir = tempfile::tempdir().unwrap();
     for (api, llama) in [("openai", false), ("openai", true), ("ollama", false)] {
         let server = ModelServer::start(script(Ending::Done, llama));
-        let config = ai_probe("model", &server.url(), api, "secret_env = \"HW_TEST_KEY\"\nconditions = [\"ttft < 5s\"]");
+        let config =
+            ai_probe("model", &server.url(), api, "secret_env = \"HW_TEST_KEY\"\nconditions = [\"ttft < 5s\"]");
         let (code, stdout, stderr) = run_probe(dir.path(), &config, "model", &[("HW_TEST_KEY", "sk-test")]);
         assert_eq!(code, Some(0), "{api}: {stdout}{stderr}");
         let served = server.served();
@@ -318,7 +403,10 @@ fn an_ai_probe_measures_the_first_token_and_the_decode_rate_as_the_server_sent_t
         // Measured at the socket: no earlier than the server sent it, and within a few ms
         // (the probe's clock starts before the connect, the server's at its accept).
         let (ttft, server_ttft) = (printed(&stdout, "probe.ttft_seconds"), s.first_token.unwrap().as_secs_f64());
-        assert!(ttft >= server_ttft - 0.001 && ttft <= server_ttft + 0.05, "{api}: {ttft} vs the server's {server_ttft}");
+        assert!(
+            ttft >= server_ttft - 0.001 && ttft <= server_ttft + 0.05,
+            "{api}: {ttft} vs the server's {server_ttft}"
+        );
         let (rate, server_rate) = (printed(&stdout, "probe.tokens_per_second"), 15.0 / s.decode.unwrap().as_secs_f64());
         assert!((rate - server_rate).abs() / server_rate < 0.1, "{api}: {rate} tokens/s vs the server's {server_rate}");
         assert_eq!(printed(&stdout, "probe.completion_tokens"), 16.0);
@@ -342,7 +430,8 @@ fn a_streamed_error_a_cut_stream_and_an_empty_answer_are_failures() {
             (Ending::Empty, "failed (stream): the answer held no token"),
         ] {
             let server = ModelServer::start(script(ending, false));
-            let (code, stdout, stderr) = run_probe(dir.path(), &ai_probe("model", &server.url(), api, ""), "model", &[]);
+            let (code, stdout, stderr) =
+                run_probe(dir.path(), &ai_probe("model", &server.url(), api, ""), "model", &[]);
             assert_eq!(code, Some(1), "{api} {ending:?}: {stdout}{stderr}");
             assert!(stderr.contains(want), "{api} {ending:?}: {stderr}");
         }
@@ -352,7 +441,8 @@ fn a_streamed_error_a_cut_stream_and_an_empty_answer_are_failures() {
 #[test]
 fn the_agent_asks_a_model_for_its_list_at_every_interval_and_for_a_completion_less_often() {
     let server = ModelServer::start(Script { first_token: Duration::from_millis(20), ..script(Ending::Done, false) });
-    let config = agent_config(&ai_probe("model", &server.url(), "openai", "interval = \"1s\"\ncompletion_interval = \"3s\""));
+    let config =
+        agent_config(&ai_probe("model", &server.url(), "openai", "interval = \"1s\"\ncompletion_interval = \"3s\""));
     let mut agent = TestAgent::start(&config);
     let samples = |metric: &str| {
         format!("SELECT count(*) FROM samples v JOIN series s ON s.id = v.series_id WHERE s.metric = '{metric}'")
@@ -369,4 +459,187 @@ fn the_agent_asks_a_model_for_its_list_at_every_interval_and_for_a_completion_le
     assert!(l >= c, "{l} liveness checks, {c} completions");
     assert!(server.served().len() as i64 >= c);
     assert!(count(&conn, &samples("probe.up")) >= l.max(c), "an up sample for each attempt");
+}
+
+#[test]
+fn hourly_health_gives_each_probes_error_rate_and_p95_and_what_the_host_was_doing_when_it_failed() {
+    use hostwatch::metrics::{self as m, Sample, SeriesKey};
+    use hostwatch::store::{Batch, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (from, busy) = (now - 3000, now - 1500);
+    let probe = |metric: &'static m::Metric, ts: i64, value: f64| Sample {
+        key: SeriesKey::with(metric, "probe", "api"),
+        ts,
+        value,
+    };
+    let mut samples = Vec::new();
+    for (i, ts) in (from..now).step_by(10).enumerate() {
+        // One attempt in ten fails; the 20 slowest answers come while a build holds the CPU.
+        samples.push(probe(&m::PROBE_UP, ts, if i % 10 == 3 { 0.0 } else { 1.0 }));
+        samples.push(probe(&m::PROBE_DURATION, ts, if (busy..busy + 200).contains(&ts) { 12.0 } else { 0.1 }));
+        let hot = (busy - 300..busy + 300).contains(&ts);
+        samples.push(Sample {
+            key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"),
+            ts,
+            value: if hot { 93.0 } else { 8.0 },
+        });
+        samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: 71.0 });
+        let cargo = SeriesKey::labelled(&m::PROC_CPU, vec![("pid", "4242".into()), ("name", "cargo".into())]);
+        samples.push(Sample { key: cargo, ts, value: if hot { 180.0 } else { 1.0 } });
+    }
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    store.write(&Batch { samples, gaps: Vec::new(), probes: Vec::new() }, now, 0).unwrap();
+    drop(store);
+    let out = bin()
+        .args(["--data-dir", dir.path().to_str().unwrap(), "report", "run", "hourly_health"])
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let first_failure = hostwatch::units::rfc3339((from + 30) * 1000);
+    assert!(
+        stdout.contains(&format!(
+            "- **critical** probe api: 30 of 300 attempts failed (10.0%; rule probe_errors: warning past 1.0%, critical past 5.0%); at the first failure, at {first_failure} the host had CPU 8.0%, memory 71.0%, busiest process cargo (1% CPU)"
+        )),
+        "{stdout}"
+    );
+    // The last of the equally slow answers.
+    let slowest = hostwatch::units::rfc3339((busy + 190) * 1000);
+    assert!(
+        stdout.contains("probe.duration_seconds{probe=\"api\"}: avg ") && stdout.contains(&format!("; the slowest took 12.00 s, at {slowest} the host had CPU 93.0%, memory 71.0%, busiest process cargo (180% CPU)")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("## Probes\n\n- api: 300 attempts, error rate 10.0%, response time p95 12.00 s"),
+        "{stdout}"
+    );
+}
+
+fn pg_probe(server: &PgServer, query: &str, extra: &str) -> String {
+    format!(
+        "[probes.db]\nkind = \"postgres\"\nconnection = \"{}\"\nquery = \"{query}\"\nsecret_env = \"HW_TEST_PGPASSWORD\"\n{extra}\n",
+        server.connection()
+    )
+}
+
+#[test]
+fn a_postgres_probe_times_its_query_counts_connections_and_names_a_stopped_server() {
+    let Some(mut server) = PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("HW_TEST_PGPASSWORD", util_postgres::PASSWORD)];
+    let config =
+        pg_probe(&server, "SELECT 42 FROM pg_sleep(0.2)", "conditions = [\"value == 42\", \"query_time < 5s\"]");
+    let (code, stdout, stderr) = run_probe(dir.path(), &config, "db", &env);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let query = printed(&stdout, "probe.query_seconds");
+    assert!((0.2..0.5).contains(&query), "pg_sleep(0.2) measured as {query} s: {stdout}");
+    assert_eq!(printed(&stdout, "probe.value"), 42.0);
+    assert_eq!(printed(&stdout, "probe.db_max_connections"), 20.0);
+    assert!(printed(&stdout, "probe.connect_seconds") > 0.0);
+    assert!(!stdout.contains(util_postgres::PASSWORD) && !stderr.contains(util_postgres::PASSWORD));
+
+    // Without the password, the server says why.
+    let (code, _, stderr) = run_probe(dir.path(), &config, "db", &[]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("failed (secret): environment variable HW_TEST_PGPASSWORD is not set"), "{stderr}");
+    let (code, _, stderr) = run_probe(dir.path(), &config, "db", &[("HW_TEST_PGPASSWORD", "wrong")]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("failed (connect): FATAL: password authentication failed for user \"postgres\""),
+        "{stderr}"
+    );
+
+    // Three sessions the test holds, one of them idle in a transaction: counted, the
+    // probe's own connection left out.
+    for _ in 0..2 {
+        server.hold("SELECT pg_sleep(60);\n");
+    }
+    server.hold("BEGIN;\nSELECT 1;\n");
+    let plain = pg_probe(&server, "SELECT 1", "");
+    wait_until(Duration::from_secs(20), "three sessions", || {
+        let (_, stdout, _) = run_probe(dir.path(), &plain, "db", &env);
+        stdout.lines().any(|l| l.trim_start().starts_with("probe.db_connections "))
+            && printed(&stdout, "probe.db_connections") == 3.0
+            && printed(&stdout, "probe.db_idle_in_transaction") == 1.0
+    });
+    let (_, stdout, _) = run_probe(dir.path(), &plain, "db", &env);
+    assert_eq!(printed(&stdout, "probe.db_connections_percent"), 15.0, "{stdout}");
+
+    // A query the server refuses, then a stopped server.
+    let (code, _, stderr) = run_probe(dir.path(), &pg_probe(&server, "SELECT * FROM nowhere", ""), "db", &env);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("failed (query): ERROR: relation \"nowhere\" does not exist"), "{stderr}");
+    server.stop();
+    let (code, _, stderr) = run_probe(dir.path(), &plain, "db", &env);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("failed (refused)"), "{stderr}");
+}
+
+#[test]
+fn a_stopped_database_fires_the_probes_error_rule() {
+    let Some(server) = PgServer::start() else { return };
+    let env = [("HW_TEST_PGPASSWORD", util_postgres::PASSWORD)];
+    // The rule's window shortened from 10 minutes to 3 seconds (it waits for a full window).
+    let rule = "[alerts]\ngrace = \"0s\"\n[alerts.rules.probe_errors]\ncondition = \"avg 3s\"\n";
+    let config =
+        format!("{}{rule}", agent_config(&pg_probe(&server, "SELECT 1", "interval = \"1s\"\ntimeout = \"900ms\"")));
+    let mut agent = TestAgent::start_with_env(tempfile::tempdir().unwrap(), &config, &env);
+    let ups = "SELECT count(*) FROM samples v JOIN series s ON s.id = v.series_id WHERE s.metric = 'probe.up' AND v.value = 1";
+    agent.wait_for(Duration::from_secs(30), "four good attempts", |c| count(c, ups) >= 4);
+    server.stop();
+    let firing =
+        "SELECT count(*) FROM alerts WHERE rule = 'probe_errors' AND phase = 'firing' AND series LIKE '%probe=\"db\"%'";
+    agent.wait_for(Duration::from_secs(30), "probe_errors firing", |c| count(c, firing) == 1);
+    let (status, log) = agent.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("probe failed") && !log.contains(util_postgres::PASSWORD), "{log}");
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    let reason: String = conn.query_row("SELECT reason FROM probe_last WHERE probe = 'db'", [], |r| r.get(0)).unwrap();
+    assert_eq!(reason, "refused");
+}
+
+#[test]
+fn the_quarterly_review_holds_each_probe_to_its_sla() {
+    use hostwatch::metrics::{self as m, Sample, SeriesKey};
+    use hostwatch::store::{Batch, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let up =
+        |probe: &str, ts: i64, value: f64| Sample { key: SeriesKey::with(&m::PROBE_UP, "probe", probe), ts, value };
+    // Three days of attempts a minute apart: one in a hundred fails for "api", none for "docs".
+    let samples: Vec<Sample> = (now - 3 * 86_400..now - 60)
+        .step_by(60)
+        .enumerate()
+        .flat_map(|(i, ts)| [up("api", ts, if i % 100 == 7 { 0.0 } else { 1.0 }), up("docs", ts, 1.0)])
+        .collect();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    store.write(&Batch { samples, gaps: Vec::new(), probes: Vec::new() }, now, 0).unwrap();
+    drop(store);
+    let config = dir.path().join("config.toml");
+    let probes =
+        [probe("api", "http://127.0.0.1:9/", "sla = 99.9"), probe("docs", "http://127.0.0.1:9/", "sla = 99.0")]
+            .concat();
+    std::fs::write(&config, format!("[archive]\nenabled = false\n{probes}")).unwrap();
+    let out = bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "report",
+            "run",
+            "quarterly_capacity",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("- **warning** probe api: available 98.981% over 90 days, below its SLA of 99.9%: about "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("probe docs: available"), "docs met its SLA: {stdout}");
+    assert!(stdout.contains("## Probe availability\n\n- api: available 98.981% of 4319 attempts over 90 days (SLA 99.9%)\n- docs: available 100.000% of 4319 attempts"), "{stdout}");
 }

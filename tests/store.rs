@@ -54,7 +54,9 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
     };
     store.write(&first, T0, T0 - 2 * DAY).unwrap();
     let later = T0 + 3 * DAY;
-    store.write(&Batch { samples: vec![sample(&mem, later, 2.0)], gaps: vec![], probes: vec![] }, later, later - 2 * DAY).unwrap();
+    store
+        .write(&Batch { samples: vec![sample(&mem, later, 2.0)], gaps: vec![], probes: vec![] }, later, later - 2 * DAY)
+        .unwrap();
 
     let conn = rusqlite::Connection::open(dir.path().join("hot.sqlite")).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM samples"), 1);
@@ -63,7 +65,11 @@ fn retention_deletes_old_samples_gaps_and_vanished_series_with_time_passed_in() 
     assert_eq!(names, vec!["memory.used_bytes"]);
     // A series pruned from the catalogue comes back with a new row when it reappears.
     store
-        .write(&Batch { samples: vec![sample(&old_proc, later + 1, 3.0)], gaps: vec![], probes: vec![] }, later + 1, later - 2 * DAY)
+        .write(
+            &Batch { samples: vec![sample(&old_proc, later + 1, 3.0)], gaps: vec![], probes: vec![] },
+            later + 1,
+            later - 2 * DAY,
+        )
         .unwrap();
     assert_eq!(store.latest().unwrap().len(), 2);
 }

@@ -24,4 +24,5 @@ mod util;
 mod util_desktop;
 mod util_http;
 mod util_model;
+mod util_postgres;
 mod util_site;

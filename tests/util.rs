@@ -301,3 +301,12 @@ pub fn battery(sys: &Path, percent: u32, status: &str) {
     std::fs::write(bat.join("charge_now"), (u64::from(percent) * 40_000).to_string()).unwrap();
     std::fs::write(bat.join("status"), status).unwrap();
 }
+
+/// Waits until `cond` holds, polling every 50 ms; fails after `limit` naming `what`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -4,9 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::util::require;
+use crate::util::{require, wait_until};
 
 /// The session; every daemon is killed when it is dropped (a leftover dbus-daemon would
 /// hold cargo's output pipe open and hang the test run).
@@ -121,14 +121,6 @@ impl DesktopSession {
         // The call's arguments follow its header line: give the reader a moment to get them.
         std::thread::sleep(Duration::from_millis(200));
         self.notifications()
-    }
-}
-
-fn wait_until(limit: Duration, what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

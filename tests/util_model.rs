@@ -123,7 +123,11 @@ fn serve(mut conn: TcpStream, accepted: Instant, script: Script, log: &Mutex<Vec
     let head = |kind: &str| format!("HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\nconnection: close\r\n\r\n");
     let ollama = path.starts_with("/api/");
     if method == "GET" {
-        let list = if ollama { r#"{"models":[{"name":"tiny:latest"}]}"# } else { r#"{"object":"list","data":[{"id":"tiny"}]}"# };
+        let list = if ollama {
+            r#"{"models":[{"name":"tiny:latest"}]}"#
+        } else {
+            r#"{"object":"list","data":[{"id":"tiny"}]}"#
+        };
         let _ = conn.write_all(format!("{}{list}", head("application/json")).as_bytes());
         return;
     }

@@ -34,12 +34,15 @@ pub fn ok(body: &str) -> Reply {
     Reply::Answer { status: 200, body: body.to_owned(), delay: Duration::ZERO }
 }
 
+/// Each request's headers (names lower-cased), in the order they came.
+type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 /// The server; stops accepting when dropped.
 pub struct Site {
     /// Its port on 127.0.0.1.
     pub port: u16,
-    /// Request headers seen, per request (names lower-cased).
-    seen: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    /// Request headers seen, per request.
+    seen: Seen,
     stop: Arc<AtomicBool>,
 }
 
@@ -84,7 +87,7 @@ impl Drop for Site {
     }
 }
 
-fn serve(mut conn: TcpStream, routes: &HashMap<String, Reply>, seen: &Mutex<Vec<Vec<(String, String)>>>, stop: &AtomicBool) {
+fn serve(mut conn: TcpStream, routes: &HashMap<String, Reply>, seen: &Seen, stop: &AtomicBool) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -114,7 +117,8 @@ fn serve(mut conn: TcpStream, routes: &HashMap<String, Reply>, seen: &Mutex<Vec<
             let _ = conn.write_all(head.as_bytes()).and_then(|()| conn.write_all(body.as_bytes()));
         }
         Reply::Redirect(to) => {
-            let head = format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let head =
+                format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             let _ = conn.write_all(head.as_bytes());
         }
         Reply::Hang => {

@@ -5,9 +5,10 @@ use anyhow::{Result, bail};
 use super::Paths;
 use super::archive::sources;
 use super::show::{local, table};
+use crate::checks::probes::{RESPONSE, response};
 use crate::config::Config;
 use crate::daemon::wall_ms;
-use crate::metrics::{PROBE_DURATION, PROBE_UP};
+use crate::metrics::PROBE_UP;
 use crate::probe::{Probe, Prober};
 use crate::report::quantile;
 use crate::store::{Group, ProbeLast, Selector, Store};
@@ -47,11 +48,20 @@ pub fn list(paths: &Paths, config: &Config) -> Result<()> {
     let (store, archive) = sources(paths)?;
     let names: Vec<String> = probes.iter().map(|p| p.name.clone()).collect();
     let results = store.as_ref().map(Store::probe_results).transpose()?.unwrap_or_default();
-    let mut hour = store.as_ref().map(|s| s.series_between(&[&PROBE_DURATION, &PROBE_UP], now - HOUR, now + 1)).transpose()?.unwrap_or_default();
+    let metrics = [&PROBE_UP, RESPONSE[0], RESPONSE[1], RESPONSE[2]];
+    let hour = store.as_ref().map(|s| s.series_between(&metrics, now - HOUR, now + 1)).transpose()?.unwrap_or_default();
     let up = Selector { metric: PROBE_UP.name.to_owned(), labels: Vec::new() };
+    // Hourly buckets: a trend starts at a whole bucket, so a window is at most an hour long.
     let availability = |days: i64| {
-        let span = days * DAY;
-        crate::trend::trends(store.as_ref(), archive.as_ref(), &up, Group::Label("probe", &names), (now - span, now + 1), span)
+        let since = now - days * DAY;
+        crate::trend::trends(
+            store.as_ref(),
+            archive.as_ref(),
+            &up,
+            Group::Label("probe", &names),
+            (since, now + 1),
+            HOUR,
+        )
     };
     let (day, week, month) = (availability(1)?, availability(7)?, availability(30)?);
     let avg = |map: &std::collections::BTreeMap<String, Vec<crate::trend::Point>>, name: &str| {
@@ -61,15 +71,9 @@ pub fn list(paths: &Paths, config: &Config) -> Result<()> {
     };
     let mut rows = Vec::new();
     for p in probes {
-        let mut values = |metric: &str| -> Vec<f64> {
-            hour.iter_mut()
-                .filter(|s| s.key.metric.name == metric && s.key.labels.iter().any(|(k, v)| *k == "probe" && *v == p.name))
-                .flat_map(|s| std::mem::take(&mut s.values))
-                .collect()
-        };
-        let mut times = values(PROBE_DURATION.name);
-        let ups = values(PROBE_UP.name);
-        let errors = (!ups.is_empty()).then(|| ups.iter().filter(|v| **v < 0.5).count() as f64 / ups.len() as f64);
+        let mut times = response(&hour, &p.name).map(|s| s.values.clone()).unwrap_or_default();
+        let ups = hour.iter().find(|s| *s.key.metric == PROBE_UP && s.label("probe") == Some(&p.name));
+        let errors = ups.map(|s| s.values.iter().filter(|v| **v < 0.5).count() as f64 / s.values.len().max(1) as f64);
         let (p50, p95) = (quantile(&mut times, 0.5), quantile(&mut times, 0.95));
         let shown = |v: Option<f64>| v.map_or("-".to_owned(), shown_secs);
         rows.push(vec![
@@ -79,7 +83,12 @@ pub fn list(paths: &Paths, config: &Config) -> Result<()> {
             last(results.iter().find(|r| r.last.probe == p.name)),
             format!("{} / {}", shown(p50), shown(p95)),
             percent(errors),
-            format!("{} / {} / {}", percent(avg(&day, &p.name)), percent(avg(&week, &p.name)), percent(avg(&month, &p.name))),
+            format!(
+                "{} / {} / {}",
+                percent(avg(&day, &p.name)),
+                percent(avg(&week, &p.name)),
+                percent(avg(&month, &p.name))
+            ),
         ]);
     }
     let header = ["PROBE", "KIND", "TARGET", "LAST", "P50 / P95 (1H)", "ERRORS (1H)", "UP 24H / 7D / 30D"];
@@ -92,7 +101,10 @@ pub fn list(paths: &Paths, config: &Config) -> Result<()> {
 pub fn run_now(config: &Config, name: &str) -> Result<()> {
     let Some(probe) = config.probes.probes.iter().find(|p| p.name == name) else {
         let names: Vec<&str> = config.probes.probes.iter().map(|p| p.name.as_str()).collect();
-        bail!("no probe {name:?} in the config; probes are: {}", if names.is_empty() { "none".to_owned() } else { names.join(", ") });
+        bail!(
+            "no probe {name:?} in the config; probes are: {}",
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        );
     };
     let attempt = attempt(probe)?;
     outln!("{} {} ({})", probe.name, probe.target.shown(), probe.target.kind());

@@ -94,6 +94,9 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
             findings.extend(full(&key, &fit, slot));
         }
     }
+    let (availability, below) =
+        super::probes::availability((store, archive.as_ref()), &ctx.slas, (slot - 90 * 86_400, slot));
+    findings.extend(below);
     let note = if archive.is_some() { "hot store and archive" } else { "hot store only (no archive to read)" };
     let title = format!("Quarterly capacity, {}", crate::units::rfc3339(slot * 1000));
     Ok(Report::new(
@@ -101,6 +104,6 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
         slot,
         &title,
         findings,
-        &[("Memory and swap", growth), ("Data", vec![note.to_owned()])],
+        &[("Memory and swap", growth), ("Probe availability", availability), ("Data", vec![note.to_owned()])],
     ))
 }

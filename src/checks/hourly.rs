@@ -1,6 +1,7 @@
 //! `hourly_health`: the last hour of each rule's series against the rule's thresholds and
-//! its monthly baseline, network traffic for the record, and the agent's own health (gaps,
-//! collector failures, store size, rollup backlog).
+//! its monthly baseline, each probe's error rate and response-time p95 (with what the host
+//! was doing when one failed or was slow), network traffic for the record, and the agent's
+//! own health (gaps, collector failures, store size, rollup backlog).
 
 use crate::metrics::{self as m, Metric};
 use crate::report::{Finding, Level, Report};
@@ -50,7 +51,8 @@ fn judge(rule: &Rule, s: &SeriesValues, divisor: f64) -> Option<Finding> {
 /// What an hour's values really cover: "the hour", or the span and sample count when the
 /// agent ran for only part of it (a finding from 15 s of data must not say "the hour").
 fn covered(s: &SeriesValues) -> String {
-    let secs = s.span.1 - s.span.0;
+    let (first, last) = s.span();
+    let secs = last - first;
     if secs >= MOST_OF_AN_HOUR {
         "the hour".to_owned()
     } else {
@@ -80,18 +82,26 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let cores = crate::rules::logical_cpus();
     let mut findings = Vec::new();
     let baselines = store.baselines()?;
-    let rules: Vec<&Rule> = ctx.rules.iter().filter(|r| r.guard.is_none()).collect();
+    // Rules on `probe.up` are error rates, judged per probe below.
+    let rules: Vec<&Rule> = ctx.rules.iter().filter(|r| r.guard.is_none() && *r.metric != m::PROBE_UP).collect();
     let metrics: Vec<&Metric> = rules.iter().map(|r| r.metric).collect();
     // One read of the hour for every rule's metric; each rule takes the series it selects.
     let hour = store.series_between(&metrics, from, to)?;
     for rule in rules {
         let divisor = rule.divisor(cores);
         for s in hour.iter().filter(|s| rule.selects(&s.key)) {
-            let judged = judge(rule, s, divisor);
+            let mut judged = judge(rule, s, divisor);
+            if let Some(f) = judged.as_mut()
+                && let Some(context) = super::probes::slowest(store, s)?
+            {
+                f.text = format!("{}; {context}", f.text);
+            }
             let usual = baselines.iter().find(|b| b.metric == s.key.metric.name && b.labels == s.key.labels_json());
             findings.extend(judged.or_else(|| usual.and_then(|b| unusual(s, b))));
         }
     }
+    let (probes, probe_findings) = super::probes::summary(store, &ctx.rules, from, to)?;
+    findings.extend(probe_findings);
     let mut network = Vec::new();
     for s in store.series_between(&[&m::NET_RX, &m::NET_TX], from, to)? {
         let (avg, p95) = avg_p95(&s.values);
@@ -146,5 +156,11 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
         }
     }
     let title = format!("Hourly health, {}", crate::units::rfc3339(slot * 1000));
-    Ok(Report::new("hourly_health", slot, &title, findings, &[("Network", network), ("Agent", agent)]))
+    Ok(Report::new(
+        "hourly_health",
+        slot,
+        &title,
+        findings,
+        &[("Probes", probes), ("Network", network), ("Agent", agent)],
+    ))
 }

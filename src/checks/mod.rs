@@ -11,6 +11,7 @@ pub mod daily;
 pub mod fit;
 pub mod hourly;
 pub mod monthly;
+pub mod probes;
 pub mod schedule;
 pub mod weekly;
 
@@ -81,6 +82,8 @@ pub struct Context {
     pub rules: Vec<Rule>,
     /// The archive's file and rollup policy, when the archive is on.
     pub archive: Option<(PathBuf, Policy)>,
+    /// Each probe with an availability target (`sla`, in percent), for the quarterly review.
+    pub slas: Vec<(String, f64)>,
 }
 
 /// Runs `job` for `slot` (unix seconds) on the hot store.

@@ -85,7 +85,8 @@ impl Config {
     /// What the checks need of this config, with the archive at `archive`.
     pub fn checks_context(&self, archive: &Path) -> crate::checks::Context {
         let policy = self.archive.enabled.then(|| (archive.to_owned(), archive::Policy::from(&self.archive)));
-        crate::checks::Context { rules: self.alerts.rules.clone(), archive: policy }
+        let slas = self.probes.probes.iter().filter_map(|p| Some((p.name.clone(), p.sla?))).collect();
+        crate::checks::Context { rules: self.alerts.rules.clone(), archive: policy, slas }
     }
 
     /// Reads and validates a config file, preparing its checks' SQL.

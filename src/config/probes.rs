@@ -9,13 +9,13 @@ use toml::Spanned;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawProbe, SpannedStr};
 use super::validate::{DAY, DurationKey, MINUTE, SECOND, headers, is_name};
-use crate::probe::{Ai, Api, Condition, Http, Kind, Probe, Secret, Settings, Sqlite, Target};
+use crate::probe::{Ai, Api, Condition, Http, Kind, Postgres, Probe, Secret, Settings, Sqlite, Target};
 
 /// Attempts under way at once, all probes together: "a few", so a slow target never holds
 /// many sockets and the agent's thread never juggles more than it must.
 const CONCURRENCY: usize = 4;
 
-const KINDS: &[&str] = &["http", "ai", "sqlite"];
+const KINDS: &[&str] = &["http", "ai", "sqlite", "postgres"];
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -50,6 +50,13 @@ fn probe(name: String, p: RawProbe, loc: &Locator) -> Result<Probe, ConfigError>
         (t, _) => t.min(interval),
     };
     let enabled = p.enabled.unwrap_or(true);
+    let sla = match &p.sla {
+        Some(v) if !(v.get_ref() > &0.0 && v.get_ref() < &100.0) => {
+            let msg = format!("{key}.sla = {} is not a percentage between 0 and 100 (e.g. 99.9)", v.get_ref());
+            return Err(loc.error(v.span().start, msg));
+        }
+        v => v.as_ref().map(|v| *v.get_ref()),
+    };
     let kind = p.kind.get_ref().clone();
     if !KINDS.contains(&kind.as_str()) {
         let msg = format!("{key}.kind = {kind:?}: write one of {}", KINDS.join(", "));
@@ -61,26 +68,28 @@ fn probe(name: String, p: RawProbe, loc: &Locator) -> Result<Probe, ConfigError>
     let target = match kind.as_str() {
         "http" => Target::Http(http(&key, p, loc)?),
         "ai" => Target::Ai(ai(&key, p, interval, loc)?),
+        "postgres" => Target::Postgres(postgres(&key, p, timeout, loc)?),
         _ => Target::Sqlite(sqlite(&key, p, loc)?),
     };
-    Ok(Probe { name, enabled, interval, timeout, target })
+    Ok(Probe { name, enabled, interval, timeout, sla, target })
 }
 
 /// The first key set that a probe of `kind` does not have, and where it is.
 fn foreign_key(p: &RawProbe, kind: &str) -> Option<(&'static str, usize)> {
     const HTTP: &[&str] = &["http"];
     const WEB: &[&str] = &["http", "ai"];
+    const SECRET: &[&str] = &["http", "ai", "postgres"];
     const AI: &[&str] = &["ai"];
-    const DATABASE: &[&str] = &["sqlite"];
+    const QUERY: &[&str] = &["sqlite", "postgres"];
     let kind_at = p.kind.span().start;
-    let keys: [(&str, &[&str], Option<usize>); 15] = [
+    let keys: [(&str, &[&str], Option<usize>); 18] = [
         ("url", WEB, p.url.as_ref().map(|v| v.span().start)),
         ("method", HTTP, p.method.as_ref().map(|v| v.span().start)),
         ("headers", HTTP, p.headers.as_ref().map(|h| h.keys().next().map_or(kind_at, |k| k.span().start))),
         ("body", HTTP, p.body.as_ref().map(|v| v.span().start)),
         ("expect_status", HTTP, p.expect_status.as_ref().map(|v| v.first().map_or(kind_at, |c| c.span().start))),
-        ("secret_env", WEB, p.secret_env.as_ref().map(|v| v.span().start)),
-        ("secret_file", WEB, p.secret_file.as_ref().map(|v| v.span().start)),
+        ("secret_env", SECRET, p.secret_env.as_ref().map(|v| v.span().start)),
+        ("secret_file", SECRET, p.secret_file.as_ref().map(|v| v.span().start)),
         ("secret_header", HTTP, p.secret_header.as_ref().map(|v| v.span().start)),
         ("ca_file", WEB, p.ca_file.as_ref().map(|v| v.span().start)),
         ("max_redirects", HTTP, p.max_redirects.as_ref().map(|v| v.span().start)),
@@ -89,11 +98,56 @@ fn foreign_key(p: &RawProbe, kind: &str) -> Option<(&'static str, usize)> {
         ("prompt", AI, p.prompt.as_ref().map(|v| v.span().start)),
         ("max_tokens", AI, p.max_tokens.as_ref().map(|v| v.span().start)),
         ("completion_interval", AI, p.completion_interval.as_ref().map(|v| v.span().start)),
+        ("path", &["sqlite"], p.path.as_ref().map(|v| v.span().start)),
+        ("query", QUERY, p.query.as_ref().map(|v| v.span().start)),
+        ("connection", &["postgres"], p.connection.as_ref().map(|v| v.span().start)),
     ];
-    let database = [("path", p.path.as_ref().map(|v| v.span().start)), ("query", p.query.as_ref().map(|v| v.span().start))];
-    keys.into_iter()
-        .chain(database.into_iter().map(|(name, at)| (name, DATABASE, at)))
-        .find_map(|(name, kinds, at)| Some((name, at?)).filter(|_| !kinds.contains(&kind)))
+    keys.into_iter().find_map(|(name, kinds, at)| Some((name, at?)).filter(|_| !kinds.contains(&kind)))
+}
+
+/// One statement, `SELECT 1` if none is given.
+fn query(key: &str, raw: Option<&SpannedStr>, loc: &Locator) -> Result<String, ConfigError> {
+    let Some(q) = raw else { return Ok("SELECT 1".to_owned()) };
+    let one = crate::sql::single(q.get_ref()).map_err(|e| loc.error(q.span().start, format!("{key}.query: {e}")))?;
+    Ok(one.to_owned())
+}
+
+fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<Postgres, ConfigError> {
+    use tokio_postgres::config::SslMode;
+    let kind_at = p.kind.span().start;
+    let raw = p.connection.ok_or_else(|| {
+        loc.error(
+            kind_at,
+            format!("{key}: a postgres probe needs `connection` (\"host=127.0.0.1 user=app dbname=app\")"),
+        )
+    })?;
+    let at = raw.span().start;
+    // Not quoted: a connection string may hold a password.
+    let mut connection: tokio_postgres::Config = raw
+        .get_ref()
+        .parse()
+        .map_err(|e| loc.error(at, format!("{key}.connection is not a PostgreSQL connection string: {e}")))?;
+    if connection.get_password().is_some() {
+        let msg = format!("{key}.connection holds a password: put it in secret_env or secret_file");
+        return Err(loc.error(at, msg));
+    }
+    if connection.get_ssl_mode() == SslMode::Require {
+        return Err(
+            loc.error(at, format!("{key}.connection: sslmode=require is not supported yet (no TLS to PostgreSQL)"))
+        );
+    }
+    if connection.get_hosts().is_empty() {
+        connection.host("localhost");
+    }
+    connection.connect_timeout(timeout).application_name("hostwatch");
+    Ok(Postgres {
+        shown: raw.get_ref().clone(),
+        connection,
+        query: query(key, p.query.as_ref(), loc)?,
+        secret: secret(key, p.secret_env, p.secret_file, loc)?,
+        conditions: conditions(&format!("{key}.conditions"), p.conditions, Kind::Database, loc)?,
+        warn_conditions: conditions(&format!("{key}.warn_conditions"), p.warn_conditions, Kind::Database, loc)?,
+    })
 }
 
 fn sqlite(key: &str, p: RawProbe, loc: &Locator) -> Result<Sqlite, ConfigError> {
@@ -102,12 +156,7 @@ fn sqlite(key: &str, p: RawProbe, loc: &Locator) -> Result<Sqlite, ConfigError> 
     if path.get_ref().as_os_str().is_empty() {
         return Err(loc.error(path.span().start, format!("{key}.path is empty")));
     }
-    let query = match &p.query {
-        None => "SELECT 1".to_owned(),
-        Some(q) => crate::sql::single(q.get_ref())
-            .map_err(|e| loc.error(q.span().start, format!("{key}.query: {e}")))?
-            .to_owned(),
-    };
+    let query = query(key, p.query.as_ref(), loc)?;
     Ok(Sqlite {
         path: path.into_inner(),
         query,
@@ -148,7 +197,9 @@ fn http(key: &str, p: RawProbe, loc: &Locator) -> Result<Http, ConfigError> {
         .secret_header
         .map(|h| match reqwest::header::HeaderName::from_bytes(h.get_ref().as_bytes()) {
             Ok(_) => Ok(h.into_inner()),
-            Err(_) => Err(loc.error(h.span().start, format!("{key}.secret_header = {:?} is not a header name", h.get_ref()))),
+            Err(_) => {
+                Err(loc.error(h.span().start, format!("{key}.secret_header = {:?} is not a header name", h.get_ref())))
+            }
         })
         .transpose()?;
     let max_redirects = match p.max_redirects {
@@ -177,7 +228,13 @@ fn http(key: &str, p: RawProbe, loc: &Locator) -> Result<Http, ConfigError> {
 }
 
 /// An http(s) URL with a host and no user info (a password belongs in a secret).
-fn url(key: &str, kind: &str, raw: Option<&SpannedStr>, kind_at: usize, loc: &Locator) -> Result<reqwest::Url, ConfigError> {
+fn url(
+    key: &str,
+    kind: &str,
+    raw: Option<&SpannedStr>,
+    kind_at: usize,
+    loc: &Locator,
+) -> Result<reqwest::Url, ConfigError> {
     let raw = raw.ok_or_else(|| loc.error(kind_at, format!("{key}: {kind} probe needs `url`")))?;
     let url = reqwest::Url::parse(raw.get_ref())
         .ok()
@@ -219,11 +276,16 @@ fn ai(key: &str, p: RawProbe, interval: Duration, loc: &Locator) -> Result<Ai, C
     let url = url(key, "an ai", p.url.as_ref(), p.kind.span().start, loc)?;
     let api = super::validate::choice(&format!("{key}.api"), p.api.as_ref(), Api::ALL, loc)?;
     let model = match (&p.model, api) {
-        (Some(m), _) if m.get_ref().trim().is_empty() => return Err(loc.error(m.span().start, format!("{key}.model is empty"))),
+        (Some(m), _) if m.get_ref().trim().is_empty() => {
+            return Err(loc.error(m.span().start, format!("{key}.model is empty")));
+        }
         (Some(m), _) => m.get_ref().clone(),
         (None, Api::OpenAi) => "default".to_owned(),
         (None, Api::Ollama) => {
-            return Err(loc.error(p.kind.span().start, format!("{key}: an ollama probe needs `model` (`ollama list` names them)")));
+            return Err(loc.error(
+                p.kind.span().start,
+                format!("{key}: an ollama probe needs `model` (`ollama list` names them)"),
+            ));
         }
     };
     let max_tokens = match p.max_tokens {

@@ -223,6 +223,7 @@ pub struct RawProbe {
     pub enabled: Option<bool>,
     pub interval: Option<SpannedStr>,
     pub timeout: Option<SpannedStr>,
+    pub sla: Option<Spanned<f64>>,
     pub url: Option<SpannedStr>,
     pub method: Option<SpannedStr>,
     pub headers: Option<BTreeMap<Spanned<String>, SpannedStr>>,
@@ -242,4 +243,5 @@ pub struct RawProbe {
     pub prompt: Option<SpannedStr>,
     pub max_tokens: Option<Spanned<i64>>,
     pub completion_interval: Option<SpannedStr>,
+    pub connection: Option<SpannedStr>,
 }

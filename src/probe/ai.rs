@@ -132,7 +132,11 @@ impl Ai {
             ),
         };
         let start = Instant::now();
-        let request = match authorize(client.post(self.endpoint(path)).header("content-type", "application/json").body(body.to_string()), self.secret.as_ref(), None) {
+        let request = match authorize(
+            client.post(self.endpoint(path)).header("content-type", "application/json").body(body.to_string()),
+            self.secret.as_ref(),
+            None,
+        ) {
             Ok(r) => r,
             Err(f) => return attempt.failed(f),
         };
@@ -176,7 +180,8 @@ impl Ai {
             return attempt.failed(Failure { reason: Reason::Status, detail: format!("{path}: status {status}{why}") });
         }
         if let Some(error) = stream.error {
-            return attempt.failed(Failure { reason: Reason::Stream, detail: format!("the server streamed an error: {error}") });
+            return attempt
+                .failed(Failure { reason: Reason::Stream, detail: format!("the server streamed an error: {error}") });
         }
         if !stream.done {
             let detail = "the stream ended before its last event".to_owned();
@@ -230,12 +235,12 @@ impl Stream {
         }
         let token = match api {
             // Any channel counts: the answer, or a reasoning model's thinking.
-            Api::OpenAi => ["content", "reasoning_content", "reasoning"]
-                .iter()
-                .any(|k| event.pointer(&format!("/choices/0/delta/{k}")).and_then(Value::as_str).is_some_and(|t| !t.is_empty())),
-            Api::Ollama => ["content", "thinking"]
-                .iter()
-                .any(|k| event.pointer(&format!("/message/{k}")).and_then(Value::as_str).is_some_and(|t| !t.is_empty())),
+            Api::OpenAi => ["content", "reasoning_content", "reasoning"].iter().any(|k| {
+                event.pointer(&format!("/choices/0/delta/{k}")).and_then(Value::as_str).is_some_and(|t| !t.is_empty())
+            }),
+            Api::Ollama => ["content", "thinking"].iter().any(|k| {
+                event.pointer(&format!("/message/{k}")).and_then(Value::as_str).is_some_and(|t| !t.is_empty())
+            }),
         };
         if token {
             self.first_token.get_or_insert(at);

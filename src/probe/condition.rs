@@ -156,20 +156,26 @@ impl Condition {
             (Kind::Database, "query_time") => Subject::QueryTime,
             (Kind::Database, "rows") => Subject::Rows,
             (Kind::Database, "value") => Subject::Value,
-            (Kind::Http, s) => match s.strip_prefix("body.").filter(|p| !p.is_empty() && !p.split('.').any(str::is_empty)) {
-                Some(path) => Subject::Json(path.split('.').map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect()),
-                None => return Err(unknown()),
-            },
+            (Kind::Http, s) => {
+                match s.strip_prefix("body.").filter(|p| !p.is_empty() && !p.split('.').any(str::is_empty)) {
+                    Some(path) => Subject::Json(
+                        path.split('.').map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect(),
+                    ),
+                    None => return Err(unknown()),
+                }
+            }
             (Kind::Ai | Kind::Database, _) => return Err(unknown()),
         };
         let value = match (&subject, op) {
             (Subject::Body, Op::Contains | Op::NotContains) | (Subject::Json(_) | Subject::Value, _) => {
-                serde_json::from_str::<Value>(value_text).map_err(|_| bad("the value is not a number, \"string\", true, false or null"))?
+                serde_json::from_str::<Value>(value_text)
+                    .map_err(|_| bad("the value is not a number, \"string\", true, false or null"))?
             }
             (Subject::Body, _) => return Err(bad("the body takes contains or !contains")),
             (_, Op::Contains | Op::NotContains) => return Err(bad("contains takes the body or body.PATH")),
             (Subject::ResponseTime | Subject::Ttfb | Subject::Ttft | Subject::QueryTime, _) => {
-                let d = humantime::parse_duration(value_text).map_err(|_| bad("a time takes a duration like 250ms or 3s"))?;
+                let d = humantime::parse_duration(value_text)
+                    .map_err(|_| bad("a time takes a duration like 250ms or 3s"))?;
                 Value::from(d.as_secs_f64())
             }
             _ => Value::from(value_text.parse::<f64>().map_err(|_| bad("the value is not a number"))?),

@@ -153,7 +153,8 @@ impl Http {
         let expected = self.expect_status.as_ref().map_or((200..400).contains(&status), |s| s.contains(&status));
         if !expected {
             let want = self.expect_status.as_ref().map_or("200-399".to_owned(), |s| format!("{s:?}"));
-            return attempt.failed(Failure { reason: Reason::Status, detail: format!("status {status}, expected {want}") });
+            return attempt
+                .failed(Failure { reason: Reason::Status, detail: format!("status {status}, expected {want}") });
         }
         attempt.judge(&self.conditions, &self.warn_conditions, &answer)
     }

@@ -14,6 +14,7 @@ mod ai;
 mod cert;
 mod condition;
 mod http;
+mod postgres;
 mod secret;
 mod sqlite;
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use ai::{Ai, Api};
 pub use condition::{Answer, Condition, Kind, Op, Subject};
 pub use http::{Http, KEPT_BODY, MAX_BODY};
+pub use postgres::Postgres;
 pub use secret::Secret;
 pub use sqlite::Sqlite;
 
@@ -48,6 +50,8 @@ pub struct Probe {
     pub interval: Duration,
     /// An attempt still under way after this fails (reason `timeout`).
     pub timeout: Duration,
+    /// The availability it should reach, in percent (99.9), for the quarterly review.
+    pub sla: Option<f64>,
     /// What is probed.
     pub target: Target,
 }
@@ -61,6 +65,8 @@ pub enum Target {
     Ai(Ai),
     /// A query on an application's SQLite file.
     Sqlite(Sqlite),
+    /// A query on a PostgreSQL server, and its connection counts.
+    Postgres(Postgres),
 }
 
 impl Target {
@@ -70,6 +76,7 @@ impl Target {
             Target::Http(_) => "http",
             Target::Ai(_) => "ai",
             Target::Sqlite(_) => "sqlite",
+            Target::Postgres(_) => "postgres",
         }
     }
 
@@ -79,6 +86,7 @@ impl Target {
             Target::Http(h) => h.target(),
             Target::Ai(a) => a.target(),
             Target::Sqlite(s) => s.target(),
+            Target::Postgres(p) => p.target(),
         }
     }
 }
@@ -251,6 +259,7 @@ enum Ready {
     Http(Http, reqwest::Client),
     Ai(Ai, reqwest::Client),
     Sqlite(Sqlite),
+    Postgres(Postgres),
 }
 
 impl Prober {
@@ -261,6 +270,7 @@ impl Prober {
             Target::Http(h) => Ready::Http(h.clone(), h.client().map_err(named)?),
             Target::Ai(a) => Ready::Ai(a.clone(), a.client().map_err(named)?),
             Target::Sqlite(s) => Ready::Sqlite(s.clone()),
+            Target::Postgres(p) => Ready::Postgres(p.clone()),
         };
         Ok(Prober { probe, ready, last_completion: AtomicI64::new(i64::MIN) })
     }
@@ -295,6 +305,9 @@ impl Prober {
             Ready::Ai(a, client) => cut_off(at_ms, timeout, a.liveness(client, Attempt::new(at_ms))).await,
             // The query interrupts itself at the timeout (a dropped future would not).
             Ready::Sqlite(s) => s.attempt(timeout, at_ms).await,
+            // Dropped at the timeout, the client closes its connection; the server cancels
+            // the query when it next writes to the socket.
+            Ready::Postgres(p) => cut_off(at_ms, timeout, p.attempt(at_ms)).await,
         }
     }
 }

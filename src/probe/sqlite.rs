@@ -65,7 +65,10 @@ impl Sqlite {
         let (time, rows, first) = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(Ok(measured))) => measured,
             Ok(Ok(Err(failure))) => return attempt.failed(failure),
-            Ok(Err(e)) => return attempt.failed(Failure { reason: Reason::Query, detail: format!("the query's thread failed: {e}") }),
+            Ok(Err(e)) => {
+                return attempt
+                    .failed(Failure { reason: Reason::Query, detail: format!("the query's thread failed: {e}") });
+            }
             Err(_) => {
                 cancel.give_up();
                 return timed_out(at_ms, timeout);
@@ -86,7 +89,10 @@ impl Sqlite {
 }
 
 fn run(path: &Path, query: &str, busy: Duration, cancel: &Cancel) -> Result<Measured, Failure> {
-    let open = |e: rusqlite::Error| Failure { reason: Reason::Connect, detail: format!("cannot open {}: {e}", path.display()) };
+    let open = |e: rusqlite::Error| Failure {
+        reason: Reason::Connect,
+        detail: format!("cannot open {}: {e}", path.display()),
+    };
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(open)?;
     if !cancel.opened(conn.get_interrupt_handle()) {

@@ -166,8 +166,20 @@ pub struct SeriesValues {
     pub key: crate::metrics::SeriesKey,
     /// Its values, oldest first, in real units.
     pub values: Vec<f64>,
+    /// Unix seconds of each value.
+    pub times: Vec<i64>,
+}
+
+impl SeriesValues {
     /// Unix seconds of its first and last value: the span the values really cover.
-    pub span: (i64, i64),
+    pub fn span(&self) -> (i64, i64) {
+        (self.times.first().copied().unwrap_or(0), self.times.last().copied().unwrap_or(0))
+    }
+
+    /// The label `name`'s value, if the series has it.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.key.labels.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
 }
 
 impl Store {
@@ -189,12 +201,12 @@ impl Store {
                 let ts: i64 = r.get(3)?;
                 if current.as_ref() != Some(&(metric.clone(), labels.clone())) {
                     let Some(key) = crate::metrics::SeriesKey::from_parts(&metric, &labels) else { continue };
-                    out.push(SeriesValues { key, values: Vec::new(), span: (ts, ts) });
+                    out.push(SeriesValues { key, values: Vec::new(), times: Vec::new() });
                     current = Some((metric, labels));
                 }
                 if let Some(last) = out.last_mut() {
                     last.values.push(value);
-                    last.span.1 = ts;
+                    last.times.push(ts);
                 }
             }
             Ok(out)

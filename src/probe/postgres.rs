@@ -1,0 +1,147 @@
+//! The postgres probe: a fresh connection (its time measured), one query in the simple
+//! protocol (one round trip, timed from its send to its last row), then the server's
+//! connection counts from `pg_stat_activity` on the same connection.
+//!
+//! The password comes from the probe's secret, never from the connection string (the
+//! config refuses one there). TLS to PostgreSQL is not spoken yet: `sslmode=require` is a
+//! config error rather than a probe that always fails.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+use super::condition::{Answer, Condition};
+use super::{Attempt, Failure, Reason, Secret};
+use crate::metrics::{
+    PROBE_CONNECT, PROBE_DB_CONNECTIONS, PROBE_DB_CONNECTIONS_PCT, PROBE_DB_IDLE_IN_TX, PROBE_DB_MAX_CONNECTIONS,
+    PROBE_QUERY, PROBE_ROWS, PROBE_VALUE,
+};
+
+/// The server's own counts, asked after the probe's query; the probe's own connection is
+/// left out of those in use.
+const STATS: &str =
+    "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),
+       current_setting('max_connections'),
+       (SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction')";
+
+/// `[probes.NAME]` with `kind = "postgres"`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Postgres {
+    /// The connection settings, without a password.
+    pub connection: tokio_postgres::Config,
+    /// The connection string as written (no password in it), for display.
+    pub shown: String,
+    /// One statement (`SELECT 1` unless configured).
+    pub query: String,
+    /// The password.
+    pub secret: Option<Secret>,
+    /// Must all hold, or the attempt fails.
+    pub conditions: Vec<Condition>,
+    /// Must all hold, or the attempt is up but degraded.
+    pub warn_conditions: Vec<Condition>,
+}
+
+/// A failure of the connect (reason `refused` or `connect`) or of a query (`query`).
+fn failure(e: &tokio_postgres::Error, connecting: bool) -> Failure {
+    let mut detail = e.to_string();
+    if let Some(db) = e.as_db_error() {
+        detail = format!("{}: {}", db.severity(), db.message());
+    } else if let Some(source) = std::error::Error::source(e) {
+        detail = format!("{detail}: {source}");
+    }
+    let refused = detail.contains("Connection refused");
+    let reason = match (connecting, refused) {
+        (true, true) => Reason::Refused,
+        (true, false) => Reason::Connect,
+        (false, _) => Reason::Query,
+    };
+    Failure { reason, detail }
+}
+
+impl Postgres {
+    /// One attempt started at `at_ms`.
+    pub async fn attempt(&self, at_ms: i64) -> Attempt {
+        let attempt = Attempt::new(at_ms);
+        let mut config = self.connection.clone();
+        if let Some(secret) = &self.secret {
+            match secret.read() {
+                Ok(password) => config.password(password),
+                Err(detail) => return attempt.failed(Failure { reason: Reason::Secret, detail }),
+            };
+        }
+        let start = Instant::now();
+        let (client, connection) = match config.connect(NoTls).await {
+            Ok(pair) => pair,
+            Err(e) => return attempt.failed(failure(&e, true)),
+        };
+        let connect = start.elapsed();
+        // The connection's own task: it ends when the client is dropped below.
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut attempt = attempt;
+        attempt.values.push((&PROBE_CONNECT, connect.as_secs_f64()));
+        let result = self.measure(&client, &mut attempt).await;
+        drop(client);
+        let _ = driver.await;
+        match result {
+            Ok(answer) => attempt.judge(&self.conditions, &self.warn_conditions, &answer.as_answer()),
+            Err(e) => attempt.failed(failure(&e, false)),
+        }
+    }
+
+    async fn measure(
+        &self,
+        client: &tokio_postgres::Client,
+        attempt: &mut Attempt,
+    ) -> Result<Measured, tokio_postgres::Error> {
+        let start = Instant::now();
+        let messages = client.simple_query(&self.query).await?;
+        let time = start.elapsed();
+        let rows: Vec<_> =
+            messages.iter().filter_map(|m| if let SimpleQueryMessage::Row(r) = m { Some(r) } else { None }).collect();
+        let first = rows.first().and_then(|r| r.try_get(0).ok().flatten()).map(json);
+        attempt.values.push((&PROBE_QUERY, time.as_secs_f64()));
+        attempt.values.push((&PROBE_ROWS, rows.len() as f64));
+        attempt.values.extend(first.as_ref().and_then(Value::as_f64).map(|v| (&PROBE_VALUE, v)));
+        let stats = client.simple_query(STATS).await?;
+        if let Some(SimpleQueryMessage::Row(r)) = stats.iter().find(|m| matches!(m, SimpleQueryMessage::Row(_))) {
+            let number = |i: usize| r.try_get(i).ok().flatten().and_then(|v| v.parse::<f64>().ok());
+            let (used, max, idle) = (number(0), number(1), number(2));
+            attempt.values.extend(used.map(|v| (&PROBE_DB_CONNECTIONS, v)));
+            attempt.values.extend(max.map(|v| (&PROBE_DB_MAX_CONNECTIONS, v)));
+            attempt.values.extend(
+                used.zip(max).filter(|(_, m)| *m > 0.0).map(|(u, m)| (&PROBE_DB_CONNECTIONS_PCT, 100.0 * u / m)),
+            );
+            attempt.values.extend(idle.map(|v| (&PROBE_DB_IDLE_IN_TX, v)));
+        }
+        Ok(Measured { time, rows: rows.len() as u64, first })
+    }
+
+    /// The target as it may be shown.
+    pub fn target(&self) -> String {
+        format!("{}: {}", self.shown, self.query)
+    }
+}
+
+/// What the query gave.
+struct Measured {
+    time: Duration,
+    rows: u64,
+    first: Option<Value>,
+}
+
+impl Measured {
+    fn as_answer(&self) -> Answer<'_> {
+        Answer { time: self.time, rows: Some(self.rows), value: self.first.as_ref(), ..Answer::default() }
+    }
+}
+
+/// A value of the simple protocol (text) as JSON: a number where it reads as one.
+fn json(text: &str) -> Value {
+    text.parse::<i64>()
+        .map(Value::from)
+        .or_else(|_| text.parse::<f64>().map(Value::from))
+        .unwrap_or_else(|_| Value::from(text))
+}
