@@ -125,12 +125,15 @@ metrics! {
     PROBE_DB_MAX_CONNECTIONS = "probe.db_max_connections", "", Decimals(0), "The database server's max_connections";
     PROBE_DB_CONNECTIONS_PCT = "probe.db_connections_percent", "%", Decimals(2), "Client connections in use as a share of max_connections";
     PROBE_DB_IDLE_IN_TX = "probe.db_idle_in_transaction", "", Decimals(0), "Connections idle in a transaction (they hold locks and snapshots)";
+    PROBE_STATEMENT_CALLS = "probe.statement_calls", "", Decimals(0), "Calls of one of a database's 10 busiest statements since the probe's last attempt (statement=QUERYID)";
+    PROBE_STATEMENT_MEAN = "probe.statement_mean_seconds", "s", Decimals(5), "Mean time of those calls";
     PROBE_CERT_DAYS = "probe.cert_expiry_days", "days", Decimals(2), "Days until the TLS certificate of an https probe expires";
     TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
 }
 
 /// Every label name a collector uses; also the archive's label columns.
-pub const LABELS: &[&str] = &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name", "probe"];
+pub const LABELS: &[&str] =
+    &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name", "probe", "statement"];
 
 /// A metric plus its labels: the identity of one time series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

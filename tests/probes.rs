@@ -643,3 +643,36 @@ fn the_quarterly_review_holds_each_probe_to_its_sla() {
     assert!(!stdout.contains("probe docs: available"), "docs met its SLA: {stdout}");
     assert!(stdout.contains("## Probe availability\n\n- api: available 98.981% of 4319 attempts over 90 days (SLA 99.9%)\n- docs: available 100.000% of 4319 attempts"), "{stdout}");
 }
+
+#[test]
+fn the_statements_busiest_since_the_last_attempt_are_reported_with_their_mean_time() {
+    let Some(server) = PgServer::start() else { return };
+    let env = [("HW_TEST_PGPASSWORD", util_postgres::PASSWORD)];
+    let dir = tempfile::tempdir().unwrap();
+    server.psql("SELECT pg_sleep(0.3)");
+    let config = pg_probe(&server, "SELECT 1", "statements = true\ninterval = \"1s\"\ntimeout = \"900ms\"");
+    // One attempt has no earlier counters: it names the busiest since the statistics' reset.
+    let (code, stdout, stderr) = run_probe(dir.path(), &config, "db", &env);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let line = stdout.lines().find(|l| l.contains("pg_sleep")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("1 calls since the statistics' reset, mean 30"), "{line}");
+
+    // The agent reports each statement's calls and mean time since its last attempt.
+    let mut agent = TestAgent::start_with_env(tempfile::tempdir().unwrap(), &agent_config(&config), &env);
+    agent.wait_for(Duration::from_secs(30), "a first attempt", |c| count(c, "SELECT count(*) FROM probe_last") == 1);
+    for _ in 0..2 {
+        server.psql("SELECT pg_sleep(0.3)");
+    }
+    let id = server.psql("SELECT queryid FROM pg_stat_statements WHERE query LIKE '%pg_sleep%' AND toplevel");
+    let slow = format!(
+        "SELECT count(*) FROM sample_values WHERE metric = 'probe.statement_mean_seconds'
+         AND json_extract(labels, '$.statement') = '{id}' AND value BETWEEN 0.29 AND 0.6"
+    );
+    agent.wait_for(Duration::from_secs(30), "the slow statement's mean", |c| count(c, &slow) >= 1);
+    let (status, log) = agent.stop();
+    assert!(status.success(), "{log}");
+    let conn = rusqlite::Connection::open(agent.store()).unwrap();
+    let per_attempt = "SELECT max(n) FROM (SELECT count(*) AS n FROM sample_values
+                       WHERE metric = 'probe.statement_calls' GROUP BY ts)";
+    assert!(count(&conn, per_attempt) <= 10, "at most 10 statements an attempt");
+}

@@ -111,10 +111,11 @@ impl PgServer {
         c
     }
 
-    /// Runs `sql` and waits for it.
-    pub fn psql(&self, sql: &str) {
-        let out = self.psql_command().args(["-c", sql]).output().unwrap();
+    /// Runs `sql`, waits for it and returns its unaligned output.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = self.psql_command().args(["-At", "-c", sql]).output().unwrap();
         assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// Opens a session that runs `script` and stays connected (its stdin held open).

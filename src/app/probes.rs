@@ -112,6 +112,12 @@ pub fn run_now(config: &Config, name: &str) -> Result<()> {
         let shown = if metric.unit == "s" { shown_secs(*value) } else { format!("{value} {}", metric.unit) };
         outln!("  {:<24} {}", metric.name, shown.trim_end());
     }
+    for (metric, (label, part), value) in &attempt.parts {
+        outln!("  {:<24} {label}={part} {value}", metric.name);
+    }
+    for note in &attempt.notes {
+        outln!("  {note}");
+    }
     for w in &attempt.warnings {
         outln!("  degraded: {w}");
     }

@@ -82,7 +82,7 @@ fn foreign_key(p: &RawProbe, kind: &str) -> Option<(&'static str, usize)> {
     const AI: &[&str] = &["ai"];
     const QUERY: &[&str] = &["sqlite", "postgres"];
     let kind_at = p.kind.span().start;
-    let keys: [(&str, &[&str], Option<usize>); 18] = [
+    let keys: [(&str, &[&str], Option<usize>); 19] = [
         ("url", WEB, p.url.as_ref().map(|v| v.span().start)),
         ("method", HTTP, p.method.as_ref().map(|v| v.span().start)),
         ("headers", HTTP, p.headers.as_ref().map(|h| h.keys().next().map_or(kind_at, |k| k.span().start))),
@@ -101,6 +101,7 @@ fn foreign_key(p: &RawProbe, kind: &str) -> Option<(&'static str, usize)> {
         ("path", &["sqlite"], p.path.as_ref().map(|v| v.span().start)),
         ("query", QUERY, p.query.as_ref().map(|v| v.span().start)),
         ("connection", &["postgres"], p.connection.as_ref().map(|v| v.span().start)),
+        ("statements", &["postgres"], p.statements.as_ref().map(|v| v.span().start)),
     ];
     keys.into_iter().find_map(|(name, kinds, at)| Some((name, at?)).filter(|_| !kinds.contains(&kind)))
 }
@@ -145,6 +146,7 @@ fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<
         connection,
         query: query(key, p.query.as_ref(), loc)?,
         secret: secret(key, p.secret_env, p.secret_file, loc)?,
+        statements: p.statements.is_some_and(|s| *s.get_ref()),
         conditions: conditions(&format!("{key}.conditions"), p.conditions, Kind::Database, loc)?,
         warn_conditions: conditions(&format!("{key}.warn_conditions"), p.warn_conditions, Kind::Database, loc)?,
     })

@@ -244,4 +244,5 @@ pub struct RawProbe {
     pub max_tokens: Option<Spanned<i64>>,
     pub completion_interval: Option<SpannedStr>,
     pub connection: Option<SpannedStr>,
+    pub statements: Option<Spanned<bool>>,
 }

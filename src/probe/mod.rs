@@ -196,11 +196,15 @@ pub struct Attempt {
     pub warnings: Vec<String>,
     /// What was measured, even for a failure that got an answer (a 503 still has a time).
     pub values: Vec<(&'static Metric, f64)>,
+    /// Measurements of a part of the target, with the label that names it (a statement).
+    pub parts: Vec<(&'static Metric, (&'static str, String), f64)>,
+    /// What `probe run` prints beside the measurements (a statement's text); not stored.
+    pub notes: Vec<String>,
 }
 
 impl Attempt {
     fn new(at_ms: i64) -> Attempt {
-        Attempt { at_ms, failure: None, warnings: Vec::new(), values: Vec::new() }
+        Attempt { at_ms, failure: None, warnings: Vec::new(), values: Vec::new(), parts: Vec::new(), notes: Vec::new() }
     }
 
     fn failed(mut self, failure: Failure) -> Attempt {
@@ -223,10 +227,15 @@ impl Attempt {
         let ts = self.at_ms.div_euclid(1000);
         let up = f64::from(u8::from(self.failure.is_none()));
         let degraded = f64::from(u8::from(self.failure.is_none() && !self.warnings.is_empty()));
+        let parts = self.parts.iter().map(|(metric, (label, part), value)| {
+            let key = SeriesKey::labelled(metric, vec![("probe", name.to_owned()), (*label, part.clone())]);
+            Sample { key, ts, value: *value }
+        });
         [(&PROBE_UP, up), (&PROBE_DEGRADED, degraded)]
             .into_iter()
             .chain(self.values.iter().copied())
             .map(|(metric, value)| Sample { key: SeriesKey::with(metric, "probe", name), ts, value })
+            .chain(parts)
             .collect()
     }
 }
@@ -259,7 +268,7 @@ enum Ready {
     Http(Http, reqwest::Client),
     Ai(Ai, reqwest::Client),
     Sqlite(Sqlite),
-    Postgres(Postgres),
+    Postgres(Postgres, std::sync::Mutex<postgres::Counters>),
 }
 
 impl Prober {
@@ -270,7 +279,7 @@ impl Prober {
             Target::Http(h) => Ready::Http(h.clone(), h.client().map_err(named)?),
             Target::Ai(a) => Ready::Ai(a.clone(), a.client().map_err(named)?),
             Target::Sqlite(s) => Ready::Sqlite(s.clone()),
-            Target::Postgres(p) => Ready::Postgres(p.clone()),
+            Target::Postgres(p) => Ready::Postgres(p.clone(), std::sync::Mutex::default()),
         };
         Ok(Prober { probe, ready, last_completion: AtomicI64::new(i64::MIN) })
     }
@@ -307,7 +316,7 @@ impl Prober {
             Ready::Sqlite(s) => s.attempt(timeout, at_ms).await,
             // Dropped at the timeout, the client closes its connection; the server cancels
             // the query when it next writes to the socket.
-            Ready::Postgres(p) => cut_off(at_ms, timeout, p.attempt(at_ms)).await,
+            Ready::Postgres(p, counters) => cut_off(at_ms, timeout, p.attempt(at_ms, counters)).await,
         }
     }
 }

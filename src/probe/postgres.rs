@@ -1,11 +1,15 @@
 //! The postgres probe: a fresh connection (its time measured), one query in the simple
 //! protocol (one round trip, timed from its send to its last row), then the server's
-//! connection counts from `pg_stat_activity` on the same connection.
+//! connection counts from `pg_stat_activity` on the same connection and, with
+//! `statements = true`, the 10 statements busiest since the last attempt
+//! (`pg_stat_statements`, as deltas of its counters: calls and mean time).
 //!
 //! The password comes from the probe's secret, never from the connection string (the
 //! config refuses one there). TLS to PostgreSQL is not spoken yet: `sslmode=require` is a
 //! config error rather than a probe that always fails.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,8 +19,21 @@ use super::condition::{Answer, Condition};
 use super::{Attempt, Failure, Reason, Secret};
 use crate::metrics::{
     PROBE_CONNECT, PROBE_DB_CONNECTIONS, PROBE_DB_CONNECTIONS_PCT, PROBE_DB_IDLE_IN_TX, PROBE_DB_MAX_CONNECTIONS,
-    PROBE_QUERY, PROBE_ROWS, PROBE_VALUE,
+    PROBE_QUERY, PROBE_ROWS, PROBE_STATEMENT_CALLS, PROBE_STATEMENT_MEAN, PROBE_VALUE,
 };
+
+/// The database's statements by total time, cumulative since its statistics were reset
+/// (`pg_stat_statements`); the probe keeps the 10 busiest since its last attempt.
+const STATEMENTS: &str = "SELECT queryid, calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 100)
+       FROM pg_stat_statements
+       WHERE toplevel AND queryid IS NOT NULL AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       ORDER BY total_exec_time DESC LIMIT 200";
+
+/// Statements reported per attempt: the series stay few whatever the workload.
+const TOP: usize = 10;
+
+/// Each statement's counters at the last attempt, by query id: calls and total ms.
+pub type Counters = HashMap<i64, (f64, f64)>;
 
 /// The server's own counts, asked after the probe's query; the probe's own connection is
 /// left out of those in use.
@@ -36,6 +53,8 @@ pub struct Postgres {
     pub query: String,
     /// The password.
     pub secret: Option<Secret>,
+    /// Whether the busiest statements are reported (`pg_stat_statements`).
+    pub statements: bool,
     /// Must all hold, or the attempt fails.
     pub conditions: Vec<Condition>,
     /// Must all hold, or the attempt is up but degraded.
@@ -61,7 +80,8 @@ fn failure(e: &tokio_postgres::Error, connecting: bool) -> Failure {
 
 impl Postgres {
     /// One attempt started at `at_ms`.
-    pub async fn attempt(&self, at_ms: i64) -> Attempt {
+    /// `counters` are the statements' counters of the last attempt, replaced by this one's.
+    pub async fn attempt(&self, at_ms: i64, counters: &Mutex<Counters>) -> Attempt {
         let attempt = Attempt::new(at_ms);
         let mut config = self.connection.clone();
         if let Some(secret) = &self.secret {
@@ -83,6 +103,12 @@ impl Postgres {
         let mut attempt = attempt;
         attempt.values.push((&PROBE_CONNECT, connect.as_secs_f64()));
         let result = self.measure(&client, &mut attempt).await;
+        if result.is_ok() && self.statements {
+            // A missing extension degrades the probe rather than failing it.
+            if let Err(e) = statements(&client, &mut attempt, counters).await {
+                attempt.warnings.push(format!("pg_stat_statements: {}", failure(&e, false).detail));
+            }
+        }
         drop(client);
         let _ = driver.await;
         match result {
@@ -123,6 +149,47 @@ impl Postgres {
     pub fn target(&self) -> String {
         format!("{}: {}", self.shown, self.query)
     }
+}
+
+/// Reports the statements busiest since the last attempt (on the first, since the
+/// statistics' reset, as notes only), and keeps their counters for the next.
+async fn statements(
+    client: &tokio_postgres::Client,
+    attempt: &mut Attempt,
+    counters: &Mutex<Counters>,
+) -> Result<(), tokio_postgres::Error> {
+    let rows = client.simple_query(STATEMENTS).await?;
+    let now: Vec<(i64, f64, f64, String)> = rows
+        .iter()
+        .filter_map(|m| if let SimpleQueryMessage::Row(r) = m { Some(r) } else { None })
+        .filter_map(|r| {
+            let field = |i: usize| r.try_get(i).ok().flatten();
+            Some((field(0)?.parse().ok()?, field(1)?.parse().ok()?, field(2)?.parse().ok()?, field(3)?.to_owned()))
+        })
+        .collect();
+    let mut last = counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let first = last.is_empty();
+    let mut busy: Vec<(i64, f64, f64, &str)> = now
+        .iter()
+        .filter_map(|(id, calls, total, text)| {
+            let (c0, t0) = if first { (0.0, 0.0) } else { last.get(id).copied().unwrap_or((0.0, 0.0)) };
+            let (calls, ms) = (calls - c0, total - t0);
+            (calls > 0.0 && ms >= 0.0).then_some((*id, calls, ms, text.as_str()))
+        })
+        .collect();
+    busy.sort_by(|a, b| b.2.total_cmp(&a.2));
+    busy.truncate(TOP);
+    let since = if first { "since the statistics' reset" } else { "since the last attempt" };
+    for (id, calls, ms, text) in &busy {
+        let mean = ms / calls / 1000.0;
+        attempt.notes.push(format!("statement {id}: {calls} calls {since}, mean {:.3} ms: {text}", mean * 1000.0));
+        if !first {
+            attempt.parts.push((&PROBE_STATEMENT_CALLS, ("statement", id.to_string()), *calls));
+            attempt.parts.push((&PROBE_STATEMENT_MEAN, ("statement", id.to_string()), mean));
+        }
+    }
+    *last = now.into_iter().map(|(id, calls, total, _)| (id, (calls, total))).collect();
+    Ok(())
 }
 
 /// What the query gave.
