@@ -127,3 +127,29 @@ pub fn trends(
     }
     Ok(out)
 }
+
+/// Every raw value of the series of `metrics` in `[from, until)`, from both stores joined
+/// at the watermark (the archive's older values first), by series. For a few series only
+/// (probes'): each value is read, none aggregated.
+pub fn values(
+    store: Option<&Store>,
+    archive: Option<&Archive>,
+    metrics: &[&crate::metrics::Metric],
+    (from, until): (i64, i64),
+) -> Result<Vec<crate::store::SeriesValues>, TrendError> {
+    let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
+    let mut all = match archive {
+        Some(a) if from < watermark => a.series_between(metrics, from, until.min(watermark))?,
+        _ => Vec::new(),
+    };
+    for hot in store.map(|s| s.series_between(metrics, from.max(watermark), until)).transpose()?.unwrap_or_default() {
+        match all.iter_mut().find(|s| s.key == hot.key) {
+            Some(s) => {
+                s.values.extend(hot.values);
+                s.times.extend(hot.times);
+            }
+            None => all.push(hot),
+        }
+    }
+    Ok(all)
+}

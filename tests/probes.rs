@@ -42,6 +42,19 @@ fn run_probe(dir: &std::path::Path, config: &str, name: &str, env: &[(&str, &str
     (out.status.code(), stdout, stderr)
 }
 
+/// `hostwatch report run JOB` on the hot store in `dir` with `config` (TOML text).
+fn report_run(dir: &std::path::Path, config: &str, job: &str) -> String {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = bin()
+        .args(["--config", path.to_str().unwrap(), "--data-dir", dir.to_str().unwrap(), "report", "run", job])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    stdout
+}
+
 /// The value printed for `metric` by `probe run`, in seconds for times.
 fn printed(stdout: &str, metric: &str) -> f64 {
     let line = stdout
@@ -617,25 +630,10 @@ fn the_quarterly_review_holds_each_probe_to_its_sla() {
     let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
     store.write(&Batch { samples, gaps: Vec::new(), probes: Vec::new() }, now, 0).unwrap();
     drop(store);
-    let config = dir.path().join("config.toml");
     let probes =
         [probe("api", "http://127.0.0.1:9/", "sla = 99.9"), probe("docs", "http://127.0.0.1:9/", "sla = 99.0")]
             .concat();
-    std::fs::write(&config, format!("[archive]\nenabled = false\n{probes}")).unwrap();
-    let out = bin()
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "report",
-            "run",
-            "quarterly_capacity",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
+    let stdout = report_run(dir.path(), &format!("[archive]\nenabled = false\n{probes}"), "quarterly_capacity");
     assert!(
         stdout.contains("- **warning** probe api: available 98.981% over 90 days, below its SLA of 99.9%: about "),
         "{stdout}"
@@ -675,4 +673,52 @@ fn the_statements_busiest_since_the_last_attempt_are_reported_with_their_mean_ti
     let per_attempt = "SELECT max(n) FROM (SELECT count(*) AS n FROM sample_values
                        WHERE metric = 'probe.statement_calls' GROUP BY ts)";
     assert!(count(&conn, per_attempt) <= 10, "at most 10 statements an attempt");
+}
+
+#[test]
+fn the_daily_review_gives_ai_and_database_performance_against_the_week_before() {
+    use hostwatch::metrics::{self as m, Sample, SeriesKey};
+    use hostwatch::store::{Batch, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let day_start = (now - 86_400).div_euclid(3600) * 3600;
+    let of = |metric: &'static m::Metric, probe: &str, ts: i64, value: f64| Sample {
+        key: SeriesKey::with(metric, "probe", probe),
+        ts,
+        value,
+    };
+    let statement = |id: &str, ts: i64, value: f64| Sample {
+        key: SeriesKey::labelled(&m::PROBE_STATEMENT_MEAN, vec![("probe", "pg".into()), ("statement", id.into())]),
+        ts,
+        value,
+    };
+    let mut samples = Vec::new();
+    for ts in (now - 8 * 86_400..now).step_by(600) {
+        // The last day: the model's first token twice as slow, the database three times.
+        let day = ts >= day_start;
+        let pick = |before: f64, after: f64| if day { after } else { before };
+        samples.extend([
+            of(&m::PROBE_TTFT, "llm", ts, pick(0.3, 0.6)),
+            of(&m::PROBE_AI_RESPONSE, "llm", ts, pick(1.0, 1.2)),
+            of(&m::PROBE_TOKENS_PER_SECOND, "llm", ts, 40.0),
+            of(&m::PROBE_CACHE_HIT, "llm", ts, 75.0),
+            of(&m::PROBE_QUERY, "pg", ts, pick(0.010, 0.030)),
+            of(&m::PROBE_DB_CONNECTIONS_PCT, "pg", ts, pick(10.0, 35.0)),
+            statement("42", ts, pick(0.1, 0.3)),
+            statement("7", ts, 0.05),
+        ]);
+    }
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    store.write(&Batch { samples, gaps: Vec::new(), probes: Vec::new() }, now, 0).unwrap();
+    drop(store);
+    let stdout = report_run(dir.path(), "[archive]\nenabled = false\n", "daily_review");
+    for want in [
+        "- **warning** probe llm: time to first token p95 600 ms over the day, 300 ms the 7 days before",
+        "- **warning** probe pg: query time p95 30 ms over the day, 10 ms the 7 days before",
+        "## AI model performance\n\n- llm: time to first token p95 600 ms (300 ms the 7 days before), response time p95 1.20 s (1.00 s the 7 days before), 40.0 tokens/s (median), prompt cache hit 75% (median)\n",
+        "## Database performance\n\n- pg: query time p95 30 ms (10 ms the 7 days before), connections in use at most 35% of max\n- pg: statement 42 got slower: mean 300 ms over the day, 100 ms the 7 days before\n",
+    ] {
+        assert!(stdout.contains(want), "wanted {want:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("probe llm: response time") && !stdout.contains("statement 7"), "{stdout}");
 }

@@ -40,6 +40,7 @@ mod rollup;
 mod series;
 mod settings;
 mod trend;
+mod values;
 
 use std::path::{Path, PathBuf};
 

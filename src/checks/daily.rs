@@ -1,5 +1,6 @@
 //! `daily_review`: the last day against the 7 days before at the same hours (sustained
-//! anomalies, peaks), the alerts it fired, the busiest and largest processes, and leak suspects
+//! anomalies, peaks), its probes' AI model and database performance against the 7 days
+//! before ([`super::probe_review`]), the alerts it fired, the busiest and largest processes, and leak suspects
 //! (processes whose memory grew steadily for days). Processes are reviewed by name, all
 //! pids of a name together, and at most [`MAX_NAMES`] of them. Each metric is read in one
 //! grouped query per store (by series, or by process name), so the review scans each time
@@ -184,9 +185,17 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
         .filter(|e| matches!(e.event, EventKind::Fired | EventKind::Escalated))
         .map(|e| format!("{} {} {}: {}", e.rule, e.event.as_str(), e.severity.as_str(), e.series))
         .collect();
+    let probes = super::probe_review::review(both, day_start);
+    findings.extend(probes.findings);
     let title = format!("Daily review, {}", crate::units::rfc3339(slot * 1000));
-    let sections =
-        [("Peaks", peaks), ("Alerts fired", alerts), ("Busiest processes", busiest), ("Largest processes", largest)];
+    let sections = [
+        ("Peaks", peaks),
+        ("AI model performance", probes.ai),
+        ("Database performance", probes.databases),
+        ("Alerts fired", alerts),
+        ("Busiest processes", busiest),
+        ("Largest processes", largest),
+    ];
     Ok(Report::new("daily_review", slot, &title, findings, &sections))
 }
 

@@ -11,6 +11,7 @@ pub mod daily;
 pub mod fit;
 pub mod hourly;
 pub mod monthly;
+pub mod probe_review;
 pub mod probes;
 pub mod schedule;
 pub mod weekly;

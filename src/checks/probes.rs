@@ -14,7 +14,7 @@ use crate::store::{Group, Selector, SeriesValues, Store, StoreError};
 pub const RESPONSE: [&Metric; 3] = [&m::PROBE_AI_RESPONSE, &m::PROBE_QUERY, &m::PROBE_DURATION];
 
 /// Seconds as people read a response time.
-fn seconds(v: f64) -> String {
+pub fn seconds(v: f64) -> String {
     if v < 1.0 { format!("{:.0} ms", v * 1000.0) } else { format!("{v:.2} s") }
 }
 

@@ -23,6 +23,9 @@ use crate::store::{OutboxRow, Shared, Store, StoreError};
 /// cut short is sent again at the next start.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The longest probe interval the stale period follows.
+const PROBE_STALE_CAP: Duration = Duration::from_secs(600);
+
 /// The rule engine, the way to the writer and the channels' loops.
 pub struct Alerting {
     /// Turns samples into changes; `None` with alerts off.
@@ -57,7 +60,9 @@ impl Alerting {
         let a = &config.alerts;
         let mut engine = (a.enabled && !a.rules.is_empty()).then(|| {
             // A series silent for a few of its slowest intervals is gone (an unplugged disk).
-            let probes = config.probes.probes.iter().filter(|p| p.enabled).map(|p| p.interval);
+            // Probes count up to 10 minutes: a daily probe must not keep every vanished
+            // process's window for days.
+            let probes = config.probes.probes.iter().filter(|p| p.enabled).map(|p| p.interval.min(PROBE_STALE_CAP));
             let slowest = probes.fold(config.sampling.interval.max(config.processes.interval), Duration::max);
             let stale = slowest * u32::try_from(GAP_FACTOR).unwrap_or(3) + a.grace;
             Engine::new(a.rules.clone(), crate::rules::logical_cpus(), a.repeat, stale)

@@ -176,6 +176,26 @@ impl SeriesValues {
         (self.times.first().copied().unwrap_or(0), self.times.last().copied().unwrap_or(0))
     }
 
+    /// Rows of (metric, labels JSON, value, Unix seconds), ordered by series then time, as
+    /// series; rows of a metric or label this build does not know are left out.
+    pub fn from_rows(rows: impl IntoIterator<Item = (String, String, f64, i64)>) -> Vec<SeriesValues> {
+        let mut out: Vec<SeriesValues> = Vec::new();
+        // The series being read, and whether this build knows it.
+        let mut current: Option<(String, String, bool)> = None;
+        for (metric, labels, value, ts) in rows {
+            if current.as_ref().is_none_or(|(m, l, _)| *m != metric || *l != labels) {
+                let key = crate::metrics::SeriesKey::from_parts(&metric, &labels);
+                current = Some((metric, labels, key.is_some()));
+                out.extend(key.map(|key| SeriesValues { key, values: Vec::new(), times: Vec::new() }));
+            }
+            if let (Some((_, _, true)), Some(last)) = (&current, out.last_mut()) {
+                last.values.push(value);
+                last.times.push(ts);
+            }
+        }
+        out
+    }
+
     /// The label `name`'s value, if the series has it.
     pub fn label(&self, name: &str) -> Option<&str> {
         self.key.labels.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
@@ -193,23 +213,8 @@ impl Store {
         let list = serde_json::to_string(&names).expect("names are plain strings");
         self.sql(|c| {
             let mut stmt = c.prepare(sql)?;
-            let mut rows = stmt.query(params![from, to, list])?;
-            let mut out: Vec<SeriesValues> = Vec::new();
-            let mut current: Option<(String, String)> = None;
-            while let Some(r) = rows.next()? {
-                let (metric, labels, value): (String, String, f64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                let ts: i64 = r.get(3)?;
-                if current.as_ref() != Some(&(metric.clone(), labels.clone())) {
-                    let Some(key) = crate::metrics::SeriesKey::from_parts(&metric, &labels) else { continue };
-                    out.push(SeriesValues { key, values: Vec::new(), times: Vec::new() });
-                    current = Some((metric, labels));
-                }
-                if let Some(last) = out.last_mut() {
-                    last.values.push(value);
-                    last.times.push(ts);
-                }
-            }
-            Ok(out)
+            let rows = stmt.query_map(params![from, to, list], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(SeriesValues::from_rows(rows.collect::<rusqlite::Result<Vec<_>>>()?))
         })
     }
 
