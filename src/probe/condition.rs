@@ -55,13 +55,30 @@ pub enum Kind {
     Database,
 }
 
+/// Each kind's subjects by their words (`body.PATH` aside): the parser's table and the
+/// list its errors show.
+const SUBJECTS: &[(Kind, &str, Subject)] = &[
+    (Kind::Http, "status", Subject::Status),
+    (Kind::Http, "response_time", Subject::ResponseTime),
+    (Kind::Http, "ttfb", Subject::Ttfb),
+    (Kind::Http, "body_size", Subject::BodySize),
+    (Kind::Http, "cert_days", Subject::CertDays),
+    (Kind::Http, "body", Subject::Body),
+    (Kind::Ai, "response_time", Subject::ResponseTime),
+    (Kind::Ai, "ttft", Subject::Ttft),
+    (Kind::Ai, "tokens_per_second", Subject::TokensPerSecond),
+    (Kind::Database, "query_time", Subject::QueryTime),
+    (Kind::Database, "rows", Subject::Rows),
+    (Kind::Database, "value", Subject::Value),
+];
+
 impl Kind {
-    fn subjects(self) -> &'static str {
-        match self {
-            Kind::Http => "status, response_time, ttfb, body_size, cert_days, body, body.PATH",
-            Kind::Ai => "response_time, ttft, tokens_per_second",
-            Kind::Database => "query_time, rows, value",
+    fn subjects(self) -> String {
+        let mut words: Vec<&str> = SUBJECTS.iter().filter(|(k, _, _)| *k == self).map(|(_, w, _)| *w).collect();
+        if self == Kind::Http {
+            words.push("body.PATH");
         }
+        words.join(", ")
     }
 }
 
@@ -143,28 +160,14 @@ impl Condition {
         let (op_text, op) = OPS.iter().find(|(w, _)| rest.starts_with(w)).ok_or_else(|| bad("unknown operator"))?;
         let value_text = rest[op_text.len()..].trim();
         let unknown = || bad(&format!("unknown subject {subject:?} (here: {})", kind.subjects()));
-        let subject = match (kind, subject) {
-            (Kind::Http, "status") => Subject::Status,
-            (Kind::Http, "response_time") => Subject::ResponseTime,
-            (Kind::Http, "ttfb") => Subject::Ttfb,
-            (Kind::Http, "body_size") => Subject::BodySize,
-            (Kind::Http, "cert_days") => Subject::CertDays,
-            (Kind::Http, "body") => Subject::Body,
-            (Kind::Ai, "response_time") => Subject::ResponseTime,
-            (Kind::Ai, "ttft") => Subject::Ttft,
-            (Kind::Ai, "tokens_per_second") => Subject::TokensPerSecond,
-            (Kind::Database, "query_time") => Subject::QueryTime,
-            (Kind::Database, "rows") => Subject::Rows,
-            (Kind::Database, "value") => Subject::Value,
-            (Kind::Http, s) => {
-                match s.strip_prefix("body.").filter(|p| !p.is_empty() && !p.split('.').any(str::is_empty)) {
-                    Some(path) => Subject::Json(
-                        path.split('.').map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect(),
-                    ),
-                    None => return Err(unknown()),
-                }
-            }
-            (Kind::Ai | Kind::Database, _) => return Err(unknown()),
+        let known = SUBJECTS.iter().find(|(k, w, _)| *k == kind && *w == subject).map(|(_, _, s)| s.clone());
+        let path = subject.strip_prefix("body.").filter(|p| kind == Kind::Http && !p.split('.').any(str::is_empty));
+        let subject = match (known, path) {
+            (Some(s), _) => s,
+            (None, Some(path)) => Subject::Json(
+                path.split('.').map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect(),
+            ),
+            (None, None) => return Err(unknown()),
         };
         let value = match (&subject, op) {
             (Subject::Body, Op::Contains | Op::NotContains) | (Subject::Json(_) | Subject::Value, _) => {
