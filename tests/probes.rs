@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{TestAgent, bin, count, require, text, wait_until};
+use crate::util::{TestAgent, bin, bin_via, count, require, text, wait_until};
 use crate::util_http::free_port;
 use crate::util_model::{Ending, ModelServer, Script};
 use crate::util_postgres::{self, PgServer};
@@ -23,9 +23,20 @@ fn probe(name: &str, url: &str, extra: &str) -> String {
 
 /// `hostwatch probe run NAME` with `config` written into `dir`.
 fn run_probe(dir: &std::path::Path, config: &str, name: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    run_probe_via(&[], dir, config, name, env)
+}
+
+/// [`run_probe`] through `wrapper` (see [`bin_via`]).
+fn run_probe_via(
+    wrapper: &[&str],
+    dir: &std::path::Path,
+    config: &str,
+    name: &str,
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
-    let out = bin()
+    let out = bin_via(wrapper)
         .args([
             "--config",
             path.to_str().unwrap(),
@@ -130,6 +141,21 @@ fn each_way_an_attempt_fails_is_named_and_a_followed_redirect_is_up() {
     let (code, _, stderr) = run_probe(dir.path(), &config, "nope", &[]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no probe \"nope\" in the config; probes are: accepted, down"), "{stderr}");
+}
+
+/// The lookup runs in a network namespace of its own with no interface up (`unshare
+/// --net`, as root): it fails at once, and no query leaves the machine.
+#[test]
+fn a_name_that_does_not_resolve_fails_as_dns() {
+    let isolated = Command::new("unshare").args(["--net", "true"]).status().is_ok_and(|s| s.success());
+    if !require(isolated, "unshare --net (util-linux, as root)") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = probe("named", "http://hostwatch-test.invalid/health", "timeout = \"5s\"");
+    let (code, stdout, stderr) = run_probe_via(&["unshare", "--net"], dir.path(), &config, "named", &[]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("probe named failed (dns)"), "{stderr}");
 }
 
 #[test]
@@ -595,7 +621,7 @@ fn a_stopped_database_fires_the_probes_error_rule() {
     let Some(server) = PgServer::start() else { return };
     let env = [("HW_TEST_PGPASSWORD", util_postgres::PASSWORD)];
     // The rule's window shortened from 10 minutes to 3 seconds (it waits for a full window).
-    let rule = "[alerts]\ngrace = \"0s\"\n[alerts.rules.probe_errors]\ncondition = \"avg 3s\"\n";
+    let rule = "[alerts]\ngrace = \"0s\"\n[alerts.rules.probe_errors]\ncondition = \"error_rate 3s\"\n";
     let config =
         format!("{}{rule}", agent_config(&pg_probe(&server, "SELECT 1", "interval = \"1s\"\ntimeout = \"900ms\"")));
     let mut agent = TestAgent::start_with_env(tempfile::tempdir().unwrap(), &config, &env);

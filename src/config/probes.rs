@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::error::{ConfigError, Locator};
 use super::raw::{RawProbe, SpannedStr};
 use super::validate::{DAY, DurationKey, MINUTE, SECOND, headers, is_name};
-use crate::probe::{Ai, Api, Condition, Http, Kind, Postgres, Probe, Secret, Settings, Sqlite, Target};
+use crate::probe::{Ai, Api, Clients, Condition, Http, Kind, Postgres, Probe, Secret, Settings, Sqlite, Target};
 
 /// Attempts under way at once, all probes together: "a few", so a slow target never holds
 /// many sockets and the agent's thread never juggles more than it must.
@@ -224,7 +224,7 @@ fn http(key: &str, p: RawProbe, loc: &Locator) -> Result<Http, ConfigError> {
         max_redirects,
     };
     if let Some(file) = &p.ca_file {
-        http.client().map_err(|e| loc.error(file.span().start, format!("{key}.ca_file: {e}")))?;
+        http.client(&mut Clients::default()).map_err(|e| loc.error(file.span().start, format!("{key}.ca_file: {e}")))?;
     }
     Ok(http)
 }

@@ -167,14 +167,14 @@ fn matcher(key: &str, label: &Spanned<String>, glob: &SpannedStr, loc: &Locator)
     Ok(Matcher { label: label.get_ref().clone(), pattern })
 }
 
-/// `"value"`, `"avg 5m"`, `"min 1m"`, `"max 1m"`, `"rate 1h"` or `"3 of 5"`.
+/// `"value"`, `"avg 5m"`, `"min 1m"`, `"max 1m"`, `"rate 1h"`, `"error_rate 10m"` or `"3 of 5"`.
 fn condition(key: &str, raw: &SpannedStr, loc: &Locator) -> Result<Condition, ConfigError> {
     let text = raw.get_ref().trim();
     let bad = |why: &str| {
         loc.error(
             raw.span().start,
             format!(
-                "{key}.condition = {:?}: {why}; write \"value\", \"avg 5m\", \"min 5m\", \"max 5m\", \"rate 1h\" or \"3 of 5\"",
+                "{key}.condition = {:?}: {why}; write \"value\", \"avg 5m\", \"min 5m\", \"max 5m\", \"rate 1h\", \"error_rate 10m\" or \"3 of 5\"",
                 raw.get_ref()
             ),
         )
@@ -199,6 +199,7 @@ fn condition(key: &str, raw: &SpannedStr, loc: &Locator) -> Result<Condition, Co
                 "min" => Ok(Condition::Min(w)),
                 "max" => Ok(Condition::Max(w)),
                 "rate" => Ok(Condition::Rate(w)),
+                "error_rate" => Ok(Condition::ErrorRate(w)),
                 _ => Err(bad(&format!("unknown function {f:?}"))),
             }
         }

@@ -16,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 use super::wall_ms;
 use crate::metrics::Sample;
-use crate::probe::{Attempt, Prober, Settings};
+use crate::probe::{Attempt, Clients, Prober, Settings};
 use crate::store::ProbeResult;
 
 /// The longest first offset: probes start within this of the agent, spread out.
@@ -44,9 +44,9 @@ impl Probing {
         let (tx, rx) = mpsc::channel(64);
         let (stop, stopped) = watch::channel(false);
         let limit = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-        let mut tasks = Vec::new();
+        let (mut tasks, mut clients) = (Vec::new(), Clients::default());
         for probe in settings.probes.iter().filter(|p| p.enabled) {
-            match Prober::new(probe.clone()) {
+            match Prober::new(probe.clone(), &mut clients) {
                 Ok(prober) => {
                     let start = Instant::now() + jitter(&probe.name, probe.interval);
                     let (tx, limit, stopped) = (tx.clone(), limit.clone(), stopped.clone());

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::condition::{Answer, Condition};
-use super::http::{authorize, client};
+use super::http::{Clients, authorize};
 use super::{Attempt, Failure, MAX_BODY, Reason, Secret};
 use crate::metrics::{
     PROBE_AI_RESPONSE, PROBE_CACHE_HIT, PROBE_COMPLETION_TOKENS, PROBE_DURATION, PROBE_PROMPT_TOKENS, PROBE_STATUS,
@@ -74,9 +74,10 @@ struct Stream {
 }
 
 impl Ai {
-    /// This probe's client (no redirects: a model API does not move).
-    pub fn client(&self) -> Result<reqwest::Client, String> {
-        client(self.ca_file.as_deref(), 0)
+    /// This probe's client (no redirects: a model API does not move), from those already
+    /// built if one fits.
+    pub fn client(&self, clients: &mut Clients) -> Result<reqwest::Client, String> {
+        clients.get(self.ca_file.as_deref(), 0)
     }
 
     fn endpoint(&self, path: &str) -> reqwest::Url {

@@ -2,6 +2,8 @@
 //! the connect to the status line and headers, then to the body's last byte), judged by its
 //! expected status and conditions.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -46,7 +48,7 @@ pub struct Http {
 /// A client for probes: no idle connections kept, so every attempt pays the connect (and
 /// TLS handshake) a user's first request pays; TLS details kept for the certificate's
 /// expiry; `ca_file`'s certificates trusted beside the system's.
-pub fn client(ca_file: Option<&Path>, max_redirects: usize) -> Result<reqwest::Client, String> {
+fn client(ca_file: Option<&Path>, max_redirects: usize) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .tls_info(true)
@@ -59,6 +61,23 @@ pub fn client(ca_file: Option<&Path>, max_redirects: usize) -> Result<reqwest::C
         builder = builder.tls_certs_merge(certs);
     }
     builder.build().map_err(|e| format!("cannot configure the HTTP client: {e}"))
+}
+
+/// Clients shared by the probes that would build the same one. Each client holds its own
+/// TLS configuration and parsed copy of the system's root certificates; ten probes with
+/// the same `ca_file` and redirect limit use one. Sharing keeps attempts apart: with no
+/// idle connections kept, each still opens its own.
+#[derive(Default)]
+pub struct Clients(HashMap<(Option<PathBuf>, usize), reqwest::Client>);
+
+impl Clients {
+    /// The client for these TLS and redirect settings, built on first use.
+    pub fn get(&mut self, ca_file: Option<&Path>, max_redirects: usize) -> Result<reqwest::Client, String> {
+        match self.0.entry((ca_file.map(Path::to_path_buf), max_redirects)) {
+            Entry::Occupied(built) => Ok(built.get().clone()),
+            Entry::Vacant(slot) => Ok(slot.insert(client(ca_file, max_redirects)?).clone()),
+        }
+    }
 }
 
 /// `request` with the secret, read now, as `Authorization: Bearer ...` or as the value of
@@ -81,9 +100,9 @@ pub fn authorize(
 }
 
 impl Http {
-    /// This probe's client.
-    pub fn client(&self) -> Result<reqwest::Client, String> {
-        client(self.ca_file.as_deref(), self.max_redirects)
+    /// This probe's client, from those already built if one fits.
+    pub fn client(&self, clients: &mut Clients) -> Result<reqwest::Client, String> {
+        clients.get(self.ca_file.as_deref(), self.max_redirects)
     }
 
     /// The request, secret included.
@@ -166,5 +185,25 @@ impl Http {
             shown.set_query(Some("…"));
         }
         format!("{} {shown}", self.method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_with_the_same_tls_and_redirect_settings_share_one_client() {
+        let mut clients = Clients::default();
+        for _ in 0..10 {
+            clients.get(None, 0).unwrap();
+        }
+        assert_eq!(clients.0.len(), 1);
+        clients.get(None, 5).unwrap();
+        assert_eq!(clients.0.len(), 2);
+        let missing = Path::new("/nonexistent/ca.pem");
+        let err = clients.get(Some(missing), 0).unwrap_err();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+        assert_eq!(clients.0.len(), 2, "a client that failed to build is not kept");
     }
 }

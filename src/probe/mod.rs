@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use ai::{Ai, Api};
 pub use condition::{Answer, Condition, Kind, Op, Subject};
-pub use http::{Http, KEPT_BODY, MAX_BODY};
+pub use http::{Clients, Http, KEPT_BODY, MAX_BODY};
 pub use postgres::Postgres;
 pub use secret::Secret;
 pub use sqlite::Sqlite;
@@ -272,12 +272,13 @@ enum Ready {
 }
 
 impl Prober {
-    /// Builds the probe's client; an error (an unreadable CA file) names the probe.
-    pub fn new(probe: Probe) -> Result<Prober, String> {
+    /// Takes the probe's client from `clients` (built there on first use); an error (an
+    /// unreadable CA file) names the probe.
+    pub fn new(probe: Probe, clients: &mut Clients) -> Result<Prober, String> {
         let named = |e| format!("probe {}: {e}", probe.name);
         let ready = match &probe.target {
-            Target::Http(h) => Ready::Http(h.clone(), h.client().map_err(named)?),
-            Target::Ai(a) => Ready::Ai(a.clone(), a.client().map_err(named)?),
+            Target::Http(h) => Ready::Http(h.clone(), h.client(clients).map_err(named)?),
+            Target::Ai(a) => Ready::Ai(a.clone(), a.client(clients).map_err(named)?),
             Target::Sqlite(s) => Ready::Sqlite(s.clone()),
             Target::Postgres(p) => Ready::Postgres(p.clone(), std::sync::Mutex::default()),
         };

@@ -100,6 +100,9 @@ pub enum Condition {
     Max(Duration),
     /// The change per second between the first and last sample within the window.
     Rate(Duration),
+    /// The share of samples within the window that are zero (below 0.5): for an up/down
+    /// series such as `probe.up`, the share of failed attempts, the error rate.
+    ErrorRate(Duration),
     /// At least `hits` of the last `of` samples are beyond the threshold.
     Count {
         /// How many must be beyond.
@@ -107,6 +110,25 @@ pub enum Condition {
         /// Out of how many of the latest samples.
         of: usize,
     },
+}
+
+impl Condition {
+    /// The span of time the condition looks back over, if it is one of time.
+    pub fn window(self) -> Option<Duration> {
+        match self {
+            Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) | Condition::ErrorRate(w) => {
+                Some(w)
+            }
+            Condition::Value | Condition::Count { .. } => None,
+        }
+    }
+
+    /// Whether the condition compares the samples themselves (their latest, mean, least,
+    /// greatest): then a span's values or percentiles can be judged against the rule's
+    /// thresholds directly. A rate or an error rate is in other units.
+    pub fn on_values(self) -> bool {
+        !matches!(self, Condition::Rate(_) | Condition::ErrorRate(_))
+    }
 }
 
 impl fmt::Display for Condition {
@@ -118,6 +140,7 @@ impl fmt::Display for Condition {
             Condition::Min(w) => write!(f, "min {}", d(w)),
             Condition::Max(w) => write!(f, "max {}", d(w)),
             Condition::Rate(w) => write!(f, "rate {}", d(w)),
+            Condition::ErrorRate(w) => write!(f, "error_rate {}", d(w)),
             Condition::Count { hits, of } => write!(f, "{hits} of {of}"),
         }
     }

@@ -56,12 +56,10 @@ impl Measure {
 impl Window {
     /// Makes the window keep at least what `condition` needs.
     pub fn need(&mut self, condition: Condition) {
-        match condition {
-            Condition::Value => self.keep_count = self.keep_count.max(1),
-            Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) => {
-                self.keep_secs = self.keep_secs.max(secs(w));
-            }
-            Condition::Count { of, .. } => self.keep_count = self.keep_count.max(of),
+        match (condition, condition.window()) {
+            (_, Some(w)) => self.keep_secs = self.keep_secs.max(secs(w)),
+            (Condition::Count { of, .. }, None) => self.keep_count = self.keep_count.max(of),
+            (_, None) => self.keep_count = self.keep_count.max(1),
         }
     }
 
@@ -95,7 +93,7 @@ impl Window {
     /// not a 5-minute average), or without enough samples (a rate needs two).
     pub fn measure(&self, condition: Condition, divisor: f64) -> Option<Measure> {
         let (newest, latest) = self.latest()?;
-        if let Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) = condition {
+        if let Some(w) = condition.window() {
             let watched = newest - self.first.unwrap_or(newest);
             if watched < secs(w) {
                 return None;
@@ -121,6 +119,10 @@ impl Window {
                 }
                 #[allow(clippy::cast_precision_loss)] // seconds within a window are small
                 Measure::Value((latest / divisor - v0) / secs as f64)
+            }
+            Condition::ErrorRate(w) => {
+                let (failed, n) = within(w).fold((0_u32, 0_u32), |(f, n), (_, v)| (f + u32::from(v < 0.5), n + 1));
+                Measure::Value(f64::from(failed) / f64::from(n))
             }
             Condition::Count { hits, of } => {
                 let skip = self.samples.len().saturating_sub(of);
@@ -160,6 +162,18 @@ mod tests {
         assert_eq!(w.measure(Condition::Min(Duration::from_secs(10)), 1.0), Some(Measure::Value(20.0)));
         assert_eq!(w.measure(Condition::Rate(Duration::from_secs(10)), 1.0), Some(Measure::Value(2.0)));
         assert_eq!(w.samples.len(), 2);
+    }
+
+    #[test]
+    fn an_error_rate_is_the_share_of_failed_attempts_within_its_window() {
+        let rate = Condition::ErrorRate(Duration::from_secs(100));
+        // 20 attempts 10 s apart, the 1st, 12th and 17th failed: the 1st is outside (90, 190].
+        let attempts: Vec<(i64, f64)> =
+            (0..20).map(|i| (i * 10, if [0, 11, 16].contains(&i) { 0.0 } else { 1.0 })).collect();
+        let w = window(rate, &attempts);
+        assert_eq!(w.measure(rate, 1.0), Some(Measure::Value(0.2)), "2 of the last 10");
+        assert!(w.measure(rate, 1.0).unwrap().beyond(Direction::Above, 0.05));
+        assert_eq!(window(rate, &attempts[..5]).measure(rate, 1.0), None, "watched 40 of 100 seconds");
     }
 
     #[test]
