@@ -10,9 +10,17 @@ start() { # name, command...
   names+=("$name")
 }
 
+free_port() { # a TCP port on 127.0.0.1 nothing listens on now
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 hostwatch_agent() { # name, config text
   mkdir -p "$work/$1"
   printf '%s\n' "$2" >"$work/$1/config.toml"
+  # As at its defaults, with the server on and no client, each on a port of its own.
+  if ! grep -q '^\[server\]' "$work/$1/config.toml"; then
+    printf '[server]\nlisten = "127.0.0.1:%s"\n' "$(free_port)" >>"$work/$1/config.toml"
+  fi
   start "$1" "$bin" --config "$work/$1/config.toml" --data-dir "$work/$1/data" run
 }
 

@@ -22,7 +22,9 @@ site=$!
 pg="$work/pg"
 mkdir -p "$pg"
 as_pg() { if [ "$(id -u)" = 0 ]; then chown -R nobody:nogroup "$pg"; runuser -u nobody -- "$@"; else "$@"; fi; }
-pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+pgport=$(free_port)
 as_pg "$pgbin/initdb" -D "$pg/data" -A trust -U postgres --no-sync >/dev/null
 as_pg "$pgbin/pg_ctl" -D "$pg/data" -o "-p $pgport -k $pg -c listen_addresses=127.0.0.1" -l "$pg/log" -w start >/dev/null
 cleanup() {
@@ -31,8 +33,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-# shellcheck source=bench/lib.sh
-. bench/lib.sh
 while [ ! -s "$work/port" ]; do sleep 0.1; done
 url="http://127.0.0.1:$(cat "$work/port")"
 probes=""

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::metrics::parse_label;
+use crate::units::{When, parse_step};
+
 /// A lightweight per-host performance agent: samples the host into a local store.
 #[derive(Debug, Parser)]
 #[command(name = "hostwatch", version, about, propagate_version = true)]
@@ -60,56 +63,6 @@ pub enum ExportFormat {
     Csv,
 }
 
-/// A point in time on the command line: `30d` (that long ago), `2026-11-01`, or an RFC 3339
-/// time (`2026-11-01T08:00:00Z`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    /// This long before now.
-    Ago(Duration),
-    /// This Unix time, in seconds.
-    At(i64),
-}
-
-impl When {
-    /// Unix seconds, given the present.
-    pub fn resolve(self, now: i64) -> i64 {
-        match self {
-            When::Ago(d) => now - i64::try_from(d.as_secs()).unwrap_or(now),
-            When::At(t) => t,
-        }
-    }
-}
-
-fn parse_when(s: &str) -> Result<When, String> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(When::Ago(d));
-    }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(When::At(t.timestamp()));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(When::At(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()));
-    }
-    Err(format!("{s:?} is neither a duration (30d, 12h) nor a date (2026-11-01) nor an RFC 3339 time"))
-}
-
-fn parse_step(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))?;
-    if d.as_secs() == 0 || d.subsec_nanos() != 0 {
-        return Err(format!("{s:?}: the step must be a whole number of seconds, at least 1s"));
-    }
-    Ok(d)
-}
-
-/// `KEY=VALUE`, with the key one of the catalogue's label names (it becomes SQL).
-fn parse_label(s: &str) -> Result<(&'static str, String), String> {
-    let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
-    let Some(known) = crate::metrics::LABELS.iter().find(|l| **l == k) else {
-        return Err(format!("unknown label {k:?}; labels are {}", crate::metrics::LABELS.join(", ")));
-    };
-    Ok((known, v.to_owned()))
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -137,10 +90,10 @@ pub enum Command {
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(&'static str, String)>,
         /// Start: a duration ago (30d) or a date.
-        #[arg(long, default_value = "1d", value_parser = parse_when)]
+        #[arg(long, default_value = "1d", value_parser = When::parse)]
         since: When,
         /// End (exclusive): a duration ago or a date; default now.
-        #[arg(long, value_parser = parse_when)]
+        #[arg(long, value_parser = When::parse)]
         until: Option<When>,
         /// Bucket width, e.g. 1m, 1h, 1d.
         #[arg(long, default_value = "1h", value_parser = parse_step)]
@@ -158,10 +111,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Start: a duration ago (30d) or a date; default everything.
-        #[arg(long, value_parser = parse_when)]
+        #[arg(long, value_parser = When::parse)]
         since: Option<When>,
         /// End (exclusive): a duration ago or a date; default now.
-        #[arg(long, value_parser = parse_when)]
+        #[arg(long, value_parser = When::parse)]
         until: Option<When>,
     },
     /// List the alert rules (built-in and configured) with each one's current state.
@@ -169,7 +122,7 @@ pub enum Command {
     /// Show firing and pending alerts, then the announced changes.
     Alerts {
         /// How far back the history goes: a duration ago (1d) or a date.
-        #[arg(long, default_value = "1d", value_parser = parse_when)]
+        #[arg(long, default_value = "1d", value_parser = When::parse)]
         since: When,
         /// The most history rows shown.
         #[arg(long, default_value = "50")]
@@ -198,6 +151,8 @@ pub enum Command {
     /// List the probes: kind, target, last result and why, response time p50/p95 and error
     /// rate over the last hour, availability over 24 h, 7 d and 30 d.
     Probes,
+    /// Open the local dashboard in the default browser (or print its address).
+    Dashboard,
     /// Probes of applications.
     Probe {
         /// What to do.

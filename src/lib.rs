@@ -4,18 +4,19 @@
 //! (`tests/layers.rs` holds every file to that), so there is no import cycle.
 //! - [`lock`]: one agent per data dir, and whether one is running.
 //! - [`sql`]: user SQL at the door: exactly one statement, its first keyword, result cells.
-//! - [`units`]: durations in seconds and milliseconds, instants as RFC 3339.
+//! - [`units`]: durations in seconds and milliseconds, instants as RFC 3339, times as typed.
 //! - [`metrics`]: the metric catalogue and the [`metrics::Sample`] every collector produces.
 //! - [`report`]: a check's report, its findings and the baselines it keeps.
 //! - [`rules`]: alert rules and the engine that turns samples into alert changes.
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
-//! - [`probe`]: probes of applications (HTTP endpoints): one timed attempt, judged.
+//! - [`probe`]: probes of applications (HTTP, AI models, databases): one timed attempt, judged.
 //! - [`store`]: the hot store, the only door to SQLite.
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
 //! - [`checks`]: the performance checklist: cron schedules and the jobs.
 //! - [`doctor`]: checks of what commonly goes wrong on a host, each with a fix.
 //! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
+//! - [`server`]: the local dashboard, its JSON API, `/metrics` and `/health` (read-only).
 //! - [`config`]: the TOML file, validated once into each domain's settings.
 //! - [`daemon`]: the agent loop: schedules, the writer thread, shutdown, the wall clock.
 //! - [`service`]: the systemd units and launchd agent in `packaging/`, and installing them.
@@ -23,7 +24,8 @@
 //! - [`app`]: the binary's body: runs a command and prints its result.
 //!
 //! Each domain module owns its validated settings (`collect::Sampling`, `store::Settings`,
-//! `archive::Settings`, `rules::Settings`, `notify::Settings`, `checks::Settings`);
+//! `archive::Settings`, `rules::Settings`, `notify::Settings`, `checks::Settings`,
+//! `probe::Settings`, `server::Settings`);
 //! [`config`] translates the file into them.
 
 pub mod app;
@@ -41,6 +43,7 @@ pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod service;
+pub mod server;
 pub mod sql;
 pub mod store;
 pub mod trend;

@@ -29,6 +29,8 @@ pub struct Metric {
     pub unit: &'static str,
     /// The finest step of its values worth keeping: values are stored as integers of it.
     pub precision: Precision,
+    /// One line saying what it measures (its doc, and `/metrics`' HELP).
+    pub help: &'static str,
 }
 
 impl PartialEq for Metric {
@@ -71,7 +73,7 @@ macro_rules! metrics {
     ($($id:ident = $name:literal, $unit:literal, $prec:expr, $help:literal;)*) => {
         $(
             #[doc = $help]
-            pub static $id: Metric = Metric { name: $name, unit: $unit, precision: $prec };
+            pub static $id: Metric = Metric { name: $name, unit: $unit, precision: $prec, help: $help };
         )*
         /// Every metric the built-in collectors can produce.
         pub static CATALOGUE: &[&Metric] = &[$(&$id),*];
@@ -134,6 +136,16 @@ metrics! {
 /// Every label name a collector uses; also the archive's label columns.
 pub const LABELS: &[&str] =
     &["cpu", "mount", "device", "iface", "sensor", "label", "battery", "pid", "name", "probe", "statement"];
+
+/// `KEY=VALUE`, with the key one of [`LABELS`] (it becomes SQL): a label filter as the
+/// command line and the dashboard's API take it.
+pub fn parse_label(s: &str) -> Result<(&'static str, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    let Some(known) = LABELS.iter().find(|l| **l == k) else {
+        return Err(format!("unknown label {k:?}; labels are {}", LABELS.join(", ")));
+    };
+    Ok((known, v.to_owned()))
+}
 
 /// A metric plus its labels: the identity of one time series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

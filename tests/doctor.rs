@@ -6,15 +6,22 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::util::{bin, seed_hot, some_series, text};
+use crate::util_http::free_port;
 
 fn now() -> i64 {
     hostwatch::daemon::wall_ms() / 1000
 }
 
-/// `hostwatch doctor` on `data_dir`, with the session bus at `bus` (a socket path).
+/// `hostwatch doctor` on `data_dir`, with the session bus at `bus` (a socket path), and the
+/// dashboard on a free port (the default one may be this machine's own agent's).
 fn doctor(data_dir: &Path, bus: &Path) -> Output {
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("config.toml");
+    std::fs::write(&file, format!("[server]\nlisten = \"127.0.0.1:{}\"\n", free_port())).unwrap();
     bin()
         .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={},guid=0", bus.display()))
+        .arg("--config")
+        .arg(&file)
         .arg("--data-dir")
         .arg(data_dir)
         .arg("doctor")
@@ -46,7 +53,7 @@ fn a_healthy_setup_passes_every_check() {
     assert!(out.status.success(), "{stdout}{stderr}");
     // Disk space depends on the machine: it may warn, never fail.
     assert!(!line(&stdout, "disk space").starts_with("FAIL"), "{stdout}");
-    for name in ["data dir", "hot store", "archive", "clock", "session bus"] {
+    for name in ["data dir", "hot store", "archive", "clock", "session bus", "dashboard"] {
         assert!(line(&stdout, name).starts_with("ok "), "{stdout}");
     }
     assert!(line(&stdout, "hot store").contains(&format!("{samples} samples")), "{stdout}");
@@ -75,8 +82,8 @@ fn a_data_dir_that_cannot_be_made_and_no_session_bus_are_each_named_with_a_fix()
     assert!(
         line(&stdout, "notification server").starts_with("warn notification server no notification server answers")
     );
-    // Seven checks, and the agent lock's (issue 11).
-    assert!(stderr.contains("1 of 8 checks failed, 2 warned"), "{stderr}");
+    // Seven checks, the agent lock's (issue 11) and the dashboard's (issue 14).
+    assert!(stderr.contains("1 of 9 checks failed, 2 warned"), "{stderr}");
 }
 
 #[test]

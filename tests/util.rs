@@ -13,7 +13,20 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// The hostwatch binary cargo built for these tests.
 pub fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostwatch"));
+    bin_via(&[])
+}
+
+/// The hostwatch binary run through `wrapper` (`["unshare", "--net"]`), if not empty.
+pub fn bin_via(wrapper: &[&str]) -> Command {
+    let exe = env!("CARGO_BIN_EXE_hostwatch");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    };
     // The platform config of whoever runs the tests must not leak in.
     cmd.env("XDG_CONFIG_HOME", "/nonexistent-hostwatch-test-config");
     cmd
@@ -74,10 +87,13 @@ impl TestAgent {
         Self::start_with_env(dir, config, &[])
     }
 
-    /// Like [`TestAgent::start_in`], with extra environment variables.
+    /// Like [`TestAgent::start_in`], with extra environment variables. A config without a
+    /// `[server]` table gets one that switches the server off: agents of parallel tests
+    /// would all ask for the default port.
     pub fn start_with_env(dir: TempDir, config: &str, env: &[(&str, &str)]) -> TestAgent {
         let config_path = dir.path().join("config.toml");
-        std::fs::write(&config_path, config).unwrap();
+        let server = if config.contains("[server]") { "" } else { "\n[server]\nenabled = false\n" };
+        std::fs::write(&config_path, format!("{config}{server}")).unwrap();
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let mut agent = TestAgent { dir, child: None, env };
         agent.spawn();
@@ -108,6 +124,11 @@ impl TestAgent {
     /// The hot store file.
     pub fn store(&self) -> PathBuf {
         self.data_dir().join("hot.sqlite")
+    }
+
+    /// The running agent's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("agent running").id()
     }
 
     /// Sends `signal` to the running agent.

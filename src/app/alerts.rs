@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 
 use super::Paths;
 use super::show::{local, table, waiting};
-use crate::cli::When;
+use crate::units::When;
 use crate::collect::host_name;
 use crate::config::Config;
 use crate::daemon::wall_ms;

@@ -18,7 +18,9 @@ pub fn doctor(paths: &Paths, config: &Config) -> Result<()> {
         bus: cfg!(not(target_os = "macos")).then_some(bus.as_deref()),
         uid: super::install::uid(),
     };
-    let checks = doctor::run(&setup, crate::notify::checks(&config.notify));
+    let agent = crate::lock::holder(&paths.dir).and_then(|pid| pid.parse().ok());
+    let more = crate::notify::checks(&config.notify).into_iter().chain([crate::server::check(&config.server, agent)]);
+    let checks = doctor::run(&setup, more);
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for check in &checks {
         let verdict = match check.verdict {

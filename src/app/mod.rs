@@ -141,6 +141,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
         Command::Doctor => doctor::doctor(&paths, &config),
         Command::Probes => probes::list(&paths, &config),
+        Command::Dashboard => show::dashboard(&paths, &config),
         Command::Probe { action: ProbeAction::Run { name } } => probes::run_now(&config, name),
         Command::Config { .. } | Command::Service { .. } | Command::Completions { .. } | Command::Man { .. } => {
             unreachable!("handled above")

@@ -115,6 +115,8 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
         outln!("archive   {}", archive_line(store, config, now)?);
     }
     outln!("alerts    {}", alerts_line(store)?);
+    let agent = holder.as_deref().and_then(|pid| pid.parse().ok());
+    outln!("dashboard {}", crate::server::check(&config.server, agent).detail);
     let rows: Vec<Vec<String>> = store
         .latest()?
         .iter()
@@ -153,6 +155,35 @@ fn alerts_line(store: &Store) -> Result<String> {
 /// `3 notices waiting for desktop since ...`: what a channel's outbox holds.
 pub fn waiting(w: &Waiting) -> String {
     format!("{} notices waiting for {} since {}", w.count, w.channel, local(w.oldest_ms / 1000))
+}
+
+/// `hostwatch dashboard`: opens the agent's page in the default browser, or prints its
+/// address where there is none (a server, an SSH session).
+pub fn dashboard(paths: &super::Paths, config: &Config) -> Result<()> {
+    if !config.server.enabled {
+        anyhow::bail!("the dashboard is off in the config ([server] enabled = false)");
+    }
+    let url = config.server.url();
+    let agent = crate::lock::holder(&paths.dir).and_then(|pid| pid.parse().ok());
+    let check = crate::server::check(&config.server, agent);
+    if check.verdict != crate::doctor::Verdict::Ok || agent.is_none() {
+        outln!("{}", check.detail);
+    }
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let graphical = cfg!(target_os = "macos") || std::env::var_os("DISPLAY").or(std::env::var_os("WAYLAND_DISPLAY")).is_some();
+    let opened = graphical
+        && std::process::Command::new(opener)
+            .arg(&url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if opened {
+        outln!("opened {url}");
+    } else {
+        outln!("{url}");
+    }
+    Ok(())
 }
 
 /// `hostwatch series`.

@@ -3,11 +3,15 @@
 //! failed or was slow, what the host was doing at that moment (CPU, memory, swap, the
 //! busiest process): what no uptime monitor can say.
 
+use std::collections::BTreeMap;
+
 use crate::archive::Archive;
 use crate::metrics::{self as m, Metric};
+use crate::probe::Probe;
 use crate::report::{Finding, Level, quantile};
-use crate::rules::Rule;
-use crate::store::{Group, Selector, SeriesValues, Store, StoreError};
+use crate::rules::{Condition, Rule};
+use crate::store::{Group, ProbeLast, Selector, SeriesValues, Store, StoreError};
+use crate::trend::{Point, TrendError};
 
 /// Where a probe's response time is kept, first found first: a completion's, a query's,
 /// else an answer's (an ai probe's liveness checks time an answer too).
@@ -24,7 +28,7 @@ pub fn response<'a>(series: &'a [SeriesValues], name: &str) -> Option<&'a Series
 }
 
 /// Each probe's line for `[from, to)`, and a finding for each whose share of failed
-/// attempts passes a rule on `probe.up` (a rule "below 0.99" is an error rate above 1%).
+/// attempts passes a rule on `probe.up` (`error_rate` above 0.01, or `avg` below 0.99).
 pub fn summary(store: &Store, rules: &[Rule], from: i64, to: i64) -> Result<(Vec<String>, Vec<Finding>), StoreError> {
     let series = store.series_between(&[&m::PROBE_UP, RESPONSE[0], RESPONSE[1], RESPONSE[2]], from, to)?;
     let (mut lines, mut findings) = (Vec::new(), Vec::new());
@@ -37,13 +41,17 @@ pub fn summary(store: &Store, rules: &[Rule], from: i64, to: i64) -> Result<(Vec
         let p95 = p95.map_or_else(String::new, |p| format!(", response time p95 {}", seconds(p)));
         lines.push(format!("{name}: {attempts} attempts, error rate {:.1}%{p95}", share * 100.0));
         for rule in rules.iter().filter(|r| *r.metric == m::PROBE_UP && r.selects(&up.key)) {
-            let beyond = |t: Option<f64>| t.is_some_and(|t| rule.direction.beyond(1.0 - share, t));
+            // The span as the rule measures its window: the error rate itself, or the mean
+            // of up (the share that succeeded). Thresholds are shown as error rates.
+            let error_rate = matches!(rule.condition, Condition::ErrorRate(_));
+            let as_error_rate = |v: f64| if error_rate { v } else { 1.0 - v };
+            let beyond = |t: Option<f64>| t.is_some_and(|t| rule.direction.beyond(as_error_rate(share), t));
             let level = match (beyond(rule.critical), beyond(rule.warning)) {
                 (true, _) => Level::Critical,
                 (false, true) => Level::Warning,
                 _ => continue,
             };
-            let limit = |t: Option<f64>| t.map_or_else(|| "-".to_owned(), |t| format!("{:.1}%", (1.0 - t) * 100.0));
+            let limit = |t: Option<f64>| t.map_or_else(|| "-".to_owned(), |t| format!("{:.1}%", as_error_rate(t) * 100.0));
             let first = failed.first().copied().unwrap_or(from);
             let text = format!(
                 "{} of {attempts} attempts failed ({:.1}%; rule {}: warning past {}, critical past {}); at the first failure, {}",
@@ -143,4 +151,71 @@ pub fn availability(
         }
     }
     (lines, findings)
+}
+
+/// One probe at a glance: what `hostwatch probes` prints and the dashboard shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    /// The probe's name.
+    pub name: String,
+    /// `http`, `ai`, `sqlite` or `postgres`.
+    pub kind: &'static str,
+    /// The target as it may be shown (no secret, no query string).
+    pub target: String,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Its last attempt and last failure, if it made one.
+    pub last: Option<ProbeLast>,
+    /// Response time p50 and p95 over the last hour, seconds.
+    pub p50: Option<f64>,
+    /// See `p50`.
+    pub p95: Option<f64>,
+    /// Share of the last hour's attempts that failed.
+    pub error_rate: Option<f64>,
+    /// Share of attempts that succeeded over 24 hours, 7 days and 30 days.
+    pub availability: [Option<f64>; 3],
+}
+
+/// Every probe of `probes` at `now`: the last hour's response times and errors from the
+/// hot store, availability from both stores in hourly buckets (so a window is within an
+/// hour of its length).
+pub fn overview(
+    (store, archive): (Option<&Store>, Option<&Archive>),
+    probes: &[Probe],
+    now: i64,
+) -> Result<Vec<Overview>, TrendError> {
+    const HOUR: i64 = 3600;
+    let names: Vec<String> = probes.iter().map(|p| p.name.clone()).collect();
+    let results = store.map(Store::probe_results).transpose()?.unwrap_or_default();
+    let metrics = [&m::PROBE_UP, RESPONSE[0], RESPONSE[1], RESPONSE[2]];
+    let hour = store.map(|s| s.series_between(&metrics, now - HOUR, now + 1)).transpose()?.unwrap_or_default();
+    let up = Selector { metric: m::PROBE_UP.name.to_owned(), labels: Vec::new() };
+    let mut availability = Vec::new();
+    for days in [1, 7, 30] {
+        let span = (now - days * 24 * HOUR, now + 1);
+        availability.push(crate::trend::trends(store, archive, &up, Group::Label("probe", &names), span, HOUR)?);
+    }
+    let share_up = |map: &BTreeMap<String, Vec<Point>>, name: &str| {
+        let points = map.get(name)?;
+        let count: i64 = points.iter().map(|p| p.count).sum();
+        (count > 0).then(|| points.iter().map(|p| p.avg * p.count as f64).sum::<f64>() / count as f64)
+    };
+    Ok(probes
+        .iter()
+        .map(|p| {
+            let mut times = response(&hour, &p.name).map(|s| s.values.clone()).unwrap_or_default();
+            let ups = hour.iter().find(|s| *s.key.metric == m::PROBE_UP && s.label("probe") == Some(&p.name));
+            Overview {
+                name: p.name.clone(),
+                kind: p.target.kind(),
+                target: p.target.shown(),
+                enabled: p.enabled,
+                last: results.iter().find(|r| r.last.probe == p.name).cloned(),
+                p50: quantile(&mut times, 0.5),
+                p95: quantile(&mut times, 0.95),
+                error_rate: ups.map(|s| s.values.iter().filter(|v| **v < 0.5).count() as f64 / s.values.len().max(1) as f64),
+                availability: [0, 1, 2].map(|i| share_up(&availability[i], &p.name)),
+            }
+        })
+        .collect())
 }

@@ -12,6 +12,7 @@ mod notify;
 mod probes;
 mod raw;
 mod rules;
+mod server;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,8 @@ pub struct Config {
     pub checks: crate::checks::Settings,
     /// Probes of applications.
     pub probes: crate::probe::Settings,
+    /// The dashboard, `/metrics` and `/health`.
+    pub server: crate::server::Settings,
 }
 
 impl Config {

@@ -39,6 +39,18 @@ pub struct RawConfig {
     /// By name.
     #[serde(default)]
     pub probes: BTreeMap<Spanned<String>, RawProbe>,
+    #[serde(default)]
+    pub server: RawServer,
+}
+
+/// `[server]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the [server] table")]
+pub struct RawServer {
+    pub enabled: Option<bool>,
+    pub listen: Option<SpannedStr>,
+    pub token_file: Option<Spanned<PathBuf>>,
+    pub names: Option<Vec<SpannedStr>>,
 }
 
 /// `[sampling]`

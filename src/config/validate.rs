@@ -283,6 +283,7 @@ pub fn validate(raw: RawConfig, loc: &Locator, sql: super::SqlCheck) -> Result<C
         notify: super::notify::notify(raw.notify, loc)?,
         checks: super::checks::checks(raw.checks, loc, sql)?,
         probes: super::probes::probes(raw.probes, loc)?,
+        server: super::server::server(raw.server, loc)?,
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,
             sys_root: existing_dir("host.sys_root", raw.host.sys_root, "/sys", loc)?,

@@ -32,7 +32,7 @@ mod writer;
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
@@ -42,6 +42,7 @@ use crate::collect::rate::{GAP_FACTOR, Tick};
 use crate::collect::{self, CollectError, Sampler};
 use crate::config::Config;
 use crate::metrics::{Sample, SeriesKey, TICKS_SKIPPED};
+use crate::server::{Live, Server};
 use crate::store::{Batch, Gap, Store, StoreError};
 use crate::units::secs;
 use alerting::Alerting;
@@ -114,6 +115,35 @@ fn recovered(hot: &Path, aside: &Path, now: i64) -> crate::report::Report {
     Report::new("hot_store", now, "hot store replaced", vec![finding], &[])
 }
 
+/// Starts the dashboard server if the config wants it. A failure (the port is taken) is
+/// logged and the agent goes on without it: sampling matters more than the page.
+async fn serve(config: &Config, hot: &Path, archive: &Path, live: &Arc<Live>) -> Option<Server> {
+    if !config.server.enabled {
+        return None;
+    }
+    let ctx = crate::server::Context {
+        hot: hot.to_owned(),
+        archive: config.archive.enabled.then(|| (archive.to_owned(), Policy::from(&config.archive))),
+        rules: config.alerts.rules.clone(),
+        probes: config.probes.probes.clone(),
+        host: collect::host_name(),
+        interval: config.sampling.interval,
+        flush_interval: config.sampling.flush_interval,
+        live: live.clone(),
+        now: wall_ms,
+    };
+    match Server::start(&config.server, ctx).await {
+        Ok(s) => {
+            tracing::info!("dashboard at http://{}/", s.addr);
+            Some(s)
+        }
+        Err(e) => {
+            tracing::error!("{e}: no dashboard, /metrics or /health; the agent goes on without them");
+            None
+        }
+    }
+}
+
 /// Runs the agent until `shutdown` completes, then writes the pending batch and returns.
 /// Aged samples move to the archive at `archive` if the config enables it. `moved_aside`
 /// names a corrupt hot store that was replaced at start: announced as critical.
@@ -149,10 +179,13 @@ pub async fn run(
         store.keep_unarchived();
     }
     let mut probing = Probing::start(&config.probes);
+    let live = Arc::new(Live::new(wall_ms()));
+    let server = serve(config, store.path(), archive, &live).await;
     let wakes = alerting.wakes();
+    let writer_live = live.clone();
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || write_loop(store, &rx, retention, &wakes))
+        .spawn(move || write_loop(store, &rx, retention, &wakes, &writer_live))
         .map_err(|_| DaemonError::WriterPanicked)?;
 
     let mut sys_tick = every(interval, true);
@@ -172,6 +205,7 @@ pub async fn run(
                     alerting.resumed(now);
                 }
                 alerting.observe(&batch.samples[before..], now);
+                live.observe(&batch.samples[before..], now, true);
             }
             at = proc_tick.tick(), if procs.is_some() => {
                 if let Some(p) = procs.as_mut() {
@@ -179,6 +213,8 @@ pub async fn run(
                     count_skipped(at, proc_interval, "processes", now, &mut batch.samples);
                     p.sample(now, &mut batch.samples).await;
                     alerting.observe(&batch.samples[before..], now);
+                    live.observe(&batch.samples[before..], now, false);
+                    live.forget_processes_before(now / 1000 - 2 * secs(proc_interval));
                 }
             }
             Some(done) = async { match probing.as_mut() { Some(p) => p.next().await, None => None } }, if probing.is_some() => {
@@ -186,6 +222,7 @@ pub async fn run(
                 batch.samples.extend(done.samples);
                 batch.probes.push(done.result);
                 alerting.observe(&batch.samples[before..], wall_ms());
+                live.observe(&batch.samples[before..], wall_ms(), false);
             }
             () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
             report = async { match checklist.as_mut() { Some(c) => c.step().await, None => None } }, if checklist.is_some() => {
@@ -203,6 +240,9 @@ pub async fn run(
     }
     if let Some(p) = probing {
         p.shutdown().await;
+    }
+    if let Some(s) = server {
+        s.shutdown().await;
     }
     // The pending batch goes to the writer first, so a slow rollup cannot hold it back.
     // If the writer is gone these sends fail; its join below reports why.

@@ -5,8 +5,9 @@ use std::sync::{Arc, mpsc};
 
 use tokio::sync::Notify;
 
-use super::DaemonError;
+use super::{DaemonError, wall_ms};
 use crate::rules::Change;
+use crate::server::Live;
 use crate::store::{Batch, OutboxRow, Store, StoreError};
 
 /// Samples held in memory while the store cannot be written (a full disk): about two hours
@@ -50,6 +51,8 @@ struct Pending<'a> {
     alerts: Vec<AlertRecord>,
     /// Woken when notices were stored.
     wakes: &'a [Arc<Notify>],
+    /// Told how each write went, for `/health` and `/metrics`.
+    live: &'a Live,
 }
 
 impl Pending<'_> {
@@ -64,7 +67,10 @@ impl Pending<'_> {
             tracing::warn!(dropped = excess, "store unwritable for too long: dropping the oldest samples");
             self.batch.samples.drain(..excess);
         }
-        match self.store.write(&self.batch, now, now - self.retention) {
+        let result = self.store.write(&self.batch, now, now - self.retention);
+        let held = if result.is_ok() { 0 } else { self.batch.samples.len() };
+        self.live.wrote(result.is_ok(), self.batch.samples.len(), held, wall_ms());
+        match result {
             Ok(()) => {
                 if self.failing.take().is_some() {
                     tracing::info!("hot store writable again");
@@ -106,8 +112,9 @@ pub fn write_loop(
     rx: &mpsc::Receiver<Msg>,
     retention: i64,
     wakes: &[Arc<Notify>],
+    live: &Live,
 ) -> Result<(), DaemonError> {
-    let mut p = Pending { store, retention, batch: Batch::default(), failing: None, alerts: Vec::new(), wakes };
+    let mut p = Pending { store, retention, batch: Batch::default(), failing: None, alerts: Vec::new(), wakes, live };
     for msg in rx {
         match msg {
             Msg::Write { batch, now } => p.write(batch, now),

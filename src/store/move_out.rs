@@ -50,6 +50,12 @@ pub struct RollupLog {
 }
 
 impl Store {
+    /// The highest archive watermark the rollup log holds: every sample before it is in the
+    /// archive. `None` before the first rollup that moved anything.
+    pub fn archived_until(&self) -> Result<Option<i64>, StoreError> {
+        self.sql(|c| c.query_row(super::LAST_WATERMARK_ROW, [], |r| r.get(1)).optional())
+    }
+
     /// The oldest sample's time, if any.
     pub fn oldest_ts(&self) -> Result<Option<i64>, StoreError> {
         self.sql(|c| c.query_row("SELECT min(ts) FROM samples", [], |r| r.get(0)))
