@@ -244,3 +244,28 @@ fn a_taken_port_is_logged_and_shown_while_the_agent_samples_on() {
     assert!(log.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{log}");
     drop(taken);
 }
+
+#[test]
+fn the_processes_view_draws_one_line_per_process_name_with_all_its_pids() {
+    use hostwatch::metrics::{PROC_CPU, SeriesKey};
+    let (dir, sys) = laptop();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let proc = |pid: &str, name: &str| SeriesKey::labelled(&PROC_CPU, vec![("pid", pid.into()), ("name", name.into())]);
+    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    // Values are 0..99 for the first series, 1000.. for the second, 2000.. for the third.
+    crate::util::seed_hot(&data.join("hot.sqlite"), &[proc("1", "cargo"), proc("2", "cargo"), proc("3", "rustc")], now - 3600, now - 60, 30);
+    let port = free_port();
+    let _agent = TestAgent::start_in(dir, &served(&sys, port, ""));
+    let addr = format!("127.0.0.1:{port}");
+    healthy(&addr);
+    let view = get(&addr, "/api/processes?metric=process.cpu_percent&since=2h&step=1h", &[]).json();
+    let names: Vec<&str> = view["processes"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cargo", "rustc"], "cargo has two pids, so it was seen longest: {view}");
+    let cargo = view["processes"][0]["points"].as_array().unwrap();
+    let (min, max) = cargo.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p[1].as_f64().unwrap()), hi.max(p[3].as_f64().unwrap())));
+    assert!(min < 100.0 && max >= 1000.0, "both pids of cargo in its line: {view}");
+    let wrong = get(&addr, "/api/processes?metric=cpu.usage_percent", &[]);
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("this view takes process.cpu_percent or process.rss_bytes"), "{}", wrong.body);
+}

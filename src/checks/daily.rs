@@ -109,8 +109,9 @@ fn leak(key: &SeriesKey, history: &BTreeMap<i64, f64>) -> Option<Finding> {
 /// behind, and a report lists a few. The ones seen longest are reviewed.
 pub const MAX_NAMES: usize = 100;
 
-/// The process names sampled in `[from, to)`, longest seen first, with their pid counts.
-fn process_names(series: &[SeriesInfo], from: i64, to: i64) -> Vec<(String, usize)> {
+/// The process names sampled in `[from, to)`, longest seen first, with their pid counts
+/// (also the dashboard's processes view).
+pub fn process_names(series: &[SeriesInfo], from: i64, to: i64) -> Vec<(String, usize)> {
     let mut names: HashMap<String, (i64, HashSet<String>)> = HashMap::new();
     let process = |i: &&SeriesInfo| [m::PROC_CPU.name, m::PROC_RSS.name].contains(&i.metric.as_str());
     for info in series.iter().filter(process).filter(|i| i.last_seen >= from) {

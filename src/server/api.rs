@@ -10,11 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::live::Newest;
-use super::query::{Params, Range};
-use crate::archive::{Archive, ArchiveError};
+use super::query::Params;
 use crate::metrics::SeriesKey;
 use crate::rules::{Phase, Rule, Severity};
-use crate::store::{Selector, Store};
+use crate::store::Store;
 use crate::trend::TrendError;
 
 type Shared = State<Arc<super::State>>;
@@ -36,7 +35,7 @@ fn unavailable(why: impl std::fmt::Display) -> Response {
 }
 
 /// Runs `f` on the blocking pool with the server's hot-store connection.
-async fn read<F>(s: &super::State, f: F) -> Response
+pub(super) async fn read<F>(s: &super::State, f: F) -> Response
 where
     F: FnOnce(&Store) -> Result<Value, TrendError> + Send + 'static,
 {
@@ -71,7 +70,7 @@ pub(super) fn band(rules: &[Rule], key: &SeriesKey, value: f64, newest: &[(Serie
     })
 }
 
-fn series_json(key: &SeriesKey) -> Value {
+pub(super) fn series_json(key: &SeriesKey) -> Value {
     let labels: serde_json::Map<String, Value> = key.labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
     json!({ "series": key.to_string(), "metric": key.metric.name, "labels": labels, "unit": key.metric.unit })
 }
@@ -131,64 +130,6 @@ pub async fn series(State(s): Shared, RawQuery(q): RawQuery) -> Response {
     .await
 }
 
-/// `GET /api/points?metric=M&label=K=V&since=1h&until=..&step=..`: one series over a range
-/// from both stores, each point `[t, min, avg, max, count]`.
-pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
-    let p = match Params::parse(q.as_deref(), &["metric", "label", "since", "until", "step"]) {
-        Ok(p) => p,
-        Err(e) => return bad(e),
-    };
-    let now = (s.ctx.now)() / 1000;
-    let (metric, labels, range) = match (p.metric(), p.labels(), Range::from(&p, now, s.ctx.interval)) {
-        (Ok(m), Ok(l), Ok(r)) => (m, l, r),
-        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return bad(e),
-    };
-    let archive = s.ctx.archive.as_ref().map(|(path, _)| path.clone());
-    let (rules, newest) = (s.ctx.rules.clone(), s.ctx.live.newest());
-    read(&s, move |store| {
-        let sel = Selector { metric: metric.name.to_owned(), labels };
-        let (archive, note) = open_archive(store, archive.as_deref(), range.since)?;
-        crate::trend::one_series(Some(store), archive.as_ref(), &sel)?;
-        let points = crate::trend::trend(Some(store), archive.as_ref(), &sel, range.since, range.until, range.step)?;
-        let last = points.last().map_or(0.0, |p| p.avg);
-        let key = SeriesKey::from_parts(metric.name, &labels_json(&sel)).unwrap_or(SeriesKey::plain(metric));
-        let rows: Vec<Value> = points.iter().map(|p| json!([p.bucket, p.min, p.avg, p.max, p.count])).collect();
-        let mut out = series_json(&key);
-        out["since"] = json!(range.since);
-        out["until"] = json!(range.until);
-        out["step"] = json!(range.step);
-        out["points"] = Value::Array(rows);
-        out["band"] = band(&rules, &key, last, &newest);
-        out["note"] = json!(note);
-        Ok(out)
-    })
-    .await
-}
-
-fn labels_json(sel: &Selector) -> String {
-    let map: serde_json::Map<String, Value> = sel.labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-    Value::Object(map).to_string()
-}
-
-/// The archive, if the range reaches below what the hot store holds; a note instead if it
-/// is busy (a rollup, an analyst holding it).
-fn open_archive(
-    store: &Store,
-    path: Option<&std::path::Path>,
-    since: i64,
-) -> Result<(Option<Archive>, Option<String>), TrendError> {
-    let Some(path) = path else { return Ok((None, None)) };
-    if store.oldest_ts()?.is_some_and(|oldest| since >= oldest) {
-        return Ok((None, None));
-    }
-    match Archive::open_read(path) {
-        Ok(a) => Ok((Some(a), None)),
-        Err(ArchiveError::Missing(_)) => Ok((None, None)),
-        Err(e @ ArchiveError::Locked(_)) => Ok((None, Some(format!("older points are missing: {e}")))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// `GET /api/alerts?since=7d&limit=50`: firing and pending alerts, and announced changes.
 pub async fn alerts(State(s): Shared, RawQuery(q): RawQuery) -> Response {
     let p = match Params::parse(q.as_deref(), &["since", "limit"]) {
@@ -229,7 +170,7 @@ pub async fn probes(State(s): Shared) -> Response {
     let archive = s.ctx.archive.as_ref().map(|(path, _)| path.clone());
     let now = (s.ctx.now)() / 1000;
     read(&s, move |store| {
-        let (archive, _) = open_archive(store, archive.as_deref(), now - 30 * 86_400)?;
+        let (archive, _) = super::charts::open_archive(store, archive.as_deref(), now - 30 * 86_400)?;
         let all = crate::checks::probes::overview((Some(store), archive.as_ref()), &probes, now)?;
         Ok(Value::Array(
             all.iter()

@@ -14,6 +14,7 @@
 //!   the cookie that `/?token=...` sets for a browser.
 
 mod api;
+mod charts;
 mod exposition;
 mod guard;
 mod live;
@@ -30,9 +31,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use exposition::{Format, name as exposition_name};
 pub use live::{Live, Newest, Snapshot};
-pub use reach::{Answer, ask, check};
+pub use reach::check;
 
 use crate::archive::Policy;
 use crate::probe::{Probe, Secret};
@@ -161,7 +161,8 @@ fn routes() -> axum::Router<Arc<State>> {
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(api::status))
         .route("/api/series", get(api::series))
-        .route("/api/points", get(api::points))
+        .route("/api/points", get(charts::points))
+        .route("/api/processes", get(charts::processes))
         .route("/api/alerts", get(api::alerts))
         .route("/api/probes", get(api::probes))
         .route("/api/reports", get(api::reports))

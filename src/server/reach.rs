@@ -12,17 +12,17 @@ const WAIT: Duration = Duration::from_secs(1);
 
 /// What `/health` answered: its status code and the pid in its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+struct Answer {
     /// 200 or 503 from a hostwatch agent; anything else from another program.
-    pub status: u16,
+    status: u16,
     /// The answering agent's pid, if the body was hostwatch's.
-    pub pid: Option<u32>,
+    pid: Option<u32>,
     /// The body, for the reasons of a 503.
-    pub body: String,
+    body: String,
 }
 
-/// Asks `/health` at the configured address (with the token, if there is one).
-pub fn ask(settings: &Settings) -> Result<Answer, String> {
+/// Asks `/health` at the configured address (it needs no token).
+fn ask(settings: &Settings) -> Result<Answer, String> {
     let addr = settings.listen;
     let mut stream = TcpStream::connect_timeout(&addr, WAIT).map_err(|e| e.to_string())?;
     stream.set_read_timeout(Some(WAIT)).and_then(|()| stream.set_write_timeout(Some(WAIT))).map_err(|e| e.to_string())?;

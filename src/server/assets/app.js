@@ -4,7 +4,8 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { interval: 5, cores: 1, probes: [], chart: null, range: "1h", zoom: null, filled: new Set() };
-const CARDS = ["system", "ai", "db", "probes", "alerts", "checklist", "chart"];
+const CARDS = ["system", "ai", "db", "probes", "alerts", "checklist", "chart", "processes"];
+const PALETTE = ["#2b6cb0", "#c05621", "#2f855a", "#b83280", "#6b46c1", "#b7791f", "#2c7a7b", "#718096"];
 
 async function api(path) {
   const r = await fetch(path, { credentials: "same-origin" });
@@ -229,6 +230,35 @@ async function setupChart() {
   await drawChart();
 }
 
+// The top processes over a range: one line per process name, its mean per bucket.
+async function drawProcesses() {
+  const metric = $("proc-metric").value;
+  const p = await api(`/api/processes?metric=${metric}&since=${$("proc-range").value}`);
+  const el = $("proc-chart");
+  if (state.procChart) { state.procChart.destroy(); state.procChart = null; }
+  el.dataset.lines = String(p.processes.length);
+  if (!p.processes.length) {
+    el.innerHTML = '<p class="muted">No process sampled in this range (is <code>[processes] enabled</code>?).</p>';
+    $("proc-note").textContent = "";
+    filled("processes");
+    return;
+  }
+  el.innerHTML = "";
+  const times = [...new Set(p.processes.flatMap((l) => l.points.map((pt) => pt[0])))].sort((a, b) => a - b);
+  const cols = [times, ...p.processes.map((l) => {
+    const at = new Map(l.points.map((pt) => [pt[0], pt[2]]));
+    return times.map((t) => (at.has(t) ? at.get(t) : null));
+  })];
+  const css = getComputedStyle(document.documentElement);
+  state.procChart = new uPlot({
+    width: el.clientWidth || 800, height: 260,
+    series: [{}, ...p.processes.map((l, i) => ({ label: l.name, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false }))],
+    axes: [{ stroke: css.getPropertyValue("--muted") }, { stroke: css.getPropertyValue("--muted"), values: (u, v) => v.map((x) => fmt(x, p.unit)) }],
+  }, cols, el);
+  $("proc-note").textContent = `one point per ${p.step} s` + (p.note ? `; ${p.note}` : "");
+  filled("processes");
+}
+
 function show(err) {
   $("chart-note").textContent = "error: " + err.message;
 }
@@ -254,7 +284,8 @@ async function main() {
   theme(saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
   $("theme").onclick = () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark");
   await refreshStatus();
-  await Promise.all([refreshProbes(), refreshAlerts(), refreshReports(), setupChart()].map((p) => p.catch(show)));
+  $("proc-metric").onchange = $("proc-range").onchange = () => drawProcesses().catch(show);
+  await Promise.all([refreshProbes(), refreshAlerts(), refreshReports(), setupChart(), drawProcesses()].map((p) => p.catch(show)));
   schedule();
   setInterval(() => { if (!document.hidden) Promise.all([refreshProbes(), refreshAlerts(), refreshReports()]).catch(show); }, 30000);
   document.addEventListener("visibilitychange", schedule);
