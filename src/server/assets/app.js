@@ -195,7 +195,7 @@ async function drawChart() {
     series: [{}, { label: "min", stroke: "transparent" }, { label: "mean", stroke: accent, width: 1.5 },
       { label: "max", stroke: "transparent" }],
     bands: [{ series: [3, 1], fill: accent + "33" }],
-    axes: [{ stroke: css.getPropertyValue("--muted") }, { stroke: css.getPropertyValue("--muted"), values: (u, v) => v.map((x) => fmt(x, p.unit)) }],
+    axes: [{ stroke: css.getPropertyValue("--muted") }, { stroke: css.getPropertyValue("--muted"), size: 80, values: (u, v) => v.map((x) => fmt(x, p.unit)) }],
     hooks: { setSelect: [(u) => {
       if (u.select.width < 5) return;
       const from = Math.floor(u.posToVal(u.select.left, "x")), to = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
@@ -253,7 +253,7 @@ async function drawProcesses() {
   state.procChart = new uPlot({
     width: el.clientWidth || 800, height: 260,
     series: [{}, ...p.processes.map((l, i) => ({ label: l.name, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false }))],
-    axes: [{ stroke: css.getPropertyValue("--muted") }, { stroke: css.getPropertyValue("--muted"), values: (u, v) => v.map((x) => fmt(x, p.unit)) }],
+    axes: [{ stroke: css.getPropertyValue("--muted") }, { stroke: css.getPropertyValue("--muted"), size: 80, values: (u, v) => v.map((x) => fmt(x, p.unit)) }],
   }, cols, el);
   $("proc-note").textContent = `one point per ${p.step} s` + (p.note ? `; ${p.note}` : "");
   filled("processes");
