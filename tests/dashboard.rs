@@ -42,7 +42,14 @@ fn the_dashboard_shows_what_status_shows_charts_the_archive_and_follows_live_val
     let cpu = SeriesKey::with(&CPU_USAGE, "cpu", "total");
     seed_hot(&data.join("hot.sqlite"), &[cpu], now - 3 * 86_400, now - 7 * 3600, 60);
     std::fs::write(dir.path().join("config.toml"), &config).unwrap();
-    let rollup = bin().arg("--config").arg(dir.path().join("config.toml")).arg("--data-dir").arg(&data).arg("rollup").output().unwrap();
+    let rollup = bin()
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("rollup")
+        .output()
+        .unwrap();
     assert!(rollup.status.success(), "{}", text(&rollup).1);
 
     let agent = TestAgent::start_in(dir, &config);

@@ -236,7 +236,9 @@ fn a_taken_port_is_logged_and_shown_while_the_agent_samples_on() {
     let port = taken.local_addr().unwrap().port();
     let (dir, sys) = laptop();
     let mut agent = TestAgent::start_in(dir, &served(&sys, port, ""));
-    agent.wait_for(Duration::from_secs(20), "samples despite the port", |c| count(c, "SELECT count(*) FROM samples") > 3);
+    agent.wait_for(Duration::from_secs(20), "samples despite the port", |c| {
+        count(c, "SELECT count(*) FROM samples") > 3
+    });
     let status = cli(&agent, &["status"]);
     assert!(status.contains("the agent runs but nothing answers at"), "{status}");
     let (exit, log) = agent.stop();
@@ -252,9 +254,16 @@ fn the_processes_view_draws_one_line_per_process_name_with_all_its_pids() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let proc = |pid: &str, name: &str| SeriesKey::labelled(&PROC_CPU, vec![("pid", pid.into()), ("name", name.into())]);
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
     // Values are 0..99 for the first series, 1000.. for the second, 2000.. for the third.
-    crate::util::seed_hot(&data.join("hot.sqlite"), &[proc("1", "cargo"), proc("2", "cargo"), proc("3", "rustc")], now - 3600, now - 60, 30);
+    crate::util::seed_hot(
+        &data.join("hot.sqlite"),
+        &[proc("1", "cargo"), proc("2", "cargo"), proc("3", "rustc")],
+        now - 3600,
+        now - 60,
+        30,
+    );
     let port = free_port();
     let _agent = TestAgent::start_in(dir, &served(&sys, port, ""));
     let addr = format!("127.0.0.1:{port}");
@@ -263,7 +272,9 @@ fn the_processes_view_draws_one_line_per_process_name_with_all_its_pids() {
     let names: Vec<&str> = view["processes"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["cargo", "rustc"], "cargo has two pids, so it was seen longest: {view}");
     let cargo = view["processes"][0]["points"].as_array().unwrap();
-    let (min, max) = cargo.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p[1].as_f64().unwrap()), hi.max(p[3].as_f64().unwrap())));
+    let (min, max) = cargo
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p[1].as_f64().unwrap()), hi.max(p[3].as_f64().unwrap())));
     assert!(min < 100.0 && max >= 1000.0, "both pids of cargo in its line: {view}");
     let wrong = get(&addr, "/api/processes?metric=cpu.usage_percent", &[]);
     assert_eq!(wrong.status, 400);

@@ -65,7 +65,8 @@ impl Browser {
         }}});
         let mut browser = Browser { driver, addr, session: String::new(), _profile: profile };
         let reply = browser.call("POST", "/session", &caps);
-        browser.session = reply["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {reply}")).to_owned();
+        browser.session =
+            reply["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {reply}")).to_owned();
         Some(browser)
     }
 

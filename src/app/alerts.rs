@@ -4,11 +4,11 @@ use anyhow::{Result, bail};
 
 use super::Paths;
 use super::show::{local, table, waiting};
-use crate::units::When;
 use crate::collect::host_name;
 use crate::config::Config;
 use crate::daemon::wall_ms;
 use crate::notify::{Channel, DeliveryError, Notice, send};
+use crate::units::When;
 
 /// The longest `notify test` waits for one channel: above a webhook's longest timeout.
 const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(70);

@@ -10,11 +10,11 @@ use super::Paths;
 use super::show::{local, table};
 use crate::archive::{self, Archive, ArchiveError, Outcome, Policy, QueryResult};
 use crate::cli::{ExportFormat, Format};
-use crate::units::When;
 use crate::config::Config;
 use crate::daemon::wall_ms;
 use crate::sql::Cell;
 use crate::store::{Selector, Store};
+use crate::units::When;
 
 /// `hostwatch rollup`.
 pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {

@@ -170,7 +170,8 @@ pub fn dashboard(paths: &super::Paths, config: &Config) -> Result<()> {
         outln!("{}", check.detail);
     }
     let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-    let graphical = cfg!(target_os = "macos") || std::env::var_os("DISPLAY").or(std::env::var_os("WAYLAND_DISPLAY")).is_some();
+    let graphical =
+        cfg!(target_os = "macos") || std::env::var_os("DISPLAY").or(std::env::var_os("WAYLAND_DISPLAY")).is_some();
     let opened = graphical
         && std::process::Command::new(opener)
             .arg(&url)

@@ -84,11 +84,8 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let baselines = store.baselines()?;
     // Rules on `probe.up` are error rates, judged per probe below; a rate's thresholds are
     // not in the units of the hour's values.
-    let rules: Vec<&Rule> = ctx
-        .rules
-        .iter()
-        .filter(|r| r.guard.is_none() && r.condition.on_values() && *r.metric != m::PROBE_UP)
-        .collect();
+    let rules: Vec<&Rule> =
+        ctx.rules.iter().filter(|r| r.guard.is_none() && r.condition.on_values() && *r.metric != m::PROBE_UP).collect();
     let metrics: Vec<&Metric> = rules.iter().map(|r| r.metric).collect();
     // One read of the hour for every rule's metric; each rule takes the series it selects.
     let hour = store.series_between(&metrics, from, to)?;

@@ -51,7 +51,8 @@ pub fn summary(store: &Store, rules: &[Rule], from: i64, to: i64) -> Result<(Vec
                 (false, true) => Level::Warning,
                 _ => continue,
             };
-            let limit = |t: Option<f64>| t.map_or_else(|| "-".to_owned(), |t| format!("{:.1}%", as_error_rate(t) * 100.0));
+            let limit =
+                |t: Option<f64>| t.map_or_else(|| "-".to_owned(), |t| format!("{:.1}%", as_error_rate(t) * 100.0));
             let first = failed.first().copied().unwrap_or(from);
             let text = format!(
                 "{} of {attempts} attempts failed ({:.1}%; rule {}: warning past {}, critical past {}); at the first failure, {}",
@@ -213,7 +214,8 @@ pub fn overview(
                 last: results.iter().find(|r| r.last.probe == p.name).cloned(),
                 p50: quantile(&mut times, 0.5),
                 p95: quantile(&mut times, 0.95),
-                error_rate: ups.map(|s| s.values.iter().filter(|v| **v < 0.5).count() as f64 / s.values.len().max(1) as f64),
+                error_rate: ups
+                    .map(|s| s.values.iter().filter(|v| **v < 0.5).count() as f64 / s.values.len().max(1) as f64),
                 availability: [0, 1, 2].map(|i| share_up(&availability[i], &p.name)),
             }
         })

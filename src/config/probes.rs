@@ -224,7 +224,8 @@ fn http(key: &str, p: RawProbe, loc: &Locator) -> Result<Http, ConfigError> {
         max_redirects,
     };
     if let Some(file) = &p.ca_file {
-        http.client(&mut Clients::default()).map_err(|e| loc.error(file.span().start, format!("{key}.ca_file: {e}")))?;
+        http.client(&mut Clients::default())
+            .map_err(|e| loc.error(file.span().start, format!("{key}.ca_file: {e}")))?;
     }
     Ok(http)
 }

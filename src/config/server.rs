@@ -13,7 +13,8 @@ pub fn server(raw: RawServer, loc: &Locator) -> Result<Settings, ConfigError> {
     let listen = match &raw.listen {
         None => DEFAULT_LISTEN,
         Some(l) => l.get_ref().parse::<SocketAddr>().map_err(|_| {
-            let msg = format!("server.listen = {:?} is not an address and port: write e.g. \"127.0.0.1:9180\"", l.get_ref());
+            let msg =
+                format!("server.listen = {:?} is not an address and port: write e.g. \"127.0.0.1:9180\"", l.get_ref());
             loc.error(l.span().start, msg)
         })?,
     };
@@ -35,7 +36,9 @@ pub fn server(raw: RawServer, loc: &Locator) -> Result<Settings, ConfigError> {
     let mut names = Vec::new();
     for n in raw.names.unwrap_or_default() {
         let ok = !n.get_ref().is_empty()
-            && n.get_ref().split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            && n.get_ref()
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         if !ok {
             let msg = format!("server.names: {:?} is not a host name (letters, digits, - and dots)", n.get_ref());
             return Err(loc.error(n.span().start, msg));

@@ -116,9 +116,11 @@ impl Condition {
     /// The span of time the condition looks back over, if it is one of time.
     pub fn window(self) -> Option<Duration> {
         match self {
-            Condition::Avg(w) | Condition::Min(w) | Condition::Max(w) | Condition::Rate(w) | Condition::ErrorRate(w) => {
-                Some(w)
-            }
+            Condition::Avg(w)
+            | Condition::Min(w)
+            | Condition::Max(w)
+            | Condition::Rate(w)
+            | Condition::ErrorRate(w) => Some(w),
             Condition::Value | Condition::Count { .. } => None,
         }
     }

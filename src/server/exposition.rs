@@ -121,7 +121,11 @@ pub fn render(newest: &[(SeriesKey, Newest)], agent: &AgentFigures, format: Form
             family(&mut out, n, "counter", help, &one(v as f64), format);
         }
         let gauges = [
-            ("hostwatch_agent_pending_samples", "Samples held in memory that the store has not taken", s.pending as f64),
+            (
+                "hostwatch_agent_pending_samples",
+                "Samples held in memory that the store has not taken",
+                s.pending as f64,
+            ),
             ("hostwatch_agent_last_tick_age_seconds", "Seconds since the last system tick", age(s.last_tick_ms)),
             ("hostwatch_agent_last_write_age_seconds", "Seconds since the last successful write", age(s.last_write_ms)),
             ("hostwatch_agent_start_time_seconds", "Unix time the agent started", s.started_ms as f64 / 1000.0),
@@ -176,7 +180,9 @@ mod tests {
     fn openmetrics_names_counter_families_without_total_and_ends_with_eof() {
         let agent = AgentFigures { snapshot: Some(Live::new(0).snapshot()), now_ms: 5_000, ..AgentFigures::default() };
         let text = render(&[], &agent, Format::OpenMetrics);
-        assert!(text.contains("# TYPE hostwatch_agent_samples_written counter\nhostwatch_agent_samples_written_total 0\n"));
+        assert!(
+            text.contains("# TYPE hostwatch_agent_samples_written counter\nhostwatch_agent_samples_written_total 0\n")
+        );
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert_eq!(Format::from_accept(Some("application/openmetrics-text;version=1.0.0")), Format::OpenMetrics);
         assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);

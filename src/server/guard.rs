@@ -57,11 +57,7 @@ fn refuse(status: StatusCode, why: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why + "\n").into_response()
 }
 
-async fn check(
-    State((state, hosts)): State<(Arc<super::State>, Arc<Hosts>)>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn check(State((state, hosts)): State<(Arc<super::State>, Arc<Hosts>)>, req: Request, next: Next) -> Response {
     let Some(host) = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return refuse(StatusCode::BAD_REQUEST, "a request needs a Host header".into());
     };

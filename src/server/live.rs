@@ -156,7 +156,10 @@ mod tests {
         live.wrote(true, 40, 0, 1_000);
         live.wrote(false, 40, 40, 2_000);
         let s = live.snapshot();
-        assert_eq!((s.samples_written, s.write_errors, s.failing, s.pending, s.last_write_ms), (40, 1, true, 40, 1_000));
+        assert_eq!(
+            (s.samples_written, s.write_errors, s.failing, s.pending, s.last_write_ms),
+            (40, 1, true, 40, 1_000)
+        );
         live.wrote(true, 80, 0, 3_000);
         assert!(!live.snapshot().failing);
     }

@@ -23,7 +23,8 @@ pub struct Params(Vec<(String, String)>);
 impl Params {
     /// Parses `query`; only `keys` may appear, and only `label` more than once.
     pub fn parse(query: Option<&str>, keys: &[&str]) -> Result<Params, String> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
         for (i, (k, _)) in pairs.iter().enumerate() {
             if !keys.contains(&k.as_str()) {
                 let known = if keys.is_empty() { "none".to_owned() } else { keys.join(", ") };
@@ -48,7 +49,11 @@ impl Params {
 
     /// Every `label=KEY=VALUE`.
     pub fn labels(&self) -> Result<Vec<(&'static str, String)>, String> {
-        self.0.iter().filter(|(k, _)| k == "label").map(|(_, v)| parse_label(v).map_err(|e| format!("label: {e}"))).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == "label")
+            .map(|(_, v)| parse_label(v).map_err(|e| format!("label: {e}")))
+            .collect()
     }
 
     /// `key` as a time (`1h` ago, a date, RFC 3339), else `default`, in Unix seconds.
@@ -113,7 +118,11 @@ mod tests {
     use super::*;
 
     fn range(q: &str) -> Result<Range, String> {
-        Range::from(&Params::parse(Some(q), &["metric", "label", "since", "until", "step"])?, 1_000_000_000, Duration::from_secs(5))
+        Range::from(
+            &Params::parse(Some(q), &["metric", "label", "since", "until", "step"])?,
+            1_000_000_000,
+            Duration::from_secs(5),
+        )
     }
 
     #[test]

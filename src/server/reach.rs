@@ -25,7 +25,10 @@ struct Answer {
 fn ask(settings: &Settings) -> Result<Answer, String> {
     let addr = settings.listen;
     let mut stream = TcpStream::connect_timeout(&addr, WAIT).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(WAIT)).and_then(|()| stream.set_write_timeout(Some(WAIT))).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(WAIT))
+        .and_then(|()| stream.set_write_timeout(Some(WAIT)))
+        .map_err(|e| e.to_string())?;
     let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
     let mut text = String::new();
