@@ -280,3 +280,36 @@ fn the_processes_view_draws_one_line_per_process_name_with_all_its_pids() {
     assert_eq!(wrong.status, 400);
     assert!(wrong.body.contains("this view takes process.cpu_percent or process.rss_bytes"), "{}", wrong.body);
 }
+
+#[test]
+fn dashboard_prints_the_address_where_no_browser_can_open_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("[server]\nlisten = \"127.0.0.1:{port}\"\n")).unwrap();
+    let out = bin()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("dashboard")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let url = format!("http://127.0.0.1:{port}/");
+    assert_eq!(stdout, format!("the agent is not running; {url} is free for it\n{url}\n"));
+    std::fs::write(&config, "[server]\nenabled = false\n").unwrap();
+    let off = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("dashboard")
+        .output()
+        .unwrap();
+    assert_eq!(off.status.code(), Some(1));
+    assert!(text(&off).1.contains("the dashboard is off in the config ([server] enabled = false)"));
+}
