@@ -32,7 +32,7 @@ impl When {
     /// Unix seconds, given the present.
     pub fn resolve(self, now: i64) -> i64 {
         match self {
-            When::Ago(d) => now - i64::try_from(d.as_secs()).unwrap_or(now),
+            When::Ago(d) => now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             When::At(t) => t,
         }
     }

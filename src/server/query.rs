@@ -94,10 +94,10 @@ impl Range {
         if since >= until {
             return Err(format!("since ({since}) must be before until ({until})"));
         }
-        if until - since > MAX_RANGE {
+        let span = until.saturating_sub(since);
+        if span > MAX_RANGE {
             return Err("the range is longer than ten years".to_owned());
         }
-        let span = until - since;
         let step = match p.get("step") {
             Some(s) => i64::try_from(parse_step(s).map_err(|e| format!("step: {e}"))?.as_secs()).unwrap_or(i64::MAX),
             None => {
@@ -133,6 +133,8 @@ mod tests {
         assert!(err("step=0s").contains("at least 1s"));
         assert!(err("step=1s&since=30d").contains("at most 6000"));
         assert!(err("since=20y").contains("ten years"));
+        assert!(err("since=9000000000000000000s").contains("ten years"), "no overflow on a huge duration");
+        assert!(err("since=1h&until=9000000000000000000s").contains("must be before until"));
         assert!(err("since=1h&since=2h").contains("twice"));
         assert!(err("sql=drop").contains("unknown parameter \"sql\""));
         let p = Params::parse(Some("metric=nope&label=pid"), &["metric", "label"]).unwrap();
