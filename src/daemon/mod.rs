@@ -130,6 +130,7 @@ async fn serve(config: &Config, hot: &Path, archive: &Path, live: &Arc<Live>) ->
         interval: config.sampling.interval,
         flush_interval: config.sampling.flush_interval,
         live: live.clone(),
+        cores: crate::rules::logical_cpus(),
         now: wall_ms,
     };
     match Server::start(&config.server, ctx).await {
@@ -180,6 +181,9 @@ pub async fn run(
     }
     let mut probing = Probing::start(&config.probes);
     let live = Arc::new(Live::new(wall_ms()));
+    // A series silent for three of the longest schedule's periods is no longer current.
+    let longest = config.probes.probes.iter().map(crate::probe::Probe::longest_period);
+    let quiet = 3 * secs(longest.fold(interval.max(proc_interval), Duration::max));
     let server = serve(config, store.path(), archive, &live).await;
     let wakes = alerting.wakes();
     let writer_live = live.clone();
@@ -214,7 +218,6 @@ pub async fn run(
                     p.sample(now, &mut batch.samples).await;
                     alerting.observe(&batch.samples[before..], now);
                     live.observe(&batch.samples[before..], now, false);
-                    live.forget_processes_before(now / 1000 - 2 * secs(proc_interval));
                 }
             }
             Some(done) = async { match probing.as_mut() { Some(p) => p.next().await, None => None } }, if probing.is_some() => {
@@ -232,6 +235,7 @@ pub async fn run(
             }
             _ = flush_tick.tick() => {
                 let now = wall_ms() / 1000;
+                live.forget_before(now - quiet);
                 if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {
                     break;
                 }

@@ -56,6 +56,17 @@ pub struct Probe {
     pub target: Target,
 }
 
+impl Probe {
+    /// The longest time between two samples of one of its series: an ai probe's completion
+    /// series come every `completion_interval`.
+    pub fn longest_period(&self) -> Duration {
+        match &self.target {
+            Target::Ai(a) => self.interval.max(a.completion_interval),
+            _ => self.interval,
+        }
+    }
+}
+
 /// What a probe asks, by kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {

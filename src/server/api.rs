@@ -50,8 +50,7 @@ where
 /// The band a value of `key` is in by the first rule on its own values that selects it and
 /// applies now: a guarded rule (battery low *while discharging*) asks `newest` for the
 /// guard's series.
-pub(super) fn band(rules: &[Rule], key: &SeriesKey, value: f64, newest: &[(SeriesKey, Newest)]) -> Value {
-    let cores = crate::rules::logical_cpus();
+pub(super) fn band(rules: &[Rule], cores: usize, key: &SeriesKey, value: f64, newest: &[(SeriesKey, Newest)]) -> Value {
     let applies = |r: &&Rule| {
         r.guard.as_ref().is_none_or(|g| {
             let guard = SeriesKey { metric: g.metric, labels: key.labels.clone() };
@@ -85,14 +84,14 @@ pub async fn status(State(s): Shared) -> Response {
             let mut v = series_json(key);
             v["value"] = json!(n.value);
             v["ts"] = json!(n.ts);
-            v["band"] = band(&s.ctx.rules, key, n.value, &live);
+            v["band"] = band(&s.ctx.rules, s.ctx.cores, key, n.value, &live);
             v
         })
         .collect();
     let head = json!({
         "host": s.ctx.host, "version": env!("CARGO_PKG_VERSION"), "pid": s.pid,
         "started_ms": snap.started_ms, "now_ms": (s.ctx.now)(), "interval_s": s.ctx.interval.as_secs_f64(),
-        "cores": crate::rules::logical_cpus(),
+        "cores": s.ctx.cores,
         "probes": s.ctx.probes.iter().map(|p| json!({ "name": p.name, "kind": p.target.kind() })).collect::<Vec<_>>(),
     });
     read(&s, move |store| {
@@ -152,7 +151,7 @@ pub async fn alerts(State(s): Shared, RawQuery(q): RawQuery) -> Response {
             })
             .collect();
         let history: Vec<Value> = store
-            .alert_history(since * 1000, limit)?
+            .alert_history(since.saturating_mul(1000), limit)?
             .iter()
             .map(|e| {
                 json!({ "at_ms": e.at_ms, "rule": e.rule, "series": e.series, "event": e.event.as_str(),
@@ -201,6 +200,11 @@ pub async fn reports(State(s): Shared) -> Response {
         Ok(Value::Array(out))
     })
     .await
+}
+
+/// Any method but GET on a route: nothing here writes.
+pub async fn read_only() -> Response {
+    json(StatusCode::METHOD_NOT_ALLOWED, &json!({ "error": "this server is read-only: only GET is answered" }))
 }
 
 /// Any other path.

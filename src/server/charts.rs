@@ -29,7 +29,7 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return bad(e),
     };
     let archive = s.ctx.archive.as_ref().map(|(path, _)| path.clone());
-    let (rules, newest) = (s.ctx.rules.clone(), s.ctx.live.newest());
+    let (rules, cores, newest) = (s.ctx.rules.clone(), s.ctx.cores, s.ctx.live.newest());
     read(&s, move |store| {
         let sel = Selector { metric: metric.name.to_owned(), labels };
         let (archive, note) = open_archive(store, archive.as_deref(), range.since)?;
@@ -43,7 +43,7 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         out["until"] = json!(range.until);
         out["step"] = json!(range.step);
         out["points"] = Value::Array(rows);
-        out["band"] = band(&rules, &key, last, &newest);
+        out["band"] = band(&rules, cores, &key, last, &newest);
         out["note"] = json!(note);
         Ok(out)
     })

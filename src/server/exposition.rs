@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::live::{Newest, Snapshot};
-use crate::metrics::{Metric, PROC_CPU, PROC_RSS, SeriesKey};
+use crate::metrics::{Metric, PROC_CPU, PROC_RSS, SeriesKey, TICKS_SKIPPED};
 
 /// Which exposition format a scraper gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,17 @@ fn bounded(newest: &[(SeriesKey, Newest)]) -> BTreeMap<(&'static str, Vec<(&'sta
     out
 }
 
+/// A sample value as both formats spell it: `NaN`, `+Inf`, `-Inf`, else the shortest
+/// decimal that reads back exactly.
+fn number(v: f64) -> String {
+    match v {
+        v if v.is_nan() => "NaN".to_owned(),
+        f64::INFINITY => "+Inf".to_owned(),
+        f64::NEG_INFINITY => "-Inf".to_owned(),
+        v => v.to_string(),
+    }
+}
+
 /// One family's HELP and TYPE lines, then its samples.
 fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)], format: Format) {
     // OpenMetrics names a counter family without its `_total`; its samples keep it.
@@ -94,7 +105,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
     let _ = writeln!(out, "# HELP {family} {}", help.replace('\\', r"\\").replace('\n', r"\n"));
     let _ = writeln!(out, "# TYPE {family} {kind}");
     for (labels, value) in samples {
-        let _ = writeln!(out, "{name}{labels} {value}");
+        let _ = writeln!(out, "{name}{labels} {}", number(*value));
     }
 }
 
@@ -106,7 +117,8 @@ pub fn render(newest: &[(SeriesKey, Newest)], agent: &AgentFigures, format: Form
         by_metric.entry(metric).or_default().push((labels(&pairs), value));
     }
     for (metric, samples) in &by_metric {
-        let Some(m) = Metric::by_name(metric) else { continue };
+        // Skipped ticks are the agent's counter below; as a gauge the family would repeat.
+        let Some(m) = Metric::by_name(metric).filter(|m| **m != TICKS_SKIPPED) else { continue };
         family(&mut out, &name(m), "gauge", m.help, samples, format);
     }
     if let Some(s) = agent.snapshot {
@@ -179,7 +191,12 @@ mod tests {
     #[test]
     fn openmetrics_names_counter_families_without_total_and_ends_with_eof() {
         let agent = AgentFigures { snapshot: Some(Live::new(0).snapshot()), now_ms: 5_000, ..AgentFigures::default() };
-        let text = render(&[], &agent, Format::OpenMetrics);
+        // A skipped tick is a sample too; it must not become a second family of that name.
+        let skipped = (SeriesKey::with(&TICKS_SKIPPED, "name", "system"), Newest { ts: 1, value: 2.0 });
+        let hot = (SeriesKey::with(&CPU_USAGE, "cpu", "total"), Newest { ts: 1, value: f64::INFINITY });
+        let text = render(&[skipped, hot], &agent, Format::OpenMetrics);
+        assert_eq!(text.matches("# TYPE hostwatch_agent_ticks_skipped ").count(), 1, "{text}");
+        assert!(text.contains("hostwatch_cpu_usage_percent{cpu=\"total\"} +Inf\n"), "{text}");
         assert!(
             text.contains("# TYPE hostwatch_agent_samples_written counter\nhostwatch_agent_samples_written_total 0\n")
         );

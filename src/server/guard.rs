@@ -54,7 +54,7 @@ fn carried(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn refuse(status: StatusCode, why: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why + "\n").into_response()
+    super::api::json(status, &serde_json::json!({ "error": why }))
 }
 
 async fn check(State((state, hosts)): State<(Arc<super::State>, Arc<Hosts>)>, req: Request, next: Next) -> Response {

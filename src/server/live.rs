@@ -67,11 +67,11 @@ impl Live {
         }
     }
 
-    /// Forgets process series (labelled by pid) with no sample since `ts`: processes that
-    /// ended or left the top list. Every other series is as long-lived as the host's parts.
-    pub fn forget_processes_before(&self, ts: i64) {
-        let mut newest = self.newest.lock().unwrap_or_else(PoisonError::into_inner);
-        newest.retain(|k, n| n.ts >= ts || !k.labels.iter().any(|(name, _)| *name == "pid"));
+    /// Forgets series with no sample since `ts`: processes that ended or left the top list,
+    /// statements that left a database's busiest, a collector error or a skipped tick that
+    /// was a moment's (those are sent only when they happen). The map holds what is alive.
+    pub fn forget_before(&self, ts: i64) {
+        self.newest.lock().unwrap_or_else(PoisonError::into_inner).retain(|_, n| n.ts >= ts);
     }
 
     /// The writer's report of one write attempt of `samples` samples at `now_ms`, and
@@ -145,7 +145,7 @@ mod tests {
         live.observe(&[Sample { key: cpu.clone(), ts: 10, value: 5.0 }], 10_000, true);
         live.observe(&[Sample { key: proc, ts: 10, value: 1.0 }], 10_000, false);
         live.observe(&[Sample { key: cpu.clone(), ts: 11, value: 7.5 }], 11_000, true);
-        live.forget_processes_before(11);
+        live.forget_before(11);
         assert_eq!(live.newest(), vec![(cpu, Newest { ts: 11, value: 7.5 })]);
         assert_eq!(live.snapshot().last_tick_ms, 11_000);
     }

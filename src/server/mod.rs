@@ -81,6 +81,8 @@ pub struct Context {
     pub flush_interval: Duration,
     /// The agent's state right now.
     pub live: Arc<Live>,
+    /// Logical CPUs, which per-core rules divide by.
+    pub cores: usize,
     /// The wall clock, Unix ms: the agent's, passed in.
     pub now: fn() -> i64,
 }
@@ -107,7 +109,10 @@ pub enum ServerError {
 /// What every request handler shares.
 struct State {
     ctx: Context,
+    /// The API's connection: its calls queue behind one another.
     store: Shared,
+    /// `/metrics`' own connection, so a scrape never waits behind a chart.
+    ops_store: Shared,
     token: Option<String>,
     pid: u32,
 }
@@ -125,11 +130,12 @@ impl Server {
     pub async fn start(settings: &Settings, ctx: Context) -> Result<Server, ServerError> {
         let token = settings.token.as_ref().map(Secret::read).transpose().map_err(ServerError::Token)?;
         let store = Shared::new(Store::open_read_only(&ctx.hot)?);
+        let ops_store = Shared::new(Store::open_read_only(&ctx.hot)?);
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .map_err(|source| ServerError::Bind { addr: settings.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: settings.listen, source })?;
-        let state = Arc::new(State { ctx, store, token, pid: std::process::id() });
+        let state = Arc::new(State { ctx, store, ops_store, token, pid: std::process::id() });
         let app = guard::guarded(routes(), state, settings.names.clone());
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -169,4 +175,5 @@ fn routes() -> axum::Router<Arc<State>> {
         .route("/", get(page::index))
         .route("/assets/{file}", get(page::asset))
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::read_only)
 }

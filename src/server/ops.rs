@@ -27,7 +27,8 @@ fn problems(s: &Snapshot, now_ms: i64, interval_ms: i64, flush_ms: i64) -> Vec<S
     if s.failing {
         out.push(format!("the hot store refuses writes: {} samples held in memory", s.pending));
     } else if up_ms > LATE * flush_ms && now_ms - s.last_write_ms.max(s.started_ms) > LATE * flush_ms {
-        out.push(format!("no write for {} s (writing every {} s)", (now_ms - s.last_write_ms) / 1000, flush_ms / 1000));
+        let since = now_ms - s.last_write_ms.max(s.started_ms);
+        out.push(format!("no write for {} s (writing every {} s)", since / 1000, flush_ms / 1000));
     }
     out
 }
@@ -52,7 +53,7 @@ pub async fn metrics(State(s): State<Arc<super::State>>, headers: HeaderMap) -> 
     let now_ms = (s.ctx.now)();
     let policy = s.ctx.archive.as_ref().map(|(_, p)| p.clone());
     let figures = s
-        .store
+        .ops_store
         .call(move |store| {
             let outbox = store.outbox_pending()?.into_iter().map(|w| (w.channel, w.count.unsigned_abs())).collect();
             let rollup_backlog = match policy {

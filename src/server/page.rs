@@ -2,7 +2,7 @@
 //! same page offline. uPlot is vendored as npm ships it (`assets/uplot/VERSION`).
 
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 /// Every asset: (name, content type, bytes).
@@ -37,6 +37,6 @@ pub async fn index() -> Response {
 pub async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, content_type, body)) => send(content_type, body),
-        None => (StatusCode::NOT_FOUND, "no such asset\n").into_response(),
+        None => super::api::not_found().await,
     }
 }

@@ -9,9 +9,19 @@ const PALETTE = ["#2b6cb0", "#c05621", "#2f855a", "#b83280", "#6b46c1", "#b7791f
 
 async function api(path) {
   const r = await fetch(path, { credentials: "same-origin" });
-  const body = await r.json();
+  const json = (r.headers.get("content-type") || "").startsWith("application/json");
+  const body = json ? await r.json() : { error: await r.text() };
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
+}
+
+// Each chart keeps only the answer to its latest request: a slow year must not land
+// over the hour asked for after it.
+const latest = {};
+async function newest(chart, path) {
+  const ticket = (latest[chart] = (latest[chart] || 0) + 1);
+  const body = await api(path);
+  return ticket === latest[chart] ? body : null;
 }
 
 // Navigation start to every card filled, for the load-time benchmark and tests.
@@ -184,7 +194,8 @@ async function drawChart() {
   const q = new URLSearchParams({ metric });
   for (const [k, v] of Object.entries(labels)) q.append("label", `${k}=${v}`);
   if (state.zoom) { q.set("since", state.zoom[0]); q.set("until", state.zoom[1]); } else { q.set("since", state.range); }
-  const p = await api("/api/points?" + q);
+  const p = await newest("history", "/api/points?" + q);
+  if (!p) return;
   $("chart-note").textContent = `${p.points.length} points, one per ${p.step} s` + (p.note ? `; ${p.note}` : "");
   const cols = [[], [], [], []];
   for (const [t, min, avg, max] of p.points) { cols[0].push(t); cols[1].push(min); cols[2].push(avg); cols[3].push(max); }
@@ -200,7 +211,7 @@ async function drawChart() {
       if (u.select.width < 5) return;
       const from = Math.floor(u.posToVal(u.select.left, "x")), to = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
       state.zoom = [new Date(from * 1000).toISOString(), new Date(to * 1000).toISOString()];
-      drawChart();
+      drawChart().catch(show);
     }] },
   };
   if (state.chart) state.chart.destroy();
@@ -233,7 +244,8 @@ async function setupChart() {
 // The top processes over a range: one line per process name, its mean per bucket.
 async function drawProcesses() {
   const metric = $("proc-metric").value;
-  const p = await api(`/api/processes?metric=${metric}&since=${$("proc-range").value}`);
+  const p = await newest("processes", `/api/processes?metric=${metric}&since=${$("proc-range").value}`);
+  if (!p) return;
   const el = $("proc-chart");
   if (state.procChart) { state.procChart.destroy(); state.procChart = null; }
   el.dataset.lines = String(p.processes.length);
@@ -283,7 +295,9 @@ async function main() {
   const saved = localStorage.getItem("hostwatch-theme");
   theme(saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
   $("theme").onclick = () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark");
-  await refreshStatus();
+  // A first status that fails (the store briefly locked) leaves the page alive: the next
+  // poll fills the cards.
+  await refreshStatus().catch(show);
   $("proc-metric").onchange = $("proc-range").onchange = () => drawProcesses().catch(show);
   await Promise.all([refreshProbes(), refreshAlerts(), refreshReports(), setupChart(), drawProcesses()].map((p) => p.catch(show)));
   schedule();
