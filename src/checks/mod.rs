@@ -6,6 +6,7 @@
 //! the clock (the daemon passes `now`).
 
 pub mod capacity;
+mod crontab;
 pub mod custom;
 pub mod daily;
 pub mod fit;

@@ -11,7 +11,8 @@ use chrono::{DateTime, TimeZone};
 pub struct Schedule {
     /// As written, for messages and listings.
     pub expr: String,
-    cron: cron::Schedule,
+    /// Its slots are those of all of these (two where crontab runs on either day field).
+    cron: Vec<cron::Schedule>,
 }
 
 impl PartialEq for Schedule {
@@ -21,32 +22,31 @@ impl PartialEq for Schedule {
 }
 
 impl Schedule {
-    /// `"m h dom mon dow"` (the usual 5 fields) or the `cron` crate's form with seconds
-    /// (6 or 7 fields). The error says what is wrong, quoting the expression.
+    /// Crontab's 5 fields (`"m h dom mon dow"`, weekdays 0-7 with 0 and 7 Sunday, names,
+    /// `@daily` and its kin) read as crontab(5) reads them, or the `cron` crate's own form
+    /// with seconds (6 or 7 fields, weekdays 1-7 from Sunday). The error quotes the
+    /// expression as written.
     pub fn parse(expr: &str) -> Result<Schedule, String> {
-        let fields = expr.split_whitespace().count();
-        let full = match fields {
-            5 => format!("0 {expr}"),
-            6 | 7 => expr.to_owned(),
-            n => {
-                return Err(format!(
-                    "{expr:?} has {n} fields: write 5 (minute hour day month weekday), e.g. \"5 * * * *\""
-                ));
-            }
+        let forms = match expr.split_whitespace().count() {
+            6 | 7 => vec![expr.to_owned()],
+            _ => super::crontab::translate(expr)?,
         };
-        let cron = full.parse::<cron::Schedule>().map_err(|e| format!("{expr:?} is not a cron schedule: {e}"))?;
+        let cron = forms
+            .iter()
+            .map(|f| f.parse::<cron::Schedule>().map_err(|e| format!("{expr:?} is not a cron schedule: {e}")))
+            .collect::<Result<_, _>>()?;
         Ok(Schedule { expr: expr.to_owned(), cron })
     }
 
     /// The latest slot at or before `now`.
     pub fn last_slot<Z: TimeZone>(&self, now: &DateTime<Z>) -> Option<DateTime<Z>> {
         let just_after = now.clone() + chrono::Duration::seconds(1);
-        self.cron.after(&just_after).next_back()
+        self.cron.iter().filter_map(|c| c.after(&just_after).next_back()).max()
     }
 
     /// The first slot after `now`.
     pub fn next_slot<Z: TimeZone>(&self, now: &DateTime<Z>) -> Option<DateTime<Z>> {
-        self.cron.after(now).next()
+        self.cron.iter().filter_map(|c| c.after(now).next()).min()
     }
 }
 
@@ -105,6 +105,30 @@ mod tests {
         assert!(err.starts_with("\"every hour\" has 2 fields"), "{err}");
         let err = Schedule::parse("61 * * * *").unwrap_err();
         assert!(err.starts_with("\"61 * * * *\" is not a cron schedule"), "{err}");
+    }
+
+    #[test]
+    fn crontab_weekdays_fall_on_the_days_crontab_means_across_a_dst_change() {
+        let next = |expr: &str, from: DateTime<Tz>| Schedule::parse(expr).unwrap().next_slot(&from).unwrap();
+        // 2026-11-29 is a Sunday.
+        let sunday = at(2026, 11, 29, 12, 0);
+        assert_eq!(next("30 8 * * 1", sunday), at(2026, 11, 30, 8, 30), "1 is Monday");
+        assert_eq!(next("30 8 * * mon", sunday), at(2026, 11, 30, 8, 30));
+        assert_eq!(next("0 9 * * 0", at(2026, 11, 28, 12, 0)), at(2026, 11, 29, 9, 0), "0 is Sunday");
+        assert_eq!(next("0 9 * * 7", at(2026, 11, 28, 12, 0)), at(2026, 11, 29, 9, 0), "so is 7");
+        assert_eq!(next("0 9 * * 1-5", at(2026, 11, 27, 12, 0)), at(2026, 11, 30, 9, 0), "Friday noon: Monday");
+        assert_eq!(next("0 9 * * */2", sunday), at(2026, 12, 1, 9, 0), "Sun, Tue, Thu, Sat: Tuesday");
+        assert_eq!(next("@weekly", at(2026, 11, 30, 0, 0)), at(2026, 12, 6, 0, 0), "Sunday midnight");
+        assert_eq!(next("@daily", sunday), at(2026, 11, 30, 0, 0));
+        // The 13th or a Friday, as crontab runs it; 2026-12-13 is a Sunday.
+        let either = Schedule::parse("0 9 13 * 5").unwrap();
+        assert_eq!(either.next_slot(&at(2026, 12, 1, 0, 0)), Some(at(2026, 12, 4, 9, 0)), "a Friday");
+        assert_eq!(either.next_slot(&at(2026, 12, 11, 12, 0)), Some(at(2026, 12, 13, 9, 0)), "the 13th");
+        assert_eq!(either.last_slot(&at(2026, 12, 12, 0, 0)), Some(at(2026, 12, 11, 9, 0)));
+        // Across the spring change (2026-03-29, a Sunday in Berlin): Monday stays Monday.
+        assert_eq!(next("0 9 * * 1", at(2026, 3, 29, 0, 0)), at(2026, 3, 30, 9, 0));
+        let err = Schedule::parse("0 9 * * 8").unwrap_err();
+        assert!(err.contains("0-7 (0 and 7 are Sunday)") && !err.contains("0 0 9"), "{err}");
     }
 
     #[test]
