@@ -17,6 +17,9 @@
 //!   blocking pool ([`crate::store::Shared`]); their HTTP and D-Bus calls are async;
 //! - probes ([`probing`]) are tasks on the runtime thread that wait only on sockets, a few
 //!   at once, each cut off at its timeout; their results come back to the loop;
+//! - the dashboard server ([`crate::server`]) answers as tasks on the runtime thread; its
+//!   store and archive reads run on the blocking pool, and its live values come from
+//!   [`Live`], which the loop updates under a lock held only for a map insert;
 //! - rollups and checklist jobs run on the blocking pool, with the checklist's claims and
 //!   outcomes; the loop keeps their handles, so a step cut short by another branch of the
 //!   `select!` resumes where it was.
@@ -115,6 +118,13 @@ fn recovered(hot: &Path, aside: &Path, now: i64) -> crate::report::Report {
     Report::new("hot_store", now, "hot store replaced", vec![finding], &[])
 }
 
+/// New samples go to the rules and to the server's live view; `system` marks the system
+/// schedule's tick, whose age `/health` judges.
+fn seen(alerting: &mut Alerting, live: &Live, samples: &[Sample], now_ms: i64, system: bool) {
+    alerting.observe(samples, now_ms);
+    live.observe(samples, now_ms, system);
+}
+
 /// Starts the dashboard server if the config wants it. A failure (the port is taken) is
 /// logged and the agent goes on without it: sampling matters more than the page.
 async fn serve(config: &Config, hot: &Path, archive: &Path, live: &Arc<Live>) -> Option<Server> {
@@ -208,24 +218,21 @@ pub async fn run(
                     batch.gaps.push(Gap { start_ts: from_ms / 1000, end_ts: to_ms / 1000, reason: "clock jump".into() });
                     alerting.resumed(now);
                 }
-                alerting.observe(&batch.samples[before..], now);
-                live.observe(&batch.samples[before..], now, true);
+                seen(&mut alerting, &live, &batch.samples[before..], now, true);
             }
             at = proc_tick.tick(), if procs.is_some() => {
                 if let Some(p) = procs.as_mut() {
                     let (now, before) = (wall_ms(), batch.samples.len());
                     count_skipped(at, proc_interval, "processes", now, &mut batch.samples);
                     p.sample(now, &mut batch.samples).await;
-                    alerting.observe(&batch.samples[before..], now);
-                    live.observe(&batch.samples[before..], now, false);
+                    seen(&mut alerting, &live, &batch.samples[before..], now, false);
                 }
             }
             Some(done) = async { match probing.as_mut() { Some(p) => p.next().await, None => None } }, if probing.is_some() => {
                 let before = batch.samples.len();
                 batch.samples.extend(done.samples);
                 batch.probes.push(done.result);
-                alerting.observe(&batch.samples[before..], wall_ms());
-                live.observe(&batch.samples[before..], wall_ms(), false);
+                seen(&mut alerting, &live, &batch.samples[before..], wall_ms(), false);
             }
             () = async { if let Some(r) = rollups.as_mut() { r.step().await } }, if rollups.is_some() => {}
             report = async { match checklist.as_mut() { Some(c) => c.step().await, None => None } }, if checklist.is_some() => {
