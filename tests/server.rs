@@ -248,6 +248,9 @@ fn a_taken_port_is_logged_and_shown_while_the_agent_samples_on() {
     let (exit, log) = agent.stop();
     assert!(exit.success(), "{log}");
     assert!(log.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{log}");
+    let start = log.lines().next().unwrap();
+    assert!(start.starts_with("hostwatch ") && start.contains(&format!("dashboard http://127.0.0.1:{port}/")), "{log}");
+    assert!(start.contains("sampling every 1s into") && start.ends_with("Ctrl-C or SIGTERM stops it"), "{start}");
     drop(taken);
 }
 

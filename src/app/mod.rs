@@ -199,12 +199,26 @@ fn check_config(file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// The one line `run` prints when it starts: where it writes, from which config, how
+/// often, where the dashboard is, how to stop it.
+fn start_line(paths: &Paths, config: &Config) -> String {
+    let source = config.source.as_ref().map_or_else(|| "built-in defaults".to_owned(), |p| p.display().to_string());
+    let every = humantime::format_duration(config.sampling.interval);
+    let dashboard = if config.server.enabled { format!("dashboard {}; ", config.server.url()) } else { String::new() };
+    format!(
+        "hostwatch {}: sampling every {every} into {} (config: {source}); {dashboard}Ctrl-C or SIGTERM stops it",
+        env!("CARGO_PKG_VERSION"),
+        paths.dir.display()
+    )
+}
+
 fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
     let dir = &paths.dir;
     private_data_dir(dir)?;
     let _lock = crate::lock::AgentLock::take(dir)?;
     let (store, moved_aside) = Store::open_or_recover(&paths.hot, crate::daemon::wall_ms() / 1000)?;
     tracing::info!(data_dir = %dir.display(), config = ?config.source, "hostwatch agent starting");
+    eprintln!("{}", start_line(paths, config));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
