@@ -72,13 +72,15 @@ fn labels(pairs: &[(&str, String)]) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
+/// Label pairs of one exposed series.
+type Labels = Vec<(&'static str, String)>;
+
 /// The series as exposed: process series summed by name, without the pid.
-fn bounded(newest: &[(SeriesKey, Newest)]) -> BTreeMap<(&'static str, Vec<(&'static str, String)>), f64> {
-    let mut out: BTreeMap<(&'static str, Vec<(&'static str, String)>), f64> = BTreeMap::new();
+fn bounded(newest: &[(SeriesKey, Newest)]) -> BTreeMap<(&'static str, Labels), f64> {
+    let mut out: BTreeMap<(&'static str, Labels), f64> = BTreeMap::new();
     for (key, n) in newest {
         let per_process = *key.metric == PROC_CPU || *key.metric == PROC_RSS;
-        let kept: Vec<(&'static str, String)> =
-            key.labels.iter().filter(|(k, _)| !(per_process && *k == "pid")).cloned().collect();
+        let kept: Labels = key.labels.iter().filter(|(k, _)| !(per_process && *k == "pid")).cloned().collect();
         *out.entry((key.metric.name, kept)).or_insert(0.0) += n.value;
     }
     out

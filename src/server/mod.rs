@@ -113,6 +113,8 @@ struct State {
     store: Shared,
     /// `/metrics`' own connection, so a scrape never waits behind a chart.
     ops_store: Shared,
+    /// What `/metrics` last read from the store, and when.
+    store_figures: std::sync::Mutex<Option<ops::StoreFigures>>,
     token: Option<String>,
     pid: u32,
 }
@@ -135,7 +137,8 @@ impl Server {
             .await
             .map_err(|source| ServerError::Bind { addr: settings.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: settings.listen, source })?;
-        let state = Arc::new(State { ctx, store, ops_store, token, pid: std::process::id() });
+        let store_figures = std::sync::Mutex::default();
+        let state = Arc::new(State { ctx, store, ops_store, store_figures, token, pid: std::process::id() });
         let app = guard::guarded(routes(), state, settings.names.clone());
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {

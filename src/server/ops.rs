@@ -1,8 +1,8 @@
 //! `/health` and `/metrics`: what a supervisor and a fleet's Prometheus ask. `/health`
-//! reads only the agent's memory; `/metrics` adds two small reads of the store (the
-//! outbox's backlog per channel, the archive's watermark).
+//! reads only the agent's memory; `/metrics` adds small reads of the store (the outbox's
+//! backlog per channel, the archive's watermark) at most once a flush interval.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -47,12 +47,27 @@ pub async fn health(State(s): State<Arc<super::State>>) -> Response {
     super::api::json(status, &body)
 }
 
-/// `GET /metrics`: the exposition, in the format the `Accept` header asks for.
-pub async fn metrics(State(s): State<Arc<super::State>>, headers: HeaderMap) -> Response {
-    let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()));
-    let now_ms = (s.ctx.now)();
+/// What `/metrics` reads from the store, kept for a flush interval: the store changes when
+/// the writer writes, and a scrape every second need not ask it every second.
+#[derive(Debug, Clone, Default)]
+pub(super) struct StoreFigures {
+    /// Wall-clock ms when they were read.
+    at_ms: i64,
+    /// Notices waiting per channel.
+    outbox: Vec<(String, u64)>,
+    /// Seconds of history due for the archive that it lacks, if it is on.
+    rollup_backlog: Option<i64>,
+}
+
+/// The store's figures at `now_ms`: the kept ones if fresh, else read again.
+async fn store_figures(s: &super::State, now_ms: i64) -> StoreFigures {
+    let fresh = i64::try_from(s.ctx.flush_interval.as_millis()).unwrap_or(i64::MAX);
+    let kept = s.store_figures.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if let Some(f) = kept.filter(|f| (0..fresh).contains(&(now_ms - f.at_ms))) {
+        return f;
+    }
     let policy = s.ctx.archive.as_ref().map(|(_, p)| p.clone());
-    let figures = s
+    let read = s
         .ops_store
         .call(move |store| {
             let outbox = store.outbox_pending()?.into_iter().map(|w| (w.channel, w.count.unsigned_abs())).collect();
@@ -63,14 +78,32 @@ pub async fn metrics(State(s): State<Arc<super::State>>, headers: HeaderMap) -> 
                 }
                 None => None,
             };
-            Ok(AgentFigures { snapshot: None, now_ms, outbox, rollup_backlog })
+            Ok(StoreFigures { at_ms: now_ms, outbox, rollup_backlog })
         })
-        .await
-        .unwrap_or_else(|e| {
+        .await;
+    match read {
+        Ok(f) => {
+            *s.store_figures.lock().unwrap_or_else(PoisonError::into_inner) = Some(f.clone());
+            f
+        }
+        Err(e) => {
             tracing::warn!("/metrics: the store did not answer, serving the agent's memory only: {e}");
-            AgentFigures { now_ms, ..AgentFigures::default() }
-        });
-    let figures = AgentFigures { snapshot: Some(s.ctx.live.snapshot()), ..figures };
+            StoreFigures::default()
+        }
+    }
+}
+
+/// `GET /metrics`: the exposition, in the format the `Accept` header asks for.
+pub async fn metrics(State(s): State<Arc<super::State>>, headers: HeaderMap) -> Response {
+    let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()));
+    let now_ms = (s.ctx.now)();
+    let stored = store_figures(&s, now_ms).await;
+    let figures = AgentFigures {
+        snapshot: Some(s.ctx.live.snapshot()),
+        now_ms,
+        outbox: stored.outbox,
+        rollup_backlog: stored.rollup_backlog,
+    };
     let body = render(&s.ctx.live.newest(), &figures, format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
