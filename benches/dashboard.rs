@@ -65,7 +65,7 @@ fn main() {
 
     let port = util_http::free_port();
     let config = format!(
-        "[processes]\nenabled = false\n[archive]\nhot_window = \"7d\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n"
+        "[processes]\nenabled = false\n[store]\nretention = \"8d\"\n[archive]\nhot_window = \"7d\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n"
     );
     let _agent = util::TestAgent::start_in(dir, &config);
     let addr = format!("127.0.0.1:{port}");
