@@ -294,29 +294,18 @@ fn dashboard_prints_the_address_where_no_browser_can_open_it() {
     let port = free_port();
     let config = dir.path().join("config.toml");
     std::fs::write(&config, format!("[server]\nlisten = \"127.0.0.1:{port}\"\n")).unwrap();
-    let out = bin()
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("dashboard")
-        .output()
-        .unwrap();
+    let dashboard = || {
+        let mut cmd = bin();
+        cmd.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").arg("--config").arg(&config);
+        cmd.arg("--data-dir").arg(dir.path().join("data")).arg("dashboard").output().unwrap()
+    };
+    let out = dashboard();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let url = format!("http://127.0.0.1:{port}/");
     assert_eq!(stdout, format!("the agent is not running; {url} is free for it\n{url}\n"));
     std::fs::write(&config, "[server]\nenabled = false\n").unwrap();
-    let off = bin()
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("dashboard")
-        .output()
-        .unwrap();
+    let off = dashboard();
     assert_eq!(off.status.code(), Some(1));
     assert!(text(&off).1.contains("the dashboard is off in the config ([server] enabled = false)"));
 }
