@@ -249,6 +249,33 @@ fn grouped_trends_equal_one_trend_per_group_across_the_watermark() {
     assert_eq!(trends(both.0, both.1, &sel, Group::Label("name", &[]), range, 2 * HOUR).unwrap().len(), 0);
 }
 
+/// Past 500 series a trend filters the range's samples by series after reading them: the
+/// same answer as naming them, and no other metric's samples slip in.
+#[test]
+fn a_trend_over_many_series_counts_each_of_them_and_nothing_else() {
+    use hostwatch::metrics::{self as m, SeriesKey};
+    use hostwatch::store::Group;
+    use hostwatch::trend::trends;
+    let s = Stores::new();
+    let mut keys: Vec<SeriesKey> = (0..600)
+        .map(|pid| {
+            let name = if pid % 2 == 0 { "even" } else { "odd" };
+            SeriesKey::labelled(&m::PROC_CPU, vec![("name", name.into()), ("pid", pid.to_string())])
+        })
+        .collect();
+    keys.push(SeriesKey::with(&m::CPU_USAGE, "cpu", "total"));
+    seed_hot(&s.hot(), &keys, T0 - HOUR, T0, 60);
+    let store = Store::open_read_only(&s.hot()).unwrap();
+    let sel = Selector { metric: m::PROC_CPU.name.into(), labels: vec![] };
+    let names = ["even".to_owned(), "odd".to_owned()];
+    let by_name = trends(Some(&store), None, &sel, Group::Label("name", &names), (T0 - HOUR, T0), HOUR).unwrap();
+    assert_eq!(by_name["even"][0].count, 300 * 60);
+    assert_eq!(by_name["odd"][0].count, 300 * 60);
+    let all = trends(Some(&store), None, &sel, Group::All, (T0 - HOUR, T0), HOUR).unwrap();
+    // Series k holds k * 1000 + (i % 100): the largest process value is series 599's.
+    assert_eq!((all[""][0].count, all[""][0].max), (600 * 60, 599_059.0));
+}
+
 #[test]
 fn a_newer_archive_is_refused() {
     let s = Stores::new();

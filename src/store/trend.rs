@@ -1,11 +1,17 @@
 //! The hot store's side of a trend: per-bucket partial aggregates of the series a selector
 //! matches, in groups.
 
+use std::collections::{BTreeMap, HashMap};
+
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
 use super::{Store, StoreError};
 use crate::metrics::Partial;
+
+/// Series ids named in a trend's query at most; past this the range's samples are filtered
+/// by series after they are read.
+const MAX_NAMED: usize = 500;
 
 /// A series selection: a metric and label equalities. Label keys are the catalogue's
 /// ([`crate::metrics::LABELS`]): they are placed in the SQL, so no caller can bring its own.
@@ -92,6 +98,10 @@ impl Store {
     }
 
     /// Partials per group and `step`-second bucket for samples in `[from, until)`.
+    ///
+    /// The series come first (a small table): the selector's and the group's label lookups
+    /// run once a series, not once a sample. The samples of the range are then aggregated
+    /// per series and bucket, with integer compares only, and folded into groups here.
     pub fn partials(
         &self,
         sel: &Selector,
@@ -103,31 +113,45 @@ impl Store {
         let (cond, mut args) = sel.sql();
         let (key, only, values) = group.sql("se.labels", label_sql);
         args.extend(values.into_iter().map(Value::Text));
-        args.extend([Value::Integer(from), Value::Integer(until)]);
-        // CROSS JOIN keeps samples the outer loop: one scan of the range serves every group.
-        let sql = format!(
-            "SELECT {key} AS g, (s.ts / {step}) * {step} AS b, min(s.value), max(s.value), sum(s.value), count(*),
-                 max(se.scale)
-             FROM samples s CROSS JOIN series se ON se.id = s.series_id
-             WHERE {cond}{only} AND s.ts >= ? AND s.ts < ? GROUP BY g, b ORDER BY g, b"
-        );
+        let series_sql = format!("SELECT se.id, {key}, se.scale FROM series se WHERE {cond}{only}");
         self.sql(|c| {
+            let mut stmt = c.prepare(&series_sql)?;
+            let chosen: HashMap<i64, (String, f64)> = stmt
+                .query_map(params_from_iter(args), |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+                .collect::<Result<_, _>>()?;
+            if chosen.is_empty() {
+                return Ok((Vec::new(), None));
+            }
+            // A few series are named in the query; many (the pids of a day) are filtered
+            // here, as the range is scanned once either way.
+            let (filter, mut params) = if chosen.len() <= MAX_NAMED {
+                let marks = vec!["?"; chosen.len()].join(", ");
+                (format!(" AND series_id IN ({marks})"), chosen.keys().map(|id| Value::Integer(*id)).collect())
+            } else {
+                (String::new(), Vec::new())
+            };
+            params.extend([Value::Integer(from), Value::Integer(until)]);
+            let sql = format!(
+                "SELECT series_id, (ts / {step}) * {step} AS b, min(value), max(value), sum(value), count(*)
+                 FROM samples WHERE 1{filter} AND ts >= ? AND ts < ? GROUP BY series_id, b"
+            );
             let mut stmt = c.prepare(&sql)?;
+            let mut buckets: BTreeMap<(String, i64), Partial> = BTreeMap::new();
             let mut scale = None;
-            let rows = stmt
-                .query_map(params_from_iter(args), |r| {
-                    scale = Some(r.get::<_, f64>(6)?);
-                    let partial = Partial {
-                        bucket: r.get(1)?,
-                        min: r.get(2)?,
-                        max: r.get(3)?,
-                        sum: r.get::<_, i64>(4)?.into(),
-                        count: r.get(5)?,
-                    };
-                    Ok((r.get(0)?, partial))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((rows, scale))
+            let mut rows = stmt.query(params_from_iter(params))?;
+            while let Some(r) = rows.next()? {
+                let Some((g, s)) = chosen.get(&r.get::<_, i64>(0)?) else { continue };
+                scale = Some(scale.map_or(*s, |m: f64| m.max(*s)));
+                let p = Partial {
+                    bucket: r.get(1)?,
+                    min: r.get(2)?,
+                    max: r.get(3)?,
+                    sum: r.get::<_, i64>(4)?.into(),
+                    count: r.get(5)?,
+                };
+                buckets.entry((g.clone(), p.bucket)).and_modify(|b| b.merge(&p)).or_insert(p);
+            }
+            Ok((buckets.into_iter().map(|((g, _), p)| (g, p)).collect(), scale))
         })
     }
 }
