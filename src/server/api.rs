@@ -69,6 +69,7 @@ pub(super) fn band(rules: &[Rule], cores: usize, key: &SeriesKey, value: f64, ne
     })
 }
 
+/// A series' identity as the API shows it: its name with labels, metric, labels, unit.
 pub(super) fn series_json(key: &SeriesKey) -> Value {
     let labels: serde_json::Map<String, Value> = key.labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
     json!({ "series": key.to_string(), "metric": key.metric.name, "labels": labels, "unit": key.metric.unit })
