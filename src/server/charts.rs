@@ -12,7 +12,7 @@ use super::query::{Params, Range};
 use crate::archive::{Archive, ArchiveError};
 use crate::metrics::{PROC_CPU, PROC_RSS, SeriesKey};
 use crate::store::{Group, Selector, Store};
-use crate::trend::TrendError;
+use crate::trend::{Point, TrendError};
 
 type Shared = State<Arc<super::State>>;
 
@@ -36,13 +36,12 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         crate::trend::one_series(Some(store), archive.as_ref(), &sel)?;
         let points = crate::trend::trend(Some(store), archive.as_ref(), &sel, range.since, range.until, range.step)?;
         let last = points.last().map_or(0.0, |p| p.avg);
-        let key = SeriesKey::from_parts(metric.name, &labels_json(&sel)).unwrap_or(SeriesKey::plain(metric));
-        let rows: Vec<Value> = points.iter().map(|p| json!([p.bucket, p.min, p.avg, p.max, p.count])).collect();
+        let key = SeriesKey::labelled(metric, sel.labels);
         let mut out = series_json(&key);
         out["since"] = json!(range.since);
         out["until"] = json!(range.until);
         out["step"] = json!(range.step);
-        out["points"] = Value::Array(rows);
+        out["points"] = rows(&points);
         out["band"] = band(&rules, cores, &key, last, &newest);
         out["note"] = json!(note);
         Ok(out)
@@ -50,9 +49,9 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
     .await
 }
 
-fn labels_json(sel: &Selector) -> String {
-    let map: serde_json::Map<String, Value> = sel.labels.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-    Value::Object(map).to_string()
+/// Points as the API sends them: `[t, min, mean, max, count]` each.
+fn rows(points: &[Point]) -> Value {
+    points.iter().map(|p| json!([p.bucket, p.min, p.avg, p.max, p.count])).collect()
 }
 
 /// Process names a chart shows at most: more lines than this are not read.
@@ -88,11 +87,7 @@ pub async fn processes(State(s): Shared, RawQuery(q): RawQuery) -> Response {
             crate::trend::trends(Some(store), archive.as_ref(), &sel, group, (range.since, range.until), range.step)?;
         let lines: Vec<Value> = names
             .iter()
-            .map(|name| {
-                let points = by.get(name).map(Vec::as_slice).unwrap_or_default();
-                let rows: Vec<Value> = points.iter().map(|p| json!([p.bucket, p.min, p.avg, p.max, p.count])).collect();
-                json!({ "name": name, "points": rows })
-            })
+            .map(|name| json!({ "name": name, "points": rows(by.get(name).map(Vec::as_slice).unwrap_or_default()) }))
             .collect();
         Ok(json!({ "metric": metric.name, "unit": metric.unit, "since": range.since, "until": range.until,
                    "step": range.step, "processes": lines, "note": note }))
