@@ -159,6 +159,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ProbeAction,
     },
+    /// Load and stress tests (`[loadtests.NAME]`): run one now, list the runs, show one.
+    Load {
+        /// What to do.
+        #[command(subcommand)]
+        action: LoadAction,
+    },
     /// Check what commonly goes wrong and say how to fix it (exit 1 if something is broken).
     ///
     /// Checks the data dir, disk space, the hot store, the archive's lock, the clock, the
@@ -242,6 +248,32 @@ pub enum ProbeAction {
     Run {
         /// The probe's name (`[probes.NAME]`).
         name: String,
+    },
+}
+
+/// `hostwatch load ...`
+#[derive(Debug, Subcommand)]
+pub enum LoadAction {
+    /// Run a load test now with a live progress line; the run is stored and compared with
+    /// the test's earlier runs like a scheduled one. Ctrl-C stops it and keeps the partial
+    /// result. Exits 1 if it was refused, aborted or stopped, or found a warning.
+    Run {
+        /// The test's name (`[loadtests.NAME]`).
+        name: String,
+    },
+    /// The runs kept, newest first.
+    List {
+        /// Only this test's runs.
+        #[arg(long)]
+        test: Option<String>,
+        /// How many.
+        #[arg(long, default_value = "20")]
+        limit: u32,
+    },
+    /// One run's report.
+    Show {
+        /// Its id, from `load list`.
+        id: i64,
     },
 }
 

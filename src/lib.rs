@@ -10,6 +10,7 @@
 //! - [`rules`]: alert rules and the engine that turns samples into alert changes.
 //! - [`collect`]: collectors reading the host (sysinfo, `/proc`, `/sys`); rates and gaps.
 //! - [`probe`]: probes of applications (HTTP, AI models, databases): one timed attempt, judged.
+//! - [`load`]: load and stress tests: one run against a target, measured and judged.
 //! - [`store`]: the hot store, the only door to SQLite.
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
@@ -25,7 +26,7 @@
 //!
 //! Each domain module owns its validated settings (`collect::Sampling`, `store::Settings`,
 //! `archive::Settings`, `rules::Settings`, `notify::Settings`, `checks::Settings`,
-//! `probe::Settings`, `server::Settings`);
+//! `probe::Settings`, `load::Settings`, `server::Settings`);
 //! [`config`] translates the file into them.
 
 pub mod app;
@@ -36,6 +37,7 @@ pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod doctor;
+pub mod load;
 pub mod lock;
 pub mod metrics;
 pub mod notify;

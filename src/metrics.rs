@@ -130,6 +130,13 @@ metrics! {
     PROBE_STATEMENT_CALLS = "probe.statement_calls", "", Decimals(0), "Calls of one of a database's 10 busiest statements since the probe's last attempt (statement=QUERYID)";
     PROBE_STATEMENT_MEAN = "probe.statement_mean_seconds", "s", Decimals(5), "Mean time of those calls";
     PROBE_CERT_DAYS = "probe.cert_expiry_days", "days", Decimals(2), "Days until the TLS certificate of an https probe expires";
+    LOADTEST_RPS = "loadtest.requests_per_second", "requests/s", Decimals(2), "Requests per second a load test's run achieved (name=TEST), at its end";
+    LOADTEST_P50 = "loadtest.latency_p50_seconds", "s", Decimals(5), "Median latency of a load test's run";
+    LOADTEST_P95 = "loadtest.latency_p95_seconds", "s", Decimals(5), "95th percentile latency of a load test's run";
+    LOADTEST_P99 = "loadtest.latency_p99_seconds", "s", Decimals(5), "99th percentile latency of a load test's run";
+    LOADTEST_MAX = "loadtest.latency_max_seconds", "s", Decimals(5), "The slowest request of a load test's run";
+    LOADTEST_ERRORS = "loadtest.error_percent", "%", Decimals(3), "Failed requests of a load test's run, in percent";
+    LOADTEST_REQUESTS = "loadtest.requests", "", Decimals(0), "Requests a load test's run sent";
     TICKS_SKIPPED = "agent.ticks_skipped", "", Decimals(0), "Ticks of a schedule (name=system|processes) dropped because the agent was held up, at the tick after";
 }
 

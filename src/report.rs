@@ -64,6 +64,31 @@ pub struct Report {
     pub bench: Option<Bench>,
     /// The baselines it computed, kept with the report (replacing older ones).
     pub baselines: Vec<Baseline>,
+    /// The load test run it judged, kept with the report.
+    pub load: Option<LoadRecord>,
+}
+
+/// One run of a load test as the store keeps it (`load_runs`), with its figures as samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadRecord {
+    /// The test's name.
+    pub test: String,
+    /// The conditions it ran under: runs are compared only within one plan.
+    pub plan: String,
+    /// Unix ms it started.
+    pub started_ms: i64,
+    /// Unix ms it ended.
+    pub finished_ms: i64,
+    /// complete, partial, aborted or refused.
+    pub status: String,
+    /// Why it was refused.
+    pub reason: Option<String>,
+    /// Whether the generator was saturated (its latencies say little).
+    pub client_bound: bool,
+    /// The run as JSON (`load::judge::Kept`); empty when refused.
+    pub kept: String,
+    /// Its figures as `loadtest.*` samples.
+    pub samples: Vec<crate::metrics::Sample>,
 }
 
 impl Report {
@@ -89,7 +114,7 @@ impl Report {
                 let _ = writeln!(md, "- {l}");
             }
         }
-        Report { job: job.to_owned(), slot, findings, markdown: md, bench: None, baselines: Vec::new() }
+        Report { job: job.to_owned(), slot, findings, markdown: md, bench: None, baselines: Vec::new(), load: None }
     }
 
     /// The worst finding's level; `None` when nothing was found.

@@ -218,7 +218,7 @@ fn the_weekly_trends_rank_the_biggest_movers_and_time_the_host() {
     // When the agent runs it, the benchmark is kept with the report for later weeks.
     let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
     let config = hostwatch::config::Config::defaults();
-    let ctx = config.checks_context(&dir.path().join("archive.duckdb"));
+    let ctx = config.checks_context(&dir.path().join("archive.duckdb"), hostwatch::daemon::wall_ms);
     let report = hostwatch::checks::run_job(&config.checks.jobs[2], &store, &ctx, now()).unwrap();
     assert!(store.claim_slot("weekly_trends", now(), now() * 1000).unwrap());
     assert!(!store.claim_slot("weekly_trends", now(), now() * 1000).unwrap(), "a slot is claimed once");
@@ -263,7 +263,7 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     // When the agent runs it, the baselines are kept.
     let mut store = Store::open(&std::path::Path::new(data).join("hot.sqlite")).unwrap();
     let cfg = hostwatch::config::Config::load(std::path::Path::new(config)).unwrap();
-    let ctx = cfg.checks_context(&std::path::Path::new(data).join("archive.duckdb"));
+    let ctx = cfg.checks_context(&std::path::Path::new(data).join("archive.duckdb"), hostwatch::daemon::wall_ms);
     let report = hostwatch::checks::run_job(&cfg.checks.jobs[3], &store, &ctx, now()).unwrap();
     assert!(store.claim_slot("monthly_audit", now(), now() * 1000).unwrap());
     store.finish_run("monthly_audit", now(), "findings", Some(&report), now() * 1000).unwrap();

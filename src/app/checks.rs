@@ -76,7 +76,7 @@ pub fn run_now(paths: &Paths, config: &Config, name: &str) -> Result<()> {
         bail!(UsageError(format!("no job {name:?}; the checklist is {}", known.join(", "))));
     };
     let store = Store::open_read_only(&paths.hot)?;
-    let report = run_job(job, &store, &config.checks_context(&paths.archive), wall_ms() / 1000)?;
+    let report = run_job(job, &store, &config.checks_context(&paths.archive, wall_ms), wall_ms() / 1000)?;
     out!("{}", report.markdown);
     Ok(())
 }

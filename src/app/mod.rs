@@ -22,6 +22,7 @@ mod archive;
 mod checks;
 mod doctor;
 mod install;
+mod load;
 mod probes;
 mod show;
 
@@ -30,7 +31,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
-use crate::cli::{Cli, Command, ConfigAction, NotifyAction, ProbeAction, ReportAction};
+use crate::cli::{Cli, Command, ConfigAction, LoadAction, NotifyAction, ProbeAction, ReportAction};
 use crate::config::{Config, DEFAULT_TOML, SqlCheck};
 use crate::store::{self, Selector, Store};
 
@@ -143,6 +144,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Probes => probes::list(&paths, &config),
         Command::Dashboard => show::dashboard(&paths, &config),
         Command::Probe { action: ProbeAction::Run { name } } => probes::run_now(&config, name),
+        Command::Load { action: LoadAction::Run { name } } => load::run_now(&paths, &config, name),
+        Command::Load { action: LoadAction::List { test, limit } } => load::list(&paths, test.as_deref(), *limit),
+        Command::Load { action: LoadAction::Show { id } } => load::show(&paths, *id),
         Command::Config { .. } | Command::Service { .. } | Command::Completions { .. } | Command::Man { .. } => {
             unreachable!("handled above")
         }

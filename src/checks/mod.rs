@@ -11,6 +11,7 @@ pub mod custom;
 pub mod daily;
 pub mod fit;
 pub mod hourly;
+pub mod loadtest;
 pub mod monthly;
 pub mod probe_review;
 pub mod probes;
@@ -66,6 +67,8 @@ pub enum JobKind {
     QuarterlyCapacity,
     /// [`custom`]: the query and condition of a user-defined check.
     Custom(custom::Custom),
+    /// [`loadtest`]: a scheduled load or stress test.
+    Load(Box<crate::load::Loadtest>),
 }
 
 /// The built-in checklist: (name, default schedule, kind), in checklist order.
@@ -86,12 +89,20 @@ pub struct Context {
     pub archive: Option<(PathBuf, Policy)>,
     /// Each probe with an availability target (`sla`, in percent), for the quarterly review.
     pub slas: Vec<(String, f64)>,
+    /// Where the host's `/sys` is: a load test looks at the battery first.
+    pub sys_root: PathBuf,
+    /// Set to stop a running load test at once (the agent's shutdown, its deadline); what
+    /// it measured is kept, marked partial.
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The wall clock, Unix ms: a load test records when it ran.
+    pub clock: fn() -> i64,
 }
 
 /// Runs `job` for `slot` (unix seconds) on the hot store.
 pub fn run_job(job: &Job, store: &Store, ctx: &Context, slot: i64) -> Result<Report, StoreError> {
     match &job.kind {
         JobKind::Custom(check) => custom::run(&job.name, check, store, ctx, slot),
+        JobKind::Load(test) => loadtest::run(test, store, ctx, (&job.name, slot), &ctx.stop, |_| {}),
         JobKind::HourlyHealth => hourly::run(store, ctx, slot),
         JobKind::DailyReview => daily::run(store, ctx, slot),
         JobKind::WeeklyTrends => {

@@ -53,6 +53,13 @@ pub fn read_supply(dir: &Path) -> Option<BatteryState> {
     Some(BatteryState { name, charge_percent, status, time_to_empty_s })
 }
 
+/// The first system battery under `<sys_root>/class/power_supply` that is discharging: the
+/// host runs on battery.
+pub fn discharging(sys_root: &Path) -> Option<BatteryState> {
+    let dir = sys_root.join("class/power_supply");
+    class_entries(&dir).ok()?.iter().filter_map(|d| read_supply(d)).find(|b| b.status == -1)
+}
+
 /// Every system battery under `<sys_root>/class/power_supply`.
 pub struct Battery {
     dir: PathBuf,

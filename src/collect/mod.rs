@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use battery::Battery;
+pub use battery::{Battery, discharging};
 pub use diskstats::DiskIo;
 pub use hwmon::Temperatures;
 pub use netdev::Network;

@@ -8,9 +8,11 @@
 
 mod checks;
 mod error;
+mod loadtests;
 mod notify;
 mod probes;
 mod raw;
+mod raw_load;
 mod rules;
 mod server;
 mod validate;
@@ -65,6 +67,8 @@ pub struct Config {
     pub probes: crate::probe::Settings,
     /// The dashboard, `/metrics` and `/health`.
     pub server: crate::server::Settings,
+    /// Load and stress tests.
+    pub loadtests: crate::load::Settings,
 }
 
 impl Config {
@@ -85,11 +89,19 @@ impl Config {
         validate::validate(raw, &loc, sql)
     }
 
-    /// What the checks need of this config, with the archive at `archive`.
-    pub fn checks_context(&self, archive: &Path) -> crate::checks::Context {
+    /// What the checks need of this config, with the archive at `archive` and the wall
+    /// clock `clock` (Unix ms).
+    pub fn checks_context(&self, archive: &Path, clock: fn() -> i64) -> crate::checks::Context {
         let policy = self.archive.enabled.then(|| (archive.to_owned(), archive::Policy::from(&self.archive)));
         let slas = self.probes.probes.iter().filter_map(|p| Some((p.name.clone(), p.sla?))).collect();
-        crate::checks::Context { rules: self.alerts.rules.clone(), archive: policy, slas }
+        crate::checks::Context {
+            rules: self.alerts.rules.clone(),
+            archive: policy,
+            slas,
+            sys_root: self.host.sys_root.clone(),
+            stop: std::sync::Arc::default(),
+            clock,
+        }
     }
 
     /// Reads and validates a config file, preparing its checks' SQL.

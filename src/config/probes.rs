@@ -7,7 +7,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{ConfigError, Locator};
-use super::raw::{RawProbe, SpannedStr};
+use super::raw::{RawProbe, RawRequest, SpannedStr};
 use super::validate::{DAY, DurationKey, MINUTE, SECOND, headers, is_name};
 use crate::probe::{Ai, Api, Clients, Condition, Http, Kind, Postgres, Probe, Secret, Settings, Sqlite, Target};
 
@@ -66,7 +66,10 @@ fn probe(name: String, p: RawProbe, loc: &Locator) -> Result<Probe, ConfigError>
         return Err(loc.error(at, format!("{key}.{name} is not a key of {kind} probes")));
     }
     let target = match kind.as_str() {
-        "http" => Target::Http(http(&key, p, loc)?),
+        "http" => {
+            let kind_at = p.kind.span().start;
+            Target::Http(http(&key, p.request(), kind_at, loc)?)
+        }
         "ai" => Target::Ai(ai(&key, p, interval, loc)?),
         "postgres" => Target::Postgres(postgres(&key, p, timeout, loc)?),
         _ => Target::Sqlite(sqlite(&key, p, loc)?),
@@ -167,8 +170,10 @@ fn sqlite(key: &str, p: RawProbe, loc: &Locator) -> Result<Sqlite, ConfigError> 
     })
 }
 
-fn http(key: &str, p: RawProbe, loc: &Locator) -> Result<Http, ConfigError> {
-    let url = url(key, "an http", p.url.as_ref(), p.kind.span().start, loc)?;
+/// An http request's keys (a probe's, a load test's) validated; `kind_at` is where an
+/// error about a missing key points.
+pub(super) fn http(key: &str, p: RawRequest, kind_at: usize, loc: &Locator) -> Result<Http, ConfigError> {
+    let url = url(key, "an http", p.url.as_ref(), kind_at, loc)?;
     let method = match &p.method {
         None => reqwest::Method::GET,
         Some(m) => METHODS

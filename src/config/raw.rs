@@ -41,6 +41,8 @@ pub struct RawConfig {
     pub probes: BTreeMap<Spanned<String>, RawProbe>,
     #[serde(default)]
     pub server: RawServer,
+    #[serde(default)]
+    pub loadtests: super::raw_load::RawLoadtests,
 }
 
 /// `[server]`
@@ -225,6 +227,43 @@ pub struct RawJob {
     pub enabled: Option<bool>,
     pub schedule: Option<SpannedStr>,
     pub timeout: Option<SpannedStr>,
+}
+
+/// The keys of one HTTP request, whoever sends it (a probe, a load test).
+#[derive(Debug, Default)]
+pub struct RawRequest {
+    pub url: Option<SpannedStr>,
+    pub method: Option<SpannedStr>,
+    pub headers: Option<BTreeMap<Spanned<String>, SpannedStr>>,
+    pub body: Option<SpannedStr>,
+    pub expect_status: Option<Vec<Spanned<i64>>>,
+    pub conditions: Option<Vec<SpannedStr>>,
+    pub warn_conditions: Option<Vec<SpannedStr>>,
+    pub secret_env: Option<SpannedStr>,
+    pub secret_file: Option<Spanned<PathBuf>>,
+    pub secret_header: Option<SpannedStr>,
+    pub ca_file: Option<Spanned<PathBuf>>,
+    pub max_redirects: Option<Spanned<i64>>,
+}
+
+impl RawProbe {
+    /// Its request's keys.
+    pub fn request(self) -> RawRequest {
+        RawRequest {
+            url: self.url,
+            method: self.method,
+            headers: self.headers,
+            body: self.body,
+            expect_status: self.expect_status,
+            conditions: self.conditions,
+            warn_conditions: self.warn_conditions,
+            secret_env: self.secret_env,
+            secret_file: self.secret_file,
+            secret_header: self.secret_header,
+            ca_file: self.ca_file,
+            max_redirects: self.max_redirects,
+        }
+    }
 }
 
 /// `[probes.NAME]`

@@ -239,6 +239,10 @@ pub fn validate(raw: RawConfig, loc: &Locator, sql: super::SqlCheck) -> Result<C
     let data_dir = raw.store.data_dir.map(Spanned::into_inner).filter(|p| !p.as_os_str().is_empty());
     let c = raw.collectors;
     let f = raw.filters;
+    let probes = super::probes::probes(raw.probes, loc)?;
+    let (loadtests, load_jobs) = super::loadtests::loadtests(raw.loadtests, &probes, loc)?;
+    let mut checks = super::checks::checks(raw.checks, loc, sql)?;
+    checks.jobs.extend(load_jobs);
     let config = Config {
         source: None,
         sampling: Sampling {
@@ -281,8 +285,9 @@ pub fn validate(raw: RawConfig, loc: &Locator, sql: super::SqlCheck) -> Result<C
         },
         alerts: super::rules::alerts(raw.alerts, loc)?,
         notify: super::notify::notify(raw.notify, loc)?,
-        checks: super::checks::checks(raw.checks, loc, sql)?,
-        probes: super::probes::probes(raw.probes, loc)?,
+        checks,
+        probes,
+        loadtests,
         server: super::server::server(raw.server, loc)?,
         host: Host {
             proc_root: existing_dir("host.proc_root", raw.host.proc_root, "/proc", loc)?,

@@ -62,6 +62,8 @@ pub struct Checklist {
     /// The last slot each job ran for.
     last: HashMap<String, i64>,
     state: State,
+    /// Set by [`Checklist::shutdown`]: a job claimed during it starts stopped.
+    stopping: bool,
 }
 
 impl Checklist {
@@ -70,7 +72,7 @@ impl Checklist {
         let db = Store::open(hot)?;
         let last = db.last_runs()?.into_iter().map(|r| (r.job, r.slot)).collect();
         let (ctx, hot, db) = (Arc::new(ctx), hot.to_owned(), Shared::new(db));
-        Ok(Checklist { settings, ctx, hot, db, last, state: State::Idle })
+        Ok(Checklist { settings, ctx, hot, db, last, state: State::Idle, stopping: false })
     }
 
     /// One step: sleeps until a slot is due and claims it, starts the claimed job, waits for
@@ -127,6 +129,8 @@ impl Checklist {
 
     /// Runs `job` on a blocking thread with a read-only connection of its own.
     fn start(&mut self, job: Job, slot: i64) {
+        // A stop asked of the job before (its deadline) is not this one's.
+        self.ctx.stop.store(self.stopping, std::sync::atomic::Ordering::Relaxed);
         let (ctx, todo, hot) = (self.ctx.clone(), job.clone(), self.hot.clone());
         let on_thread: OnThread = Arc::new(Mutex::new(None));
         let mine = on_thread.clone();
@@ -139,8 +143,11 @@ impl Checklist {
         self.state = State::Running { deadline: Instant::now() + job.timeout, job, slot, on_thread, task };
     }
 
-    /// Lets the work under way finish (a job within its timeout) and returns its report.
+    /// Lets the work under way finish (a job within its timeout; a load test stops at once,
+    /// keeping what it measured) and returns its report.
     pub async fn shutdown(mut self) -> Option<Report> {
+        self.stopping = true;
+        self.ctx.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut report = None;
         while !matches!(self.state, State::Idle) {
             report = self.step().await.or(report);
@@ -154,7 +161,9 @@ impl Checklist {
         let result = match tokio::time::timeout_at(*deadline, &mut *task).await {
             Ok(done) => Some(done),
             Err(_) => {
-                // Stop its queries and wait for the thread, so the next job never overlaps it.
+                // Stop its queries (and a load test) and wait for the thread, so the next job
+                // never overlaps it.
+                self.ctx.stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 // An interrupt stops the query running now; a job may start another, so
                 // keep interrupting until it gives up.
                 loop {

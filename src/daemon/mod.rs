@@ -182,7 +182,7 @@ pub async fn run(
         alerting.announce(&recovered(store.path(), aside, wall_ms() / 1000), wall_ms());
     }
     let mut checklist = if config.checks.enabled && !config.checks.jobs.is_empty() {
-        Some(Checklist::new(config.checks.clone(), config.checks_context(archive), store.path())?)
+        Some(Checklist::new(config.checks.clone(), config.checks_context(archive, wall_ms), store.path())?)
     } else {
         None
     };

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::condition::{Answer, Condition};
-use super::http::{Clients, authorize};
+use super::http::{Clients, Http, authorize};
 use super::{Attempt, Failure, MAX_BODY, Reason, Secret};
 use crate::metrics::{
     PROBE_AI_RESPONSE, PROBE_CACHE_HIT, PROBE_COMPLETION_TOKENS, PROBE_DURATION, PROBE_PROMPT_TOKENS, PROBE_STATUS,
@@ -117,8 +117,8 @@ impl Ai {
         }
     }
 
-    /// One streamed completion.
-    pub async fn completion(&self, client: &reqwest::Client, attempt: Attempt) -> Attempt {
+    /// The streamed completion request as an http request (what a load test sends).
+    pub fn completion_request(&self) -> Http {
         let messages = json!([{ "role": "user", "content": self.prompt }]);
         let (path, body) = match self.api {
             Api::OpenAi => (
@@ -132,12 +132,25 @@ impl Ai {
                         "options": { "num_predict": self.max_tokens } }),
             ),
         };
+        Http {
+            method: reqwest::Method::POST,
+            url: self.endpoint(path),
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: Some(body.to_string()),
+            expect_status: Some((200..300).collect()),
+            conditions: Vec::new(),
+            warn_conditions: Vec::new(),
+            secret: self.secret.clone(),
+            secret_header: None,
+            ca_file: self.ca_file.clone(),
+            max_redirects: 0,
+        }
+    }
+
+    /// One streamed completion.
+    pub async fn completion(&self, client: &reqwest::Client, attempt: Attempt) -> Attempt {
         let start = Instant::now();
-        let request = match authorize(
-            client.post(self.endpoint(path)).header("content-type", "application/json").body(body.to_string()),
-            self.secret.as_ref(),
-            None,
-        ) {
+        let request = match self.completion_request().request(client) {
             Ok(r) => r,
             Err(f) => return attempt.failed(f),
         };
@@ -145,7 +158,7 @@ impl Ai {
             Ok(r) => r,
             Err(e) => return attempt.failed(Failure::from_http(&e)),
         };
-        let status = response.status();
+        let (status, path) = (response.status(), response.url().path().to_owned());
         let mut stream = Stream::default();
         let (mut pending, mut read) = (Vec::new(), 0u64);
         loop {

@@ -45,22 +45,36 @@ pub struct Http {
     pub max_redirects: usize,
 }
 
+/// A client trusting `ca_file`'s certificates beside the system's.
+fn builder(ca_file: Option<&Path>) -> Result<reqwest::ClientBuilder, String> {
+    let builder = reqwest::Client::builder().user_agent(concat!("hostwatch/", env!("CARGO_PKG_VERSION")));
+    let Some(path) = ca_file else { return Ok(builder) };
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{} holds no PEM certificate: {e}", path.display()))?;
+    Ok(builder.tls_certs_merge(certs))
+}
+
 /// A client for probes: no idle connections kept, so every attempt pays the connect (and
 /// TLS handshake) a user's first request pays; TLS details kept for the certificate's
 /// expiry; `ca_file`'s certificates trusted beside the system's.
 fn client(ca_file: Option<&Path>, max_redirects: usize) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
+    builder(ca_file)?
         .pool_max_idle_per_host(0)
         .tls_info(true)
         .redirect(reqwest::redirect::Policy::limited(max_redirects))
-        .user_agent(concat!("hostwatch/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("{} holds no PEM certificate: {e}", path.display()))?;
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder.build().map_err(|e| format!("cannot configure the HTTP client: {e}"))
+        .build()
+        .map_err(|e| format!("cannot configure the HTTP client: {e}"))
+}
+
+/// A client for load tests: connections kept and reused, as a browser's or a service's
+/// client keeps them; no redirect followed (a 3xx is the answer, and no request goes to a
+/// host the test was not allowed).
+pub fn load_client(ca_file: Option<&Path>) -> Result<reqwest::Client, String> {
+    builder(ca_file)?
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot configure the HTTP client: {e}"))
 }
 
 /// Clients shared by the probes that would build the same one. Each client holds its own
@@ -105,8 +119,8 @@ impl Http {
         clients.get(self.ca_file.as_deref(), self.max_redirects)
     }
 
-    /// The request, secret included.
-    fn request(&self, client: &reqwest::Client) -> Result<reqwest::RequestBuilder, Failure> {
+    /// The request, secret included (read now).
+    pub fn request(&self, client: &reqwest::Client) -> Result<reqwest::RequestBuilder, Failure> {
         let mut request = client.request(self.method.clone(), self.url.clone());
         for (k, v) in &self.headers {
             request = request.header(k, v);
@@ -169,13 +183,17 @@ impl Http {
             (&PROBE_BODY, size as f64),
         ]);
         attempt.values.extend(cert_days.map(|d| (&PROBE_CERT_DAYS, d)));
-        let expected = self.expect_status.as_ref().map_or((200..400).contains(&status), |s| s.contains(&status));
-        if !expected {
+        if !self.expects(status) {
             let want = self.expect_status.as_ref().map_or("200-399".to_owned(), |s| format!("{s:?}"));
             return attempt
                 .failed(Failure { reason: Reason::Status, detail: format!("status {status}, expected {want}") });
         }
         attempt.judge(&self.conditions, &self.warn_conditions, &answer)
+    }
+
+    /// Whether `status` counts as up: one of `expect_status`, else 200-399.
+    pub fn expects(&self, status: u16) -> bool {
+        self.expect_status.as_ref().map_or((200..400).contains(&status), |s| s.contains(&status))
     }
 
     /// The target as it may be shown: method and URL with the query hidden.

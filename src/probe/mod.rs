@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use ai::{Ai, Api};
 pub use condition::{Answer, Condition, Kind, Op, Subject};
-pub use http::{Clients, Http, KEPT_BODY, MAX_BODY};
+pub use http::{Clients, Http, KEPT_BODY, MAX_BODY, load_client};
 pub use postgres::Postgres;
 pub use secret::Secret;
 pub use sqlite::Sqlite;
@@ -166,7 +166,7 @@ impl Failure {
     }
 
     /// Classifies a transport error by its causes; the detail is the chain without the URL.
-    fn from_http(e: &reqwest::Error) -> Failure {
+    pub fn from_http(e: &reqwest::Error) -> Failure {
         let mut chain = Vec::new();
         let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
         while let Some(s) = source {

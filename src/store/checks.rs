@@ -86,6 +86,9 @@ impl Store {
                 params![b.metric, b.labels, now_ms, b.p50, b.p95, b.p99, b.count],
             )?;
         }
+        if let Some(run) = report.and_then(|r| r.load.as_ref()) {
+            super::loadtests::write(&tx, run, id)?;
+        }
         tx.execute(
             "UPDATE check_runs SET finished_ms = ?3, outcome = ?4, report_id = ?5 WHERE job = ?1 AND slot = ?2",
             params![job, slot, now_ms, outcome, id],

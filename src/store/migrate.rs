@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (5, "0005_benches.sql", include_str!("../../schema/sqlite/0005_benches.sql")),
     (6, "0006_baselines.sql", include_str!("../../schema/sqlite/0006_baselines.sql")),
     (7, "0007_probes.sql", include_str!("../../schema/sqlite/0007_probes.sql")),
+    (8, "0008_loadtests.sql", include_str!("../../schema/sqlite/0008_loadtests.sql")),
 ];
 
 /// Brings the schema up to date; each migration runs in its own transaction.
