@@ -66,7 +66,7 @@ fn seeded(path: &Path, pids: i64, names: i64, slot: i64) {
 fn review_secs(path: &Path, slot: i64) -> f64 {
     let store = Store::open_read_only(path).expect("store");
     let start = Instant::now();
-    let ctx = Config::defaults().checks_context(&path.with_file_name("archive.duckdb"));
+    let ctx = Config::defaults().checks_context(&path.with_file_name("archive.duckdb"), hostwatch::daemon::wall_ms);
     let report = hostwatch::checks::daily::run(&store, &ctx, slot).expect("review");
     assert!(report.markdown.contains("Busiest processes"), "{}", report.markdown);
     start.elapsed().as_secs_f64()

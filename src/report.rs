@@ -128,6 +128,12 @@ impl Report {
     }
 }
 
+/// The median of `v` (not empty): its middle value once sorted, the upper one of two.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// The nearest-rank `q` quantile of `values` (sorted in place); `None` if there are none.
 pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
     if values.is_empty() {

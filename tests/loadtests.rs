@@ -129,8 +129,16 @@ fn a_stress_test_stops_at_the_step_that_fails_and_names_the_one_before() {
 fn thresholds_are_findings_and_abort_on_stops_a_failing_run_early() {
     let slow = Target::delayed(Duration::from_millis(20));
     let failing = Target::start(Behaviour { delay: Duration::ZERO, fail_above: None, always_fail: true });
-    let strict = test_table("strict", &slow.url(), "users = 2\nduration = \"2s\"\nthresholds = { p95 = \"5ms\", error_rate = 0.01 }");
-    let broken = test_table("broken", &failing.url(), "users = 2\nduration = \"60s\"\nabort_on = { error_rate = 0.05, for = \"1s\" }");
+    let strict = test_table(
+        "strict",
+        &slow.url(),
+        "users = 2\nduration = \"2s\"\nthresholds = { p95 = \"5ms\", error_rate = 0.01 }",
+    );
+    let broken = test_table(
+        "broken",
+        &failing.url(),
+        "users = 2\nduration = \"60s\"\nabort_on = { error_rate = 0.05, for = \"1s\" }",
+    );
     let s = Setup::new(&format!("{strict}{broken}"));
     let (ok, stdout, _) = s.run("strict");
     assert!(!ok, "a passed threshold fails the command");
@@ -148,15 +156,20 @@ fn thresholds_are_findings_and_abort_on_stops_a_failing_run_early() {
 #[test]
 fn a_run_is_compared_with_the_median_of_its_last_runs_of_the_same_plan() {
     let target = Target::delayed(Duration::from_millis(20));
-    let s = Setup::new(&test_table("api", &target.url(), "users = 2\nduration = \"2s\"\nramp_up = \"0s\"\ncompare_runs = 3"));
+    let s = Setup::new(&test_table(
+        "api",
+        &target.url(),
+        "users = 2\nduration = \"2s\"\nramp_up = \"0s\"\ncompare_runs = 3",
+    ));
     assert!(s.run("api").0);
     let (ok, stdout, _) = s.run("api");
     assert!(ok, "an unchanged run finds nothing: {stdout}");
     assert!(stdout.contains("p95 ") && stdout.contains("against the 1-run median"), "{stdout}");
     // A history four times faster than this server: the next run is a regression.
     let db = s.db();
-    let (plan, kept): (String, String) =
-        db.query_row("SELECT plan, kept FROM load_runs ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (plan, kept): (String, String) = db
+        .query_row("SELECT plan, kept FROM load_runs ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
     let mut fast: Kept = serde_json::from_str(&kept).unwrap();
     fast.total.latency.p50 /= 4.0;
     fast.total.latency.p95 /= 4.0;
@@ -177,7 +190,17 @@ fn a_run_is_compared_with_the_median_of_its_last_runs_of_the_same_plan() {
     .unwrap();
     let (ok, stdout, _) = s.run("api");
     assert!(!ok);
-    assert!(stdout.contains("**critical** loadtest api: p95 +") && stdout.contains("against the 3-run median"), "{stdout}");
+    assert!(
+        stdout.contains("**critical** loadtest api: p95 +") && stdout.contains("against the 3-run median"),
+        "{stdout}"
+    );
+    // The week's trends (the week before the second they run for) list the runs and what
+    // they found.
+    std::thread::sleep(Duration::from_millis(1100));
+    let weekly = s.command(&["report", "run", "weekly_trends"]).output().unwrap();
+    let (stdout, stderr) = text(&weekly);
+    assert!(stdout.contains("## Load tests"), "{stdout}{stderr}");
+    assert!(stdout.contains("api: complete") && stdout.contains("critical: p95 +"), "{stdout}");
 }
 
 #[test]
@@ -193,11 +216,14 @@ fn a_test_is_refused_on_battery_on_a_busy_host_and_during_another_job() {
     };
     refused("on battery (BAT1 at");
     battery(&sys, 80, "Charging");
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
     busy_cpu(&s.data().join(hostwatch::store::FILE_NAME), now - 300, now, 85.0);
     refused("the host is busy: CPU averaged 85%");
     busy_cpu(&s.data().join(hostwatch::store::FILE_NAME), now - 300, now, 10.0);
-    s.db().execute("INSERT INTO check_runs(job, slot, started_ms) VALUES ('daily_review', 1, ?1)", [now * 1000]).unwrap();
+    s.db()
+        .execute("INSERT INTO check_runs(job, slot, started_ms) VALUES ('daily_review', 1, ?1)", [now * 1000])
+        .unwrap();
     refused("another checklist job is under way: daily_review");
     s.db().execute("UPDATE check_runs SET finished_ms = ?1 WHERE job = 'daily_review'", [now * 1000]).unwrap();
     assert_eq!(target.served(), 0, "nothing was sent");

@@ -87,10 +87,17 @@ fn serve(conn: TcpStream, b: Behaviour, in_flight: &AtomicU64, over: &AtomicU64,
             return;
         }
         let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        let unlucky = b.fail_above.is_some_and(|limit| now > limit && over.fetch_add(1, Ordering::SeqCst) % 10 == 0);
+        let unlucky =
+            b.fail_above.is_some_and(|limit| now > limit && over.fetch_add(1, Ordering::SeqCst).is_multiple_of(10));
         std::thread::sleep(b.delay);
         in_flight.fetch_sub(1, Ordering::SeqCst);
-        let status = if b.always_fail { "500 Internal Server Error" } else if unlucky { "503 Busy" } else { "200 OK" };
+        let status = if b.always_fail {
+            "500 Internal Server Error"
+        } else if unlucky {
+            "503 Busy"
+        } else {
+            "200 OK"
+        };
         let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok");
         served.fetch_add(1, Ordering::SeqCst);
         if out.write_all(answer.as_bytes()).is_err() {

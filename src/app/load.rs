@@ -19,9 +19,9 @@ use crate::store::Store;
 /// this one).
 fn stop_on_signal(stop: Arc<AtomicBool>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut term = runtime.block_on(async {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    }).context("cannot listen for SIGTERM")?;
+    let mut term = runtime
+        .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) })
+        .context("cannot listen for SIGTERM")?;
     std::thread::spawn(move || {
         runtime.block_on(async {
             tokio::select! {
@@ -37,7 +37,7 @@ fn stop_on_signal(stop: Arc<AtomicBool>) -> Result<()> {
 /// The progress line: rewritten in place on a terminal, a line every 5 s elsewhere.
 fn progress_line(p: &Progress) {
     let tty = std::io::stderr().is_terminal();
-    if !tty && p.elapsed.as_secs() % 5 != 0 {
+    if !tty && !p.elapsed.as_secs().is_multiple_of(5) {
         return;
     }
     let line = format!(
@@ -97,10 +97,19 @@ pub fn list(paths: &Paths, test: Option<&str>, limit: u32) -> Result<()> {
         .iter()
         .map(|r| {
             let kept: Option<Kept> = serde_json::from_str(&r.kept).ok();
-            let figures = kept.as_ref().map_or_else(|| vec![String::new(); 5], |k| {
-                let t = &k.total;
-                vec![t.requests.to_string(), format!("{:.1}", t.rps), secs(t.latency.p50), secs(t.latency.p95), format!("{:.2}%", t.error_rate() * 100.0)]
-            });
+            let figures = kept.as_ref().map_or_else(
+                || vec![String::new(); 5],
+                |k| {
+                    let t = &k.total;
+                    vec![
+                        t.requests.to_string(),
+                        format!("{:.1}", t.rps),
+                        secs(t.latency.p50),
+                        secs(t.latency.p95),
+                        format!("{:.2}%", t.error_rate() * 100.0),
+                    ]
+                },
+            );
             let note = match (&r.reason, r.client_bound) {
                 (Some(why), _) => why.clone(),
                 (None, true) => "client-bound".to_owned(),

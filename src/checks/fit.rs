@@ -33,15 +33,9 @@ pub fn theil_sen(points: &[(f64, f64)]) -> Option<Fit> {
     };
     let slope = at(0.5);
     // The intercept is the median of v - slope * t, read at the last time.
-    let offset = median(points.iter().map(|(t, v)| v - slope * t).collect());
+    let offset = crate::report::median(points.iter().map(|(t, v)| v - slope * t).collect());
     let last_t = points.last()?.0;
     Some(Fit { slope, band: (at(0.25), at(0.75)), now: offset + slope * last_t })
-}
-
-/// The median of `v` (not empty): its middle value once sorted, the upper one of two.
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[cfg(test)]

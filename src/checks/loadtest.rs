@@ -4,10 +4,10 @@
 
 use std::sync::atomic::AtomicBool;
 
+use crate::load::Loadtest;
 use crate::load::generator::{self, Progress};
 use crate::load::guard::{self, Refusal};
 use crate::load::judge::{self, Kept};
-use crate::load::Loadtest;
 use crate::metrics as m;
 use crate::report::{Finding, Level, Report};
 use crate::store::{Store, StoreError};
@@ -18,7 +18,12 @@ use crate::store::{Store, StoreError};
 const UNDER_WAY: i64 = 75 * 60 * 1000;
 
 /// Why `test` must not run now, if it must not: `own` is the caller's claim.
-pub fn refusal(store: &Store, sys_root: &std::path::Path, own: (&str, i64), now_ms: i64) -> Result<Option<Refusal>, StoreError> {
+pub fn refusal(
+    store: &Store,
+    sys_root: &std::path::Path,
+    own: (&str, i64),
+    now_ms: i64,
+) -> Result<Option<Refusal>, StoreError> {
     if let Some(b) = crate::collect::discharging(sys_root) {
         return Ok(Some(Refusal::OnBattery(b.name, b.charge_percent)));
     }
@@ -61,7 +66,11 @@ pub fn run(
     match generator::run(test, stop, progress) {
         Ok(run) => Ok(judge::judge(test, &run, &history, (job, slot), (started_ms, (ctx.clock)()))),
         Err(e) => {
-            let finding = Finding { level: Level::Warning, subject: format!("loadtest {}", test.name), text: format!("cannot run: {e}") };
+            let finding = Finding {
+                level: Level::Warning,
+                subject: format!("loadtest {}", test.name),
+                text: format!("cannot run: {e}"),
+            };
             Ok(Report::new(job, slot, &format!("Load test {}", test.name), vec![finding], &[]))
         }
     }

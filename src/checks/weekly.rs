@@ -79,7 +79,7 @@ fn compare(now: &Bench, history: &[Bench], findings: &mut Vec<Finding>) -> Vec<S
             if history.is_empty() {
                 return format!("{name}: {value:.0} ms (first run: the baseline)");
             }
-            let usual = super::fit::median(history.iter().map(get).collect());
+            let usual = crate::report::median(history.iter().map(get).collect());
             if value > usual * SLOWER {
                 let text =
                     format!("took {value:.0} ms, usually {usual:.0} ms: throttling, a busy host or a failing disk?");
@@ -122,8 +122,32 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64, bench: Option<&Bench>
         None => vec!["not run".to_owned()],
     };
     let title = format!("Weekly trends, {}", crate::units::rfc3339(slot * 1000));
-    let sections = [("Biggest movers", movers), ("Host benchmark", bench_lines)];
+    let sections =
+        [("Biggest movers", movers), ("Host benchmark", bench_lines), ("Load tests", load_runs(store, slot)?)];
     Ok(Report { bench: bench.copied(), ..Report::new("weekly_trends", slot, &title, findings, &sections) })
+}
+
+/// A line for each load test run of the week before `slot`, with what its report found.
+fn load_runs(store: &Store, slot: i64) -> Result<Vec<String>, StoreError> {
+    let mut lines = Vec::new();
+    for run in store.load_runs_between((slot - WEEK) * 1000, slot * 1000)? {
+        let kept: Option<crate::load::judge::Kept> = serde_json::from_str(&run.kept).ok();
+        let figures = kept.map_or_else(String::new, |k| {
+            let p95 = crate::load::generator::secs(k.total.latency.p95);
+            format!(", {:.1} rps, p95 {p95}", k.total.rps)
+        });
+        let report = run.report_id.map(|id| store.report(id)).transpose()?.flatten();
+        let findings: Vec<Finding> = report.and_then(|r| serde_json::from_str(&r.findings).ok()).unwrap_or_default();
+        let found: Vec<String> = findings
+            .iter()
+            .filter(|f| f.level >= Level::Warning)
+            .map(|f| format!("{}: {}", f.level.as_str(), f.text))
+            .collect();
+        let found = if found.is_empty() { String::new() } else { format!("; {}", found.join("; ")) };
+        let at = crate::units::rfc3339(run.started_ms);
+        lines.push(format!("{at} {}: {}{figures}{found}", run.test, run.status));
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]

@@ -37,10 +37,16 @@ pub fn loadtests(
         let test = loadtest(name, t, at, (probes, &allow_hosts), loc)?;
         if let Some(s) = schedule {
             let key = format!("loadtests.{}.schedule", test.name);
-            let schedule = Schedule::parse(s.get_ref()).map_err(|e| loc.error(s.span().start, format!("{key} = {e}")))?;
+            let schedule =
+                Schedule::parse(s.get_ref()).map_err(|e| loc.error(s.span().start, format!("{key} = {e}")))?;
             // Long enough for the whole plan, its last answers and the store.
             let timeout = test.shape.duration() + test.timeout + MINUTE;
-            jobs.push(Job { name: format!("load.{}", test.name), kind: JobKind::Load(Box::new(test.clone())), schedule, timeout });
+            jobs.push(Job {
+                name: format!("load.{}", test.name),
+                kind: JobKind::Load(Box::new(test.clone())),
+                schedule,
+                timeout,
+            });
         }
         tests.push(test);
     }
@@ -48,11 +54,18 @@ pub fn loadtests(
 }
 
 /// A count key in `min..=max`, or its default.
-fn count(key: &str, raw: Option<&Spanned<i64>>, default: u64, (min, max): (u64, u64), loc: &Locator) -> Result<u64, ConfigError> {
+fn count(
+    key: &str,
+    raw: Option<&Spanned<i64>>,
+    default: u64,
+    (min, max): (u64, u64),
+    loc: &Locator,
+) -> Result<u64, ConfigError> {
     let Some(v) = raw else { return Ok(default) };
-    u64::try_from(*v.get_ref()).ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
-        loc.error(v.span().start, format!("{key} = {} is out of range: {min} to {max}", v.get_ref()))
-    })
+    u64::try_from(*v.get_ref())
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| loc.error(v.span().start, format!("{key} = {} is out of range: {min} to {max}", v.get_ref())))
 }
 
 /// A fraction key (`0.05` is 5%) in `[0, 1)`, or its default.
@@ -97,14 +110,23 @@ fn loadtest(
         Some(th) => {
             let limit = |k: &str, v: &Option<SpannedStr>| {
                 let name = format!("{key}.thresholds.{k}");
-                v.as_ref().map(|v| DurationKey { name: &name, default: SECOND, min: Duration::from_micros(1), max: HOUR }.get(Some(v), loc)).transpose()
+                v.as_ref()
+                    .map(|v| {
+                        DurationKey { name: &name, default: SECOND, min: Duration::from_micros(1), max: HOUR }
+                            .get(Some(v), loc)
+                    })
+                    .transpose()
             };
             Thresholds {
                 p50: limit("p50", &th.p50)?,
                 p95: limit("p95", &th.p95)?,
                 p99: limit("p99", &th.p99)?,
                 max: limit("max", &th.max)?,
-                error_rate: th.error_rate.as_ref().map(|v| fraction(&format!("{key}.thresholds.error_rate"), Some(v), 0.0, loc)).transpose()?,
+                error_rate: th
+                    .error_rate
+                    .as_ref()
+                    .map(|v| fraction(&format!("{key}.thresholds.error_rate"), Some(v), 0.0, loc))
+                    .transpose()?,
             }
         }
     };
@@ -114,7 +136,8 @@ fn loadtest(
             let for_key = format!("{key}.abort_on.for");
             AbortOn {
                 error_rate: fraction(&format!("{key}.abort_on.error_rate"), Some(&a.error_rate), 0.05, loc)?,
-                window: DurationKey { name: &for_key, default: 10 * SECOND, min: SECOND, max: 10 * MINUTE }.get(a.for_.as_ref(), loc)?,
+                window: DurationKey { name: &for_key, default: 10 * SECOND, min: SECOND, max: 10 * MINUTE }
+                    .get(a.for_.as_ref(), loc)?,
             }
         }
     };
@@ -126,12 +149,16 @@ fn loadtest(
         }
         Ok(x / 100.0)
     };
-    let regression = (percent("regression_warning", &t.regression_warning, 20.0)?, percent("regression_critical", &t.regression_critical, 50.0)?);
+    let regression = (
+        percent("regression_warning", &t.regression_warning, 20.0)?,
+        percent("regression_critical", &t.regression_critical, 50.0)?,
+    );
     if regression.1 < regression.0 {
         let at = t.regression_critical.as_ref().map_or(at, |v| v.span().start);
         return Err(loc.error(at, format!("{key}.regression_critical is below regression_warning")));
     }
-    let max_requests = count(&format!("{key}.max_requests"), t.max_requests.as_ref(), 1_000_000, (1, 100_000_000), loc)?;
+    let max_requests =
+        count(&format!("{key}.max_requests"), t.max_requests.as_ref(), 1_000_000, (1, 100_000_000), loc)?;
     let max_in_flight = count(&format!("{key}.max_in_flight"), t.max_in_flight.as_ref(), 1000, (1, 10_000), loc)?;
     if let (Some(v), Model::Closed) = (&t.max_in_flight, shape.model()) {
         return Err(loc.error(v.span().start, format!("{key}.max_in_flight is a key of the open model (target_rps)")));
@@ -161,18 +188,45 @@ fn probe_request(
     loc: &Locator,
 ) -> Result<crate::probe::Http, ConfigError> {
     let at = p.span().start;
-    let own = [t.method.is_some(), t.headers.is_some(), t.body.is_some(), t.secret_env.is_some(), t.secret_file.is_some(), t.ca_file.is_some()];
+    let own = [
+        t.method.is_some(),
+        t.headers.is_some(),
+        t.body.is_some(),
+        t.secret_env.is_some(),
+        t.secret_file.is_some(),
+        t.ca_file.is_some(),
+    ];
     if own.iter().any(|set| *set) {
-        return Err(loc.error(at, format!("{key}: the request comes from probe {:?}: set method, headers, body, secret and ca_file there", p.get_ref())));
+        return Err(loc.error(
+            at,
+            format!(
+                "{key}: the request comes from probe {:?}: set method, headers, body, secret and ca_file there",
+                p.get_ref()
+            ),
+        ));
     }
     let Some(probe) = probes.probes.iter().find(|x| &x.name == p.get_ref()) else {
         let names: Vec<&str> = probes.probes.iter().map(|x| x.name.as_str()).collect();
-        return Err(loc.error(at, format!("{key}.probe = {:?}: no such probe; probes are: {}", p.get_ref(), if names.is_empty() { "none".to_owned() } else { names.join(", ") })));
+        return Err(loc.error(
+            at,
+            format!(
+                "{key}.probe = {:?}: no such probe; probes are: {}",
+                p.get_ref(),
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            ),
+        ));
     };
     match &probe.target {
         Target::Http(h) => Ok(h.clone()),
         Target::Ai(a) => Ok(a.completion_request()),
-        other => Err(loc.error(at, format!("{key}.probe = {:?} is a {} probe: a load test sends http and ai probes' requests", p.get_ref(), other.kind()))),
+        other => Err(loc.error(
+            at,
+            format!(
+                "{key}.probe = {:?} is a {} probe: a load test sends http and ai probes' requests",
+                p.get_ref(),
+                other.kind()
+            ),
+        )),
     }
 }
 
@@ -214,25 +268,44 @@ fn shape(key: &str, t: &RawLoadtest, at: usize, loc: &Locator) -> Result<Shape, 
         let level_key = format!("{key}.{}", if model == Model::Open { "target_rps" } else { "users" });
         let level = count(&level_key, level_raw, if model == Model::Open { 50 } else { 10 }, level_range, loc)?;
         let duration_key = format!("{key}.duration");
-        let duration = DurationKey { name: &duration_key, default: 5 * MINUTE, min: SECOND, max: LONGEST }.get(t.duration.as_ref(), loc)?;
+        let duration = DurationKey { name: &duration_key, default: 5 * MINUTE, min: SECOND, max: LONGEST }
+            .get(t.duration.as_ref(), loc)?;
         let ramp_key = format!("{key}.ramp_up");
-        let ramp_up = DurationKey { name: &ramp_key, default: MINUTE.min(duration / 5), min: Duration::ZERO, max: duration }.get(t.ramp_up.as_ref(), loc)?;
+        let ramp_up =
+            DurationKey { name: &ramp_key, default: MINUTE.min(duration / 5), min: Duration::ZERO, max: duration }
+                .get(t.ramp_up.as_ref(), loc)?;
         return Ok(Shape::Load { model, level: u32::try_from(level).unwrap_or(u32::MAX), ramp_up, duration });
     }
-    let n = |k: &str, raw: Option<&Spanned<i64>>, default| count(&format!("{key}.{k}"), raw, default, level_range, loc).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
-    let (start, step, max) = (n("start", t.start.as_ref(), 10)?, n("step", t.step.as_ref(), 10)?, n("max", t.max.as_ref(), 100)?);
+    let n = |k: &str, raw: Option<&Spanned<i64>>, default| {
+        count(&format!("{key}.{k}"), raw, default, level_range, loc).map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+    };
+    let (start, step, max) =
+        (n("start", t.start.as_ref(), 10)?, n("step", t.step.as_ref(), 10)?, n("max", t.max.as_ref(), 100)?);
     if max < start {
-        return Err(loc.error(t.max.as_ref().map_or(at, |v| v.span().start), format!("{key}.max = {max} is below start = {start}")));
+        return Err(loc.error(
+            t.max.as_ref().map_or(at, |v| v.span().start),
+            format!("{key}.max = {max} is below start = {start}"),
+        ));
     }
     let step_key = format!("{key}.step_duration");
-    let step_duration = DurationKey { name: &step_key, default: MINUTE, min: SECOND, max: LONGEST }.get(t.step_duration.as_ref(), loc)?;
+    let step_duration = DurationKey { name: &step_key, default: MINUTE, min: SECOND, max: LONGEST }
+        .get(t.step_duration.as_ref(), loc)?;
     let steps = u64::from((max - start) / step + 1);
     if step_duration * u32::try_from(steps).unwrap_or(u32::MAX) > LONGEST {
         let at = t.step_duration.as_ref().map_or(at, |v| v.span().start);
-        return Err(loc.error(at, format!("{key}: {steps} steps of {} last longer than 1h", humantime::format_duration(step_duration))));
+        return Err(loc.error(
+            at,
+            format!("{key}: {steps} steps of {} last longer than 1h", humantime::format_duration(step_duration)),
+        ));
     }
     let p95_key = format!("{key}.max_p95");
-    let max_p95 = t.max_p95.as_ref().map(|v| DurationKey { name: &p95_key, default: SECOND, min: Duration::from_micros(1), max: HOUR }.get(Some(v), loc)).transpose()?;
+    let max_p95 = t
+        .max_p95
+        .as_ref()
+        .map(|v| {
+            DurationKey { name: &p95_key, default: SECOND, min: Duration::from_micros(1), max: HOUR }.get(Some(v), loc)
+        })
+        .transpose()?;
     Ok(Shape::Stress {
         model,
         start,

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::record::{Outcome, Recorder, Summary};
+use super::wire::{Conn, Wire};
 use super::{Loadtest, Model, Shape, Step};
 use crate::probe::{Answer, Failure, KEPT_BODY, MAX_BODY};
 
@@ -109,7 +110,10 @@ impl Shared {
     /// Requests and errors in the `n` whole seconds before `now_second`.
     fn last(&self, now_second: u64, n: u64) -> (u64, u64) {
         let from = now_second.saturating_sub(n);
-        self.seconds.iter().filter(|(s, _, _)| *s >= from && *s < now_second).fold((0, 0), |a, x| (a.0 + x.1, a.1 + x.2))
+        self.seconds
+            .iter()
+            .filter(|(s, _, _)| *s >= from && *s < now_second)
+            .fold((0, 0), |a, x| (a.0 + x.1, a.1 + x.2))
     }
 }
 
@@ -117,6 +121,8 @@ impl Shared {
 struct Sender {
     client: reqwest::Client,
     request: reqwest::Request,
+    /// The closed model's own connections, for a plain-http target.
+    wire: Option<Wire>,
     test: Loadtest,
     shared: Mutex<Shared>,
     begun: Instant,
@@ -136,14 +142,19 @@ impl Sender {
         !self.halt.load(Ordering::Relaxed) && self.started.fetch_add(1, Ordering::Relaxed) < self.test.max_requests
     }
 
-    /// Sends one request and records it, its latency counted from `since`.
+    /// Sends one request through the pooled client and records it, its latency counted
+    /// from `since`.
     async fn send(&self, since: Instant) {
         let outcome = match self.request.try_clone() {
             Some(request) => one(&self.client, request, &self.test, since).await,
             None => Outcome { latency: None, ttfb: None, error: Some("body") },
         };
+        self.record(&outcome);
+    }
+
+    fn record(&self, outcome: &Outcome) {
         let second = self.begun.elapsed().as_secs();
-        self.lock().record(&outcome, second);
+        self.lock().record(outcome, second);
     }
 }
 
@@ -174,12 +185,23 @@ async fn one(client: &reqwest::Client, request: reqwest::Request, test: &Loadtes
             Err(e) => return Outcome { latency: None, ttfb: Some(ttfb), error: Some(failed(&e)) },
         }
     }
+    judged(test, since, ttfb, status, size, &body)
+}
+
+/// A whole answer judged by its status and the test's conditions.
+pub(super) fn judged(test: &Loadtest, since: Instant, ttfb: Duration, status: u16, size: u64, body: &[u8]) -> Outcome {
     let latency = since.elapsed();
     let error = if !test.request.expects(status) {
         Some("status")
-    } else if keep {
-        let answer =
-            Answer { time: latency, ttfb: Some(ttfb), status: Some(status), body_size: Some(size), body: &body, ..Answer::default() };
+    } else if !test.request.conditions.is_empty() {
+        let answer = Answer {
+            time: latency,
+            ttfb: Some(ttfb),
+            status: Some(status),
+            body_size: Some(size),
+            body,
+            ..Answer::default()
+        };
         test.request.conditions.iter().any(|c| !c.holds(&answer)).then_some("condition")
     } else {
         None
@@ -238,9 +260,15 @@ async fn drive(
     let steps = test.shape.steps();
     let model = test.shape.model();
     let begun = Instant::now();
+    let wire = match model {
+        // Unresolvable: the pooled client's requests fail and say why.
+        Model::Closed => Wire::new(&request).await.ok().flatten(),
+        Model::Open => None,
+    };
     let sender = Arc::new(Sender {
         client,
         request,
+        wire,
         test: test.clone(),
         shared: Mutex::default(),
         begun,
@@ -348,7 +376,8 @@ fn step_failure(shape: &Shape, s: &Summary) -> Option<String> {
         return Some(format!("error rate {:.1}% > {:.1}%", s.error_rate() * 100.0, failure_threshold * 100.0));
     }
     let limit = (*max_p95)?;
-    (s.latency.p95 > limit.as_secs_f64()).then(|| format!("p95 {} > {}", secs(s.latency.p95), secs(limit.as_secs_f64())))
+    (s.latency.p95 > limit.as_secs_f64())
+        .then(|| format!("p95 {} > {}", secs(s.latency.p95), secs(limit.as_secs_f64())))
 }
 
 /// Why `abort_on` holds at `elapsed`, if it does.
@@ -360,20 +389,33 @@ fn abort(s: &Shared, a: super::AbortOn, elapsed: Duration) -> Option<String> {
     let (requests, errors) = s.last(elapsed.as_secs(), window);
     #[allow(clippy::cast_precision_loss)]
     let rate = errors as f64 / requests.max(1) as f64;
-    (requests > 0 && rate > a.error_rate).then(|| {
-        format!("error rate {:.1}% > {:.1}% for {window}s", rate * 100.0, a.error_rate * 100.0)
-    })
+    (requests > 0 && rate > a.error_rate)
+        .then(|| format!("error rate {:.1}% > {:.1}% for {window}s", rate * 100.0, a.error_rate * 100.0))
 }
 
-/// Seconds as people read a latency: `12.3ms`, `1.20s`.
+/// Seconds as people read a latency, to about three digits: `78µs`, `1.23ms`, `12.3ms`, `1.20s`.
 pub fn secs(s: f64) -> String {
-    if s < 1.0 { format!("{:.1}ms", s * 1000.0) } else { format!("{s:.2}s") }
+    match s {
+        s if s < 0.001 => format!("{:.0}µs", s * 1e6),
+        s if s < 0.01 => format!("{:.2}ms", s * 1e3),
+        s if s < 1.0 => format!("{:.1}ms", s * 1e3),
+        s => format!("{s:.2}s"),
+    }
 }
 
-/// A closed-model user: the next request when the last is answered.
+/// A closed-model user: the next request when the last is answered, on a connection of its
+/// own where the target is plain http.
 async fn user(sender: Arc<Sender>) {
+    let mut conn = Conn::default();
     while sender.may_send() {
-        sender.send(Instant::now()).await;
+        let since = Instant::now();
+        match &sender.wire {
+            Some(wire) => {
+                let outcome = wire.send(&mut conn, &sender.test, since).await;
+                sender.record(&outcome);
+            }
+            None => sender.send(since).await,
+        }
     }
 }
 

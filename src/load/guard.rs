@@ -26,7 +26,9 @@ pub fn allowed(url: &reqwest::Url, allow_hosts: &[String]) -> Result<(), String>
     if loopback || allow_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
         return Ok(());
     }
-    Err(format!("{host} is not loopback: a load test sends only to this machine unless loadtests.allow_hosts names the host"))
+    Err(format!(
+        "{host} is not loopback: a load test sends only to this machine unless loadtests.allow_hosts names the host"
+    ))
 }
 
 /// Why a run did not start.

@@ -9,7 +9,7 @@ use super::guard::Refusal;
 use super::record::Summary;
 use super::{Loadtest, Model, Shape};
 use crate::metrics::{self as m, Sample, SeriesKey};
-use crate::report::{Finding, Level, LoadRecord, Report};
+use crate::report::{Finding, Level, LoadRecord, Report, median};
 
 /// A generator thread busier than this share of its core was saturated: its latencies
 /// include its own queueing and say little about the target.
@@ -52,12 +52,6 @@ fn figures(test: &Loadtest, kept: &Kept) -> Vec<(&'static str, f64, bool)> {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
-}
-
 /// Each figure against the median of `history`: findings for the regressions, a line each.
 fn compare(test: &Loadtest, kept: &Kept, history: &[Kept]) -> (Vec<Finding>, Vec<String>) {
     let (mut findings, mut lines) = (Vec::new(), Vec::new());
@@ -72,10 +66,19 @@ fn compare(test: &Loadtest, kept: &Kept, history: &[Kept]) -> (Vec<Finding>, Vec
         let shown = |v: f64| if latency { secs(v) } else { format!("{v:.1}") };
         let change = if before.abs() > f64::EPSILON { (now - before) / before } else { 0.0 };
         let worse = if higher_worse { change } else { -change };
-        let text = format!("{name} {:+.0}% against the {n}-run median ({} -> {})", change * 100.0, shown(before), shown(now));
+        let text =
+            format!("{name} {:+.0}% against the {n}-run median ({} -> {})", change * 100.0, shown(before), shown(now));
         lines.push(text.clone());
         let noise = latency && (now - before).abs() < LATENCY_NOISE;
-        let level = if noise { None } else if worse >= crit { Some(Level::Critical) } else if worse >= warn { Some(Level::Warning) } else { None };
+        let level = if noise {
+            None
+        } else if worse >= crit {
+            Some(Level::Critical)
+        } else if worse >= warn {
+            Some(Level::Warning)
+        } else {
+            None
+        };
         if let Some(level) = level {
             findings.push(Finding { level, subject: format!("loadtest {}", test.name), text });
         }
@@ -86,7 +89,12 @@ fn compare(test: &Loadtest, kept: &Kept, history: &[Kept]) -> (Vec<Finding>, Vec
 /// The thresholds the run passed, as findings.
 fn thresholds(test: &Loadtest, t: &Summary) -> Vec<Finding> {
     let th = &test.thresholds;
-    let limits = [("p50", th.p50, t.latency.p50), ("p95", th.p95, t.latency.p95), ("p99", th.p99, t.latency.p99), ("max", th.max, t.latency.max)];
+    let limits = [
+        ("p50", th.p50, t.latency.p50),
+        ("p95", th.p95, t.latency.p95),
+        ("p99", th.p99, t.latency.p99),
+        ("max", th.max, t.latency.max),
+    ];
     let mut out: Vec<String> = limits
         .iter()
         .filter_map(|(name, limit, v)| {
@@ -97,7 +105,9 @@ fn thresholds(test: &Loadtest, t: &Summary) -> Vec<Finding> {
     if let Some(limit) = th.error_rate.filter(|l| t.error_rate() > *l) {
         out.push(format!("threshold passed: error rate {:.2}% > {:.2}%", t.error_rate() * 100.0, limit * 100.0));
     }
-    out.into_iter().map(|text| Finding { level: Level::Warning, subject: format!("loadtest {}", test.name), text }).collect()
+    out.into_iter()
+        .map(|text| Finding { level: Level::Warning, subject: format!("loadtest {}", test.name), text })
+        .collect()
 }
 
 /// The run's lines for its report.
@@ -112,7 +122,14 @@ fn run_lines(test: &Loadtest, kept: &Kept) -> Vec<String> {
         format!("plan: {}", test.plan()),
         format!("ended: {}", kept.end),
         format!("{} requests in {:.1}s, {rate}; errors: {}", t.requests, t.seconds, t.errors_shown()),
-        format!("latency p50 {} p90 {} p95 {} p99 {} max {}", secs(l.p50), secs(l.p90), secs(l.p95), secs(l.p99), secs(l.max)),
+        format!(
+            "latency p50 {} p90 {} p95 {} p99 {} max {}",
+            secs(l.p50),
+            secs(l.p90),
+            secs(l.p95),
+            secs(l.p99),
+            secs(l.max)
+        ),
         format!("time to first byte p50 {} p95 {}", secs(t.ttfb.p50), secs(t.ttfb.p95)),
         format!("generator CPU {:.0}% of a core; host CPU {:.0}%", kept.generator_cpu * 100.0, kept.host_cpu),
     ]
@@ -132,7 +149,13 @@ fn step_line(model: Model, s: &Summary) -> String {
 
 /// The report and record of `run`, compared with `history` (earlier kept runs of the same
 /// plan, complete and not client-bound), for `job`'s `slot`.
-pub fn judge(test: &Loadtest, run: &Run, history: &[Kept], (job, slot): (&str, i64), (started_ms, finished_ms): (i64, i64)) -> Report {
+pub fn judge(
+    test: &Loadtest,
+    run: &Run,
+    history: &[Kept],
+    (job, slot): (&str, i64),
+    (started_ms, finished_ms): (i64, i64),
+) -> Report {
     let breaking = match (&test.shape, &run.end) {
         (Shape::Stress { .. }, End::StepFailed(i, _)) => i.checked_sub(1),
         (Shape::Stress { .. }, _) => run.steps.len().checked_sub(1),
@@ -145,7 +168,14 @@ pub fn judge(test: &Loadtest, run: &Run, history: &[Kept], (job, slot): (&str, i
         End::Aborted(why) => ("aborted", format!("aborted: {why}")),
         End::Stopped => ("partial", "stopped before its end: partial".to_owned()),
     };
-    let kept = Kept { total: run.total.clone(), steps: run.steps.clone(), breaking, end, generator_cpu: run.generator_cpu, host_cpu: run.host_cpu };
+    let kept = Kept {
+        total: run.total.clone(),
+        steps: run.steps.clone(),
+        breaking,
+        end,
+        generator_cpu: run.generator_cpu,
+        host_cpu: run.host_cpu,
+    };
     let subject = format!("loadtest {}", test.name);
     let client_bound = run.generator_cpu >= CLIENT_BOUND_CPU;
     let mut findings = thresholds(test, &run.total);
@@ -159,7 +189,9 @@ pub fn judge(test: &Loadtest, run: &Run, history: &[Kept], (job, slot): (&str, i
     if let Shape::Stress { .. } = test.shape {
         let model = test.shape.model();
         let text = match (breaking.and_then(|b| run.steps.get(b)), &run.end) {
-            (Some(held), End::StepFailed(_, why)) => format!("breaking point: {}; the next step failed: {why}", step_line(model, held)),
+            (Some(held), End::StepFailed(_, why)) => {
+                format!("breaking point: {}; the next step failed: {why}", step_line(model, held))
+            }
             (None, End::StepFailed(_, why)) => format!("the first step already failed: {why}"),
             (Some(held), _) => format!("held to the last step: {}", step_line(model, held)),
             (None, _) => "no step completed".to_owned(),
@@ -169,12 +201,18 @@ pub fn judge(test: &Loadtest, run: &Run, history: &[Kept], (job, slot): (&str, i
         sections.push(("Steps", run.steps.iter().map(|s| step_line(model, s)).collect()));
     }
     if client_bound {
-        let text = format!("client-bound: the generator used {:.0}% of its core, so these latencies say little about the target; not compared", run.generator_cpu * 100.0);
+        let text = format!(
+            "client-bound: the generator used {:.0}% of its core, so these latencies say little about the target; not compared",
+            run.generator_cpu * 100.0
+        );
         findings.push(finding(Level::Info, text));
     } else if status == "complete" {
         let (regressions, lines) = compare(test, &kept, history);
         findings.extend(regressions);
-        sections.push(("Compared with earlier runs", if lines.is_empty() { vec!["no earlier complete run of this plan".to_owned()] } else { lines }));
+        sections.push((
+            "Compared with earlier runs",
+            if lines.is_empty() { vec!["no earlier complete run of this plan".to_owned()] } else { lines },
+        ));
     }
     let title = format!("Load test {}", test.name);
     let mut report = Report::new(job, slot, &title, findings, &sections);
@@ -210,7 +248,8 @@ fn samples(test: &str, t: &Summary, finished_ms: i64) -> Vec<Sample> {
 
 /// The report and record of a run refused before it started.
 pub fn refused(test: &Loadtest, why: &Refusal, (job, slot): (&str, i64), now_ms: i64) -> Report {
-    let finding = Finding { level: Level::Info, subject: format!("loadtest {}", test.name), text: format!("refused: {why}") };
+    let finding =
+        Finding { level: Level::Info, subject: format!("loadtest {}", test.name), text: format!("refused: {why}") };
     let mut report = Report::new(job, slot, &format!("Load test {}", test.name), vec![finding], &[]);
     report.load = Some(LoadRecord {
         test: test.name.clone(),
