@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if hostwatch::app::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("hostwatch: {err:#}");
+            hostwatch::app::report_failure(&err);
             ExitCode::from(hostwatch::app::exit_code(&err))
         }
     }

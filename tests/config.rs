@@ -96,6 +96,21 @@ fn output_into_a_closed_pipe_exits_quietly() {
 }
 
 #[test]
+fn an_error_into_a_closed_stderr_is_lost_not_a_panic() {
+    // `hostwatch config check bad.toml 2>&1 | head -0`: the message has nowhere to go.
+    let bad = fixture("config/invalid/bad_duration.toml");
+    let mut child = crate::util::bin()
+        .args(["config", "check", bad.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "a config error, not a panic (101)");
+}
+
+#[test]
 fn alert_rules_override_built_ins_switch_them_off_and_add_new_ones() {
     use hostwatch::rules::{Condition, Direction};
     let c = Config::load(&fixture("config/valid/alerts.toml")).unwrap();

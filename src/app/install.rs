@@ -35,7 +35,7 @@ pub fn service(action: &ServiceAction) -> Result<()> {
         ServiceAction::Install { scope, dry_run } => {
             let plan = service::install(&host, scope.scope())?;
             if scope.scope() == Scope::System && service::exe_in_a_home(&host.exe) {
-                eprintln!(
+                errln!(
                     "note: the system service runs as a user of its own, which may not be allowed into {}: \
                      `sudo install -m755 {} /usr/local/bin/` and install from there",
                     host.exe.display(),

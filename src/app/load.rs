@@ -72,10 +72,10 @@ pub fn run_now(paths: &Paths, config: &Config, name: &str) -> Result<()> {
     }
     let ctx = config.checks_context(&paths.archive, wall_ms);
     stop_on_signal(ctx.stop.clone())?;
-    eprintln!("load test {name}: {} (Ctrl-C stops it and keeps the partial result)", test.plan());
+    errln!("load test {name}: {} (Ctrl-C stops it and keeps the partial result)", test.plan());
     let report = crate::checks::loadtest::run(test, &store, &ctx, (&job, slot), &ctx.stop, progress_line)?;
     if std::io::stderr().is_terminal() {
-        eprintln!();
+        errln!("");
     }
     let status = report.load.as_ref().map_or("failed", |l| l.status.as_str()).to_owned();
     let outcome = if report.findings.is_empty() { "ok" } else { "findings" };

@@ -17,6 +17,14 @@ macro_rules! out {
     };
 }
 
+/// `eprintln!` that never panics: a message to a closed stderr (`2>&1 | head -1`) is lost,
+/// not a crash.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
+    }};
+}
+
 mod alerts;
 mod archive;
 mod checks;
@@ -98,6 +106,11 @@ pub struct Paths {
 pub fn long_version() -> String {
     let duckdb = crate::archive::engine_version().unwrap_or_else(|e| format!("unknown ({e})"));
     format!("{} (DuckDB {duckdb}, SQLite {})", env!("CARGO_PKG_VERSION"), crate::store::engine_version())
+}
+
+/// Says why a command failed, on stderr (never panicking on a closed one).
+pub fn report_failure(err: &anyhow::Error) {
+    errln!("hostwatch: {err:#}");
 }
 
 /// Runs one command.
@@ -222,7 +235,7 @@ fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
     let _lock = crate::lock::AgentLock::take(dir)?;
     let (store, moved_aside) = Store::open_or_recover(&paths.hot, crate::daemon::wall_ms() / 1000)?;
     tracing::info!(data_dir = %dir.display(), config = ?config.source, "hostwatch agent starting");
-    eprintln!("{}", start_line(paths, config));
+    errln!("{}", start_line(paths, config));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
