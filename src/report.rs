@@ -68,9 +68,18 @@ pub struct Report {
     pub load: Option<LoadRecord>,
 }
 
-/// One run of a load test as the store keeps it (`load_runs`), with its figures as samples.
+/// A judged load test run to store: its `load_runs` row and its figures as samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadRecord {
+    /// The row.
+    pub run: LoadRun,
+    /// Its figures as `loadtest.*` samples.
+    pub samples: Vec<crate::metrics::Sample>,
+}
+
+/// One run of a load test as the store keeps it (a `load_runs` row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadRun {
     /// The test's name.
     pub test: String,
     /// The conditions it ran under: runs are compared only within one plan.
@@ -87,8 +96,6 @@ pub struct LoadRecord {
     pub client_bound: bool,
     /// The run as JSON (`load::judge::Kept`); empty when refused.
     pub kept: String,
-    /// Its figures as `loadtest.*` samples.
-    pub samples: Vec<crate::metrics::Sample>,
 }
 
 impl Report {

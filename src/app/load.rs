@@ -23,12 +23,7 @@ fn stop_on_signal(stop: Arc<AtomicBool>) -> Result<()> {
         .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) })
         .context("cannot listen for SIGTERM")?;
     std::thread::spawn(move || {
-        runtime.block_on(async {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        });
+        runtime.block_on(super::ctrl_c_or(&mut term));
         stop.store(true, Ordering::Relaxed);
     });
     Ok(())
@@ -77,7 +72,7 @@ pub fn run_now(paths: &Paths, config: &Config, name: &str) -> Result<()> {
     if std::io::stderr().is_terminal() {
         errln!("");
     }
-    let status = report.load.as_ref().map_or("failed", |l| l.status.as_str()).to_owned();
+    let status = report.load.as_ref().map_or("failed", |l| l.run.status.as_str()).to_owned();
     let outcome = if report.findings.is_empty() { "ok" } else { "findings" };
     let id = store.finish_run(&job, slot, outcome, Some(&report), wall_ms())?;
     out!("{}", report.markdown);
@@ -95,7 +90,8 @@ pub fn list(paths: &Paths, test: Option<&str>, limit: u32) -> Result<()> {
     let runs = super::store_if_any(paths)?.map(|s| s.load_runs(test, limit)).transpose()?.unwrap_or_default();
     let rows: Vec<Vec<String>> = runs
         .iter()
-        .map(|r| {
+        .map(|stored| {
+            let r = &stored.run;
             let kept: Option<Kept> = serde_json::from_str(&r.kept).ok();
             let figures = kept.as_ref().map_or_else(
                 || vec![String::new(); 5],
@@ -115,7 +111,7 @@ pub fn list(paths: &Paths, test: Option<&str>, limit: u32) -> Result<()> {
                 (None, true) => "client-bound".to_owned(),
                 (None, false) => kept.map(|k| k.end).unwrap_or_default(),
             };
-            let mut row = vec![r.id.to_string(), r.test.clone(), local(r.started_ms / 1000), r.status.clone()];
+            let mut row = vec![stored.id.to_string(), r.test.clone(), local(r.started_ms / 1000), r.status.clone()];
             row.extend(figures);
             row.push(note);
             row
@@ -132,10 +128,11 @@ pub fn list(paths: &Paths, test: Option<&str>, limit: u32) -> Result<()> {
 /// One run: its report, or what was kept of it.
 pub fn show(paths: &Paths, id: i64) -> Result<()> {
     let store = Store::open_read_only(&paths.hot)?;
-    let Some(run) = store.load_run(id)? else {
+    let Some(stored) = store.load_run(id)? else {
         bail!(UsageError(format!("no load test run {id}: `hostwatch load list` shows their ids")));
     };
-    match run.report_id.map(|r| store.report(r)).transpose()?.flatten() {
+    let run = stored.run;
+    match stored.report_id.map(|r| store.report(r)).transpose()?.flatten() {
         Some(report) => out!("{}", report.markdown),
         None => outln!("run {id} of {}: {} {}", run.test, run.status, run.reason.unwrap_or_default()),
     }

@@ -229,6 +229,14 @@ fn start_line(paths: &Paths, config: &Config) -> String {
     )
 }
 
+/// Returns at the first Ctrl-C or at `term` (SIGTERM, listened for since before).
+async fn ctrl_c_or(term: &mut tokio::signal::unix::Signal) {
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
 fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
     let dir = &paths.dir;
     private_data_dir(dir)?;
@@ -241,10 +249,7 @@ fn run_agent(paths: &Paths, config: &Config) -> Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
         let shutdown = async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+            ctrl_c_or(&mut term).await;
             tracing::info!("stopping: writing the pending batch");
         };
         crate::daemon::run(config, store, &paths.archive, moved_aside.as_deref(), shutdown)

@@ -130,13 +130,14 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64, bench: Option<&Bench>
 /// A line for each load test run of the week before `slot`, with what its report found.
 fn load_runs(store: &Store, slot: i64) -> Result<Vec<String>, StoreError> {
     let mut lines = Vec::new();
-    for run in store.load_runs_between((slot - WEEK) * 1000, slot * 1000)? {
+    for stored in store.load_runs_between((slot - WEEK) * 1000, slot * 1000)? {
+        let run = &stored.run;
         let kept: Option<crate::load::judge::Kept> = serde_json::from_str(&run.kept).ok();
         let figures = kept.map_or_else(String::new, |k| {
             let p95 = crate::load::generator::secs(k.total.latency.p95);
             format!(", {:.1} rps, p95 {p95}", k.total.rps)
         });
-        let report = run.report_id.map(|id| store.report(id)).transpose()?.flatten();
+        let report = stored.report_id.map(|id| store.report(id)).transpose()?.flatten();
         let findings: Vec<Finding> = report.and_then(|r| serde_json::from_str(&r.findings).ok()).unwrap_or_default();
         let found: Vec<String> = findings
             .iter()

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::record::{Outcome, Recorder, Summary};
 use super::wire::{Conn, Wire};
 use super::{Loadtest, Model, Shape, Step};
-use crate::probe::{Answer, Failure, KEPT_BODY, MAX_BODY};
+use crate::probe::{Answer, Failure, read_body};
 
 /// How often the controller looks.
 const TICK: Duration = Duration::from_millis(10);
@@ -167,24 +167,10 @@ async fn one(client: &reqwest::Client, request: reqwest::Request, test: &Loadtes
     };
     let ttfb = since.elapsed();
     let status = response.status().as_u16();
-    let keep = !test.request.conditions.is_empty();
-    let (mut body, mut size) = (Vec::new(), 0u64);
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                size += chunk.len() as u64;
-                if keep {
-                    let room = KEPT_BODY.saturating_sub(body.len()).min(chunk.len());
-                    body.extend_from_slice(&chunk[..room]);
-                }
-                if size > MAX_BODY {
-                    return Outcome { latency: None, ttfb: Some(ttfb), error: Some("body") };
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return Outcome { latency: None, ttfb: Some(ttfb), error: Some(failed(&e)) },
-        }
-    }
+    let (body, size) = match read_body(&mut response, !test.request.conditions.is_empty()).await {
+        Ok(read) => read,
+        Err(f) => return Outcome { latency: None, ttfb: Some(ttfb), error: Some(f.reason.as_str()) },
+    };
     judged(test, since, ttfb, status, size, &body)
 }
 
@@ -339,7 +325,6 @@ async fn drive(
         task.abort();
     }
     // Requests still under way stop here: the runtime is dropped after this returns.
-    sender.halt.store(true, Ordering::Relaxed);
     let step = &steps[step_index];
     if !matches!(end, End::StepFailed(..)) {
         done.push(finish_step(&sender, &mut total, (step, from), Instant::now() - step_begun));

@@ -9,7 +9,7 @@ use super::guard::Refusal;
 use super::record::Summary;
 use super::{Loadtest, Model, Shape};
 use crate::metrics::{self as m, Sample, SeriesKey};
-use crate::report::{Finding, Level, LoadRecord, Report, median};
+use crate::report::{Finding, Level, LoadRecord, LoadRun, Report, median};
 
 /// A generator thread busier than this share of its core was saturated: its latencies
 /// include its own queueing and say little about the target.
@@ -34,7 +34,8 @@ pub struct Kept {
     pub host_cpu: f64,
 }
 
-/// The figures compared across runs: (name, value, whether higher is worse).
+/// The figures compared across runs: (name, value, whether it is a latency). A latency is
+/// worse higher; the others (a rate, a breaking point) are worse lower.
 fn figures(test: &Loadtest, kept: &Kept) -> Vec<(&'static str, f64, bool)> {
     match test.shape {
         Shape::Load { model, .. } => {
@@ -60,12 +61,11 @@ fn compare(test: &Loadtest, kept: &Kept, history: &[Kept]) -> (Vec<Finding>, Vec
     }
     let n = history.len();
     let (warn, crit) = test.regression;
-    for (i, (name, now, higher_worse)) in figures(test, kept).into_iter().enumerate() {
+    for (i, (name, now, latency)) in figures(test, kept).into_iter().enumerate() {
         let before = median(history.iter().filter_map(|h| figures(test, h).get(i).map(|f| f.1)).collect());
-        let latency = higher_worse;
         let shown = |v: f64| if latency { secs(v) } else { format!("{v:.1}") };
         let change = if before.abs() > f64::EPSILON { (now - before) / before } else { 0.0 };
-        let worse = if higher_worse { change } else { -change };
+        let worse = if latency { change } else { -change };
         let text =
             format!("{name} {:+.0}% against the {n}-run median ({} -> {})", change * 100.0, shown(before), shown(now));
         lines.push(text.clone());
@@ -216,18 +216,27 @@ pub fn judge(
     }
     let title = format!("Load test {}", test.name);
     let mut report = Report::new(job, slot, &title, findings, &sections);
-    report.load = Some(LoadRecord {
+    let row = LoadRun {
+        client_bound,
+        kept: serde_json::to_string(&kept).expect("a run is plain data"),
+        ..row(test, (started_ms, finished_ms), status)
+    };
+    report.load = Some(LoadRecord { run: row, samples: samples(&test.name, &run.total, finished_ms) });
+    report
+}
+
+/// The stored row of a run of `test` that ended as `status`: not client-bound, nothing kept.
+fn row(test: &Loadtest, (started_ms, finished_ms): (i64, i64), status: &str) -> LoadRun {
+    LoadRun {
         test: test.name.clone(),
         plan: test.plan(),
         started_ms,
         finished_ms,
         status: status.to_owned(),
         reason: None,
-        client_bound,
-        kept: serde_json::to_string(&kept).expect("a run is plain data"),
-        samples: samples(&test.name, &run.total, finished_ms),
-    });
-    report
+        client_bound: false,
+        kept: String::new(),
+    }
 }
 
 /// The run's figures as `loadtest.*` samples of series `name=TEST`, at its last second.
@@ -251,16 +260,7 @@ pub fn refused(test: &Loadtest, why: &Refusal, (job, slot): (&str, i64), now_ms:
     let finding =
         Finding { level: Level::Info, subject: format!("loadtest {}", test.name), text: format!("refused: {why}") };
     let mut report = Report::new(job, slot, &format!("Load test {}", test.name), vec![finding], &[]);
-    report.load = Some(LoadRecord {
-        test: test.name.clone(),
-        plan: test.plan(),
-        started_ms: now_ms,
-        finished_ms: now_ms,
-        status: "refused".to_owned(),
-        reason: Some(why.to_string()),
-        client_bound: false,
-        kept: String::new(),
-        samples: Vec::new(),
-    });
+    let run = LoadRun { reason: Some(why.to_string()), ..row(test, (now_ms, now_ms), "refused") };
+    report.load = Some(LoadRecord { run, samples: Vec::new() });
     report
 }

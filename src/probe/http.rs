@@ -113,6 +113,24 @@ pub fn authorize(
     Ok(request.header(name, value))
 }
 
+/// Reads `response`'s body to its end: its first [`KEPT_BODY`] bytes if `keep`, and its
+/// size. Reading stops past [`MAX_BODY`], a failure: nothing reads an endless body.
+pub async fn read_body(response: &mut reqwest::Response, keep: bool) -> Result<(Vec<u8>, u64), Failure> {
+    let (mut body, mut size) = (Vec::new(), 0u64);
+    while let Some(chunk) = response.chunk().await.map_err(|e| Failure::from_http(&e))? {
+        size += chunk.len() as u64;
+        if keep {
+            let room = KEPT_BODY.saturating_sub(body.len()).min(chunk.len());
+            body.extend_from_slice(&chunk[..room]);
+        }
+        if size > MAX_BODY {
+            let detail = format!("the body passed {} MiB: stopped reading", MAX_BODY >> 20);
+            return Err(Failure { reason: Reason::Body, detail });
+        }
+    }
+    Ok((body, size))
+}
+
 impl Http {
     /// This probe's client, from those already built if one fits.
     pub fn client(&self, clients: &mut Clients) -> Result<reqwest::Client, String> {
@@ -151,22 +169,10 @@ impl Http {
             .get::<reqwest::tls::TlsInfo>()
             .and_then(|tls| super::cert::not_after(tls.peer_certificate()?))
             .map(|end| (end * 1000 - at_ms) as f64 / 86_400_000.0);
-        let (mut body, mut size) = (Vec::new(), 0u64);
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    size += chunk.len() as u64;
-                    let room = KEPT_BODY.saturating_sub(body.len()).min(chunk.len());
-                    body.extend_from_slice(&chunk[..room]);
-                    if size > MAX_BODY {
-                        let detail = format!("the body passed {} MiB: stopped reading", MAX_BODY >> 20);
-                        return attempt.failed(Failure { reason: Reason::Body, detail });
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => return attempt.failed(Failure::from_http(&e)),
-            }
-        }
+        let (body, size) = match read_body(&mut response, true).await {
+            Ok(read) => read,
+            Err(failure) => return attempt.failed(failure),
+        };
         let answer = Answer {
             time: start.elapsed(),
             ttfb: Some(ttfb),

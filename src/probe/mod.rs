@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use ai::{Ai, Api};
 pub use condition::{Answer, Condition, Kind, Op, Subject};
-pub use http::{Clients, Http, KEPT_BODY, MAX_BODY, load_client};
+pub use http::{Clients, Http, KEPT_BODY, MAX_BODY, load_client, read_body};
 pub use postgres::Postgres;
 pub use secret::Secret;
 pub use sqlite::Sqlite;

@@ -5,38 +5,23 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Batch, Store, StoreError};
-use crate::report::LoadRecord;
+use crate::report::{LoadRecord, LoadRun};
 
-/// A stored run.
+/// A stored run: its row, with its id and its report's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadRun {
+pub struct StoredLoadRun {
     /// Its id, for `load show`.
     pub id: i64,
-    /// The test.
-    pub test: String,
-    /// The conditions it ran under.
-    pub plan: String,
-    /// Unix ms it started.
-    pub started_ms: i64,
-    /// Unix ms it ended.
-    pub finished_ms: i64,
-    /// complete, partial, aborted or refused.
-    pub status: String,
-    /// Why it was refused.
-    pub reason: Option<String>,
-    /// Whether the generator was saturated.
-    pub client_bound: bool,
-    /// The run as JSON (empty when refused).
-    pub kept: String,
     /// Its report.
     pub report_id: Option<i64>,
+    /// The row.
+    pub run: LoadRun,
 }
 
 const COLUMNS: &str = "id, test, plan, started_ms, finished_ms, status, reason, client_bound, kept, report_id";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<LoadRun> {
-    Ok(LoadRun {
-        id: r.get(0)?,
+fn row(r: &rusqlite::Row) -> rusqlite::Result<StoredLoadRun> {
+    let run = LoadRun {
         test: r.get(1)?,
         plan: r.get(2)?,
         started_ms: r.get(3)?,
@@ -45,12 +30,13 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<LoadRun> {
         reason: r.get(6)?,
         client_bound: r.get(7)?,
         kept: r.get(8)?,
-        report_id: r.get(9)?,
-    })
+    };
+    Ok(StoredLoadRun { id: r.get(0)?, report_id: r.get(9)?, run })
 }
 
 /// Writes `run` (and its samples) inside the transaction that stores its report.
-pub(super) fn write(tx: &rusqlite::Transaction, run: &LoadRecord, report_id: Option<i64>) -> rusqlite::Result<()> {
+pub(super) fn write(tx: &rusqlite::Transaction, record: &LoadRecord, report_id: Option<i64>) -> rusqlite::Result<()> {
+    let run = &record.run;
     tx.execute(
         "INSERT INTO load_runs(test, plan, started_ms, finished_ms, status, reason, client_bound, kept, report_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -66,19 +52,19 @@ pub(super) fn write(tx: &rusqlite::Transaction, run: &LoadRecord, report_id: Opt
             report_id
         ],
     )?;
-    let batch = Batch { samples: run.samples.clone(), gaps: Vec::new(), probes: Vec::new() };
+    let batch = Batch { samples: record.samples.clone(), gaps: Vec::new(), probes: Vec::new() };
     super::write_batch(tx, &mut super::HashMap::default(), &batch)
 }
 
 impl Store {
     /// Runs newest first, of one test or all.
-    pub fn load_runs(&self, test: Option<&str>, limit: u32) -> Result<Vec<LoadRun>, StoreError> {
+    pub fn load_runs(&self, test: Option<&str>, limit: u32) -> Result<Vec<StoredLoadRun>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM load_runs WHERE ?1 IS NULL OR test = ?1 ORDER BY id DESC LIMIT ?2");
         self.sql(|c| c.prepare(&sql)?.query_map(params![test, limit], row)?.collect())
     }
 
     /// One run by id.
-    pub fn load_run(&self, id: i64) -> Result<Option<LoadRun>, StoreError> {
+    pub fn load_run(&self, id: i64) -> Result<Option<StoredLoadRun>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM load_runs WHERE id = ?1");
         self.sql(|c| c.query_row(&sql, [id], row).optional())
     }
@@ -93,7 +79,7 @@ impl Store {
     }
 
     /// Runs of load tests finished in `[from_ms, to_ms)`, oldest first (the weekly trends).
-    pub fn load_runs_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<LoadRun>, StoreError> {
+    pub fn load_runs_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredLoadRun>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM load_runs WHERE finished_ms >= ?1 AND finished_ms < ?2 ORDER BY id");
         self.sql(|c| c.prepare(&sql)?.query_map(params![from_ms, to_ms], row)?.collect())
     }
