@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use tempfile::TempDir;
 
 use crate::util::{TestAgent, battery, bin, laptop, sys_root, text, wait_until};
+use crate::util_site::{Reply, Site, ok};
 use crate::util_target::{Behaviour, Target};
 
 /// A data dir and a config holding `[loadtests]` text `tests`.
@@ -247,6 +248,33 @@ fn busy_cpu(hot: &Path, from: i64, to: i64, value: f64) {
 }
 
 #[test]
+fn a_hanging_a_redirecting_and_an_endless_target_are_failures_of_their_kind_within_bounds() {
+    let site = Site::start(&[
+        ("/hang", Reply::Hang),
+        ("/moved", Reply::Redirect("/elsewhere")),
+        ("/endless", Reply::Endless),
+        ("/elsewhere", ok("ok")),
+    ]);
+    let hang = test_table("hang", &site.url("/hang"), "target_rps = 5\nduration = \"1s\"\ntimeout = \"200ms\"");
+    let moved = test_table("moved", &site.url("/moved"), "users = 1\nduration = \"1s\"\nexpect_status = [200]");
+    let endless = test_table("endless", &site.url("/endless"), "users = 1\nduration = \"1s\"\ntimeout = \"20s\"");
+    let s = Setup::new(&format!("{hang}{moved}{endless}"));
+    for name in ["hang", "moved", "endless"] {
+        let began = Instant::now();
+        let (_, stdout, stderr) = s.run(name);
+        assert!(began.elapsed() < Duration::from_secs(15), "{name} ended within its bounds: {stdout}{stderr}");
+    }
+    let errors: Vec<Vec<String>> =
+        s.runs().into_iter().map(|r| r.2.unwrap().total.errors.into_keys().collect()).collect();
+    assert_eq!(errors[0], ["timeout"], "a target that never answers: timeouts");
+    assert_eq!(errors[1], ["status"], "a 302 is the answer, never followed (expect_status = [200])");
+    assert_eq!(errors[2], ["body"], "an endless body stops at 64 MiB");
+    let runs = s.runs();
+    let moved = &runs[1].2.as_ref().unwrap().total;
+    assert!(moved.requests > 5 && moved.ok == 0, "{moved:?}");
+}
+
+#[test]
 fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
     let target = Target::delayed(Duration::from_millis(5));
     let s = Setup::new(&test_table("long", &target.url(), "users = 2\nduration = \"60s\"\nramp_up = \"0s\""));
@@ -255,13 +283,18 @@ fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
         let before = target.served();
         let child = s.command(&["load", "run", "long"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         wait_until(Duration::from_secs(20), "requests", || target.served() > before + 50);
+        if signal == libc::SIGTERM {
+            // Two runs of one test at once: the second is refused while the first goes on.
+            let (ok, stdout, _) = s.run("long");
+            assert!(!ok && stdout.contains("refused: another checklist job is under way: load.long"), "{stdout}");
+        }
         let sent = Instant::now();
         unsafe { libc::kill(i32::try_from(child.id()).unwrap(), signal) };
         let out = child.wait_with_output().unwrap();
         assert!(sent.elapsed() < Duration::from_secs(5), "{name} stopped it at once");
         let runs = s.runs();
         if signal == libc::SIGKILL {
-            assert_eq!(runs.len(), 1, "a killed run leaves no row: {runs:?}");
+            assert_eq!(runs.len(), 2, "a killed run leaves no row: {runs:?}");
             let ok: String = s.db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
             assert_eq!(ok, "ok");
             // Its claim stays, unfinished, as the agent's claims of a job killed midway do:
@@ -270,8 +303,8 @@ fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
             assert!(!ok && stdout.contains("another checklist job is under way: load.long"), "{stdout}");
         } else {
             let (stdout, _) = text(&out);
-            assert_eq!(runs.len(), 1, "{stdout}");
-            let (status, _, kept) = &runs[0];
+            assert_eq!(runs.len(), 2, "the refusal and the run: {stdout}");
+            let (status, _, kept) = &runs[1];
             assert_eq!(status, "partial");
             assert!(kept.as_ref().unwrap().total.requests > 50, "{stdout}");
             assert!(stdout.contains("stopped before its end: partial"), "{stdout}");

@@ -84,8 +84,15 @@ impl Wire {
     pub async fn send(&self, conn: &mut Conn, test: &Loadtest, since: Instant) -> Outcome {
         let keep = !test.request.conditions.is_empty();
         let answer = tokio::time::timeout(test.timeout, async {
+            // A connection the server closed after its last answer (`Connection: close`, an
+            // idle timeout) is replaced, not counted as a failure.
+            if let Some(s) = &mut conn.0 {
+                if s.ready().await.is_err() {
+                    conn.0 = None;
+                }
+            }
             let sender = match &mut conn.0 {
-                Some(s) if !s.is_closed() => s,
+                Some(s) => s,
                 slot => slot.insert(self.connect().await.map_err(|e| (e, None))?),
             };
             sender.ready().await.map_err(|_| ("connect", None))?;
