@@ -86,10 +86,10 @@ impl Wire {
         let answer = tokio::time::timeout(test.timeout, async {
             // A connection the server closed after its last answer (`Connection: close`, an
             // idle timeout) is replaced, not counted as a failure.
-            if let Some(s) = &mut conn.0 {
-                if s.ready().await.is_err() {
-                    conn.0 = None;
-                }
+            if let Some(s) = &mut conn.0
+                && s.ready().await.is_err()
+            {
+                conn.0 = None;
             }
             let sender = match &mut conn.0 {
                 Some(s) => s,
