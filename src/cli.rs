@@ -117,8 +117,13 @@ pub enum Command {
         #[arg(long, value_parser = When::parse)]
         until: Option<When>,
     },
-    /// List the alert rules (built-in and configured) with each one's current state.
-    Rules,
+    /// List the alert rules (built-in and configured) with each one's current state, or
+    /// replay them over the stored history.
+    Rules {
+        /// What to do; without one, list them.
+        #[command(subcommand)]
+        action: Option<RulesAction>,
+    },
     /// Show firing and pending alerts, then the announced changes.
     Alerts {
         /// How far back the history goes: a duration ago (1d) or a date.
@@ -248,6 +253,29 @@ pub enum ProbeAction {
     Run {
         /// The probe's name (`[probes.NAME]`).
         name: String,
+    },
+}
+
+/// `hostwatch rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// List the rules with each one's current state (the default).
+    List,
+    /// Replay the stored history through the rules as the agent runs them: what each would
+    /// have announced, notices per day, and time spent firing. Rules come from the config
+    /// (`--config FILE` tries one not yet in use).
+    Backtest {
+        /// Only these rules (default: every enabled rule).
+        rules: Vec<String>,
+        /// Start: a duration ago (30d) or a date.
+        #[arg(long, default_value = "30d", value_parser = When::parse)]
+        since: When,
+        /// End (exclusive): a duration ago or a date; default now.
+        #[arg(long, value_parser = When::parse)]
+        until: Option<When>,
+        /// Output format: a table and a summary, the announcements as CSV, or all as JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
 }
 

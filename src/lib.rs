@@ -14,6 +14,7 @@
 //! - [`store`]: the hot store, the only door to SQLite.
 //! - [`archive`]: the DuckDB archive, the only door to DuckDB: rollup, tiers, reads.
 //! - [`trend`]: a metric over time from both stores, joined at the archive's watermark.
+//! - [`backtest`]: stored history replayed through the rules: what they would have announced.
 //! - [`checks`]: the performance checklist: cron schedules and the jobs.
 //! - [`doctor`]: checks of what commonly goes wrong on a host, each with a fix.
 //! - [`notify`]: notices, the desktop and webhook channels, the outbox delivery loop.
@@ -31,6 +32,7 @@
 
 pub mod app;
 pub mod archive;
+pub mod backtest;
 pub mod checks;
 pub mod cli;
 pub mod collect;

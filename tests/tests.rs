@@ -8,6 +8,7 @@ mod agent;
 mod alerts;
 mod analyst;
 mod archive;
+mod backtest;
 mod checks;
 mod collectors;
 mod config;

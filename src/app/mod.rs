@@ -27,6 +27,7 @@ macro_rules! errln {
 
 mod alerts;
 mod archive;
+mod backtest;
 mod checks;
 mod doctor;
 mod install;
@@ -39,7 +40,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
-use crate::cli::{Cli, Command, ConfigAction, LoadAction, NotifyAction, ProbeAction, ReportAction};
+use crate::cli::{Cli, Command, ConfigAction, LoadAction, NotifyAction, ProbeAction, ReportAction, RulesAction};
 use crate::config::{Config, DEFAULT_TOML, SqlCheck};
 use crate::store::{self, Selector, Store};
 
@@ -146,7 +147,10 @@ pub fn run(cli: &Cli) -> Result<()> {
             archive::trend(&paths, &selector, *since, *until, *step, *format)
         }
         Command::Export { format, out, since, until } => archive::export(&paths, *format, out, *since, *until),
-        Command::Rules => alerts::rules(&paths, &config),
+        Command::Rules { action: None | Some(RulesAction::List) } => alerts::rules(&paths, &config),
+        Command::Rules { action: Some(RulesAction::Backtest { rules, since, until, format }) } => {
+            backtest::backtest(&paths, &config, rules, (*since, *until), *format)
+        }
         Command::Checks => checks::list(&paths, &config),
         Command::Report { action: ReportAction::List { limit } } => checks::reports(&paths, *limit),
         Command::Report { action: ReportAction::Show { id } } => checks::show(&paths, *id),

@@ -84,8 +84,12 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let baselines = store.baselines()?;
     // Rules on `probe.up` are error rates, judged per probe below; a rate's thresholds are
     // not in the units of the hour's values.
-    let rules: Vec<&Rule> =
-        ctx.rules.iter().filter(|r| r.guard.is_none() && r.condition.on_values() && *r.metric != m::PROBE_UP).collect();
+    let rules: Vec<&Rule> = ctx
+        .alerts
+        .rules
+        .iter()
+        .filter(|r| r.guard.is_none() && r.condition.on_values() && *r.metric != m::PROBE_UP)
+        .collect();
     let metrics: Vec<&Metric> = rules.iter().map(|r| r.metric).collect();
     // One read of the hour for every rule's metric; each rule takes the series it selects.
     let hour = store.series_between(&metrics, from, to)?;
@@ -102,7 +106,7 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
             findings.extend(judged.or_else(|| usual.and_then(|b| unusual(s, b))));
         }
     }
-    let (probes, probe_findings) = super::probes::summary(store, &ctx.rules, from, to)?;
+    let (probes, probe_findings) = super::probes::summary(store, &ctx.alerts.rules, from, to)?;
     findings.extend(probe_findings);
     let mut network = Vec::new();
     for s in store.series_between(&[&m::NET_RX, &m::NET_TX], from, to)? {

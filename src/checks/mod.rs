@@ -24,7 +24,6 @@ use std::time::Duration;
 use crate::archive::{Archive, Policy};
 use crate::metrics::SeriesKey;
 use crate::report::Report;
-use crate::rules::Rule;
 use crate::store::{Selector, Store, StoreError};
 use crate::trend::{Point, one_series, trend};
 
@@ -83,8 +82,9 @@ pub const BUILT_IN_JOBS: &[(&str, &str, JobKind)] = &[
 /// What the checks read beside the hot store: the narrow part of the config they need.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// The alert rules: the hourly check and the monthly audit judge by them.
-    pub rules: Vec<Rule>,
+    /// The alert rules and how the agent runs them: the hourly check judges by them, the
+    /// monthly audit replays them.
+    pub alerts: crate::backtest::Setup,
     /// The archive's file and rollup policy, when the archive is on.
     pub archive: Option<(PathBuf, Policy)>,
     /// Each probe with an availability target (`sla`, in percent), for the quarterly review.

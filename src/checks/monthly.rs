@@ -52,7 +52,8 @@ pub fn run(ctx: &super::Context, slot: i64) -> Report {
     let mut findings = Vec::new();
     for b in &baselines {
         let Some(key) = SeriesKey::from_parts(&b.metric, &b.labels) else { continue };
-        for rule in ctx.rules.iter().filter(|r| r.guard.is_none() && r.condition.on_values() && r.selects(&key)) {
+        for rule in ctx.alerts.rules.iter().filter(|r| r.guard.is_none() && r.condition.on_values() && r.selects(&key))
+        {
             findings.extend(fit(rule, &key, b, rule.divisor(cores)));
         }
     }

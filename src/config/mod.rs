@@ -18,10 +18,14 @@ mod server;
 mod validate;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use error::ConfigError;
 
 use crate::{archive, collect, store};
+
+/// The longest probe interval the alerts' stale period follows.
+const PROBE_STALE_CAP: Duration = Duration::from_secs(600);
 
 /// How far validation goes with the SQL of a user's check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,12 +99,30 @@ impl Config {
         let policy = self.archive.enabled.then(|| (archive.to_owned(), archive::Policy::from(&self.archive)));
         let slas = self.probes.probes.iter().filter_map(|p| Some((p.name.clone(), p.sla?))).collect();
         crate::checks::Context {
-            rules: self.alerts.rules.clone(),
+            alerts: self.alert_setup(),
             archive: policy,
             slas,
             sys_root: self.host.sys_root.clone(),
             stop: std::sync::Arc::default(),
             clock,
+        }
+    }
+
+    /// How the agent runs this config's rules, for the agent and for a replay of them.
+    /// A series silent for a few of its slowest schedule's intervals is gone (an unplugged
+    /// disk); probes count up to 10 minutes, so a daily probe does not keep every vanished
+    /// process's window for days.
+    pub fn alert_setup(&self) -> crate::backtest::Setup {
+        let probes = self.probes.probes.iter().filter(|p| p.enabled).map(|p| p.interval.min(PROBE_STALE_CAP));
+        let slowest = probes.fold(self.sampling.interval.max(self.processes.interval), Duration::max);
+        let stale = slowest * u32::try_from(crate::collect::rate::GAP_FACTOR).unwrap_or(3) + self.alerts.grace;
+        crate::backtest::Setup {
+            rules: self.alerts.rules.clone(),
+            cores: crate::rules::logical_cpus(),
+            repeat: self.alerts.repeat,
+            stale,
+            grace: self.alerts.grace,
+            interval: self.sampling.interval,
         }
     }
 

@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 
 use super::wall_ms;
 use super::writer::{AlertRecord, Msg};
-use crate::collect::rate::GAP_FACTOR;
 use crate::config::Config;
 use crate::metrics::Sample;
 use crate::notify::{Channel, Entry, Notice, Outbox};
@@ -23,8 +22,11 @@ use crate::store::{OutboxRow, Shared, Store, StoreError};
 /// cut short is sent again at the next start.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The longest probe interval the stale period follows.
-const PROBE_STALE_CAP: Duration = Duration::from_secs(600);
+/// The engine counts time in whole seconds, the samples' own resolution, so a replay of
+/// the stored history (`hostwatch rules backtest`) reaches the decisions the agent did.
+fn whole_second(ms: i64) -> i64 {
+    ms - ms.rem_euclid(1000)
+}
 
 /// The rule engine, the way to the writer and the channels' loops.
 pub struct Alerting {
@@ -53,20 +55,13 @@ impl Alerting {
         writer: mpsc::Sender<Msg>,
         now_ms: i64,
     ) -> Result<Alerting, StoreError> {
+        let now_ms = whole_second(now_ms);
         let db = Store::open(store)?;
         let channels = Channel::all(&config.notify);
         let names: Vec<String> = channels.iter().map(|c| c.name().to_owned()).collect();
         db.outbox_orphans(&names, now_ms)?;
         let a = &config.alerts;
-        let mut engine = (a.enabled && !a.rules.is_empty()).then(|| {
-            // A series silent for a few of its slowest intervals is gone (an unplugged disk).
-            // Probes count up to 10 minutes: a daily probe must not keep every vanished
-            // process's window for days.
-            let probes = config.probes.probes.iter().filter(|p| p.enabled).map(|p| p.interval.min(PROBE_STALE_CAP));
-            let slowest = probes.fold(config.sampling.interval.max(config.processes.interval), Duration::max);
-            let stale = slowest * u32::try_from(GAP_FACTOR).unwrap_or(3) + a.grace;
-            Engine::new(a.rules.clone(), crate::rules::logical_cpus(), a.repeat, stale)
-        });
+        let mut engine = (a.enabled && !a.rules.is_empty()).then(|| config.alert_setup().engine());
         let restored = match engine.as_mut() {
             Some(engine) => engine.restore(db.alerts()?, now_ms),
             None => Vec::new(),
@@ -90,6 +85,7 @@ impl Alerting {
 
     /// The host woke up or the agent started: hold announcements for the grace period.
     pub fn resumed(&mut self, now_ms: i64) {
+        let now_ms = whole_second(now_ms);
         let until = now_ms + crate::units::millis(self.grace);
         if let Some(engine) = self.engine.as_mut() {
             engine.hold(now_ms, until);
@@ -99,6 +95,7 @@ impl Alerting {
     /// Evaluates the rules on one tick's samples and queues what changed.
     pub fn observe(&mut self, samples: &[Sample], now_ms: i64) {
         let Some(engine) = self.engine.as_mut() else { return };
+        let now_ms = whole_second(now_ms);
         engine.observe(samples);
         let changes = engine.evaluate(now_ms);
         self.persist(changes, now_ms);

@@ -166,7 +166,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let interval = config.sampling.interval;
-    store.begin_run(wall_ms() / 1000, secs(interval) * GAP_FACTOR, std::process::id(), env!("CARGO_PKG_VERSION"))?;
+    // One start time for the run's record and the rules' grace: a replay starts there.
+    let started = wall_ms();
+    store.begin_run(
+        started.div_euclid(1000),
+        secs(interval) * GAP_FACTOR,
+        std::process::id(),
+        env!("CARGO_PKG_VERSION"),
+    )?;
     let collectors = collect::system_collectors(&config.collectors, &config.filters, &config.host)?;
     let mut system = Sampler::new(collectors, interval)?;
     let mut procs = collect::process_sampler(&config.processes)?;
@@ -177,7 +184,7 @@ pub async fn run(
         .enabled
         .then(|| Rollups::new(store.path().to_owned(), archive.to_owned(), Policy::from(a), a.rollup_interval));
     let (tx, rx) = mpsc::channel();
-    let mut alerting = Alerting::start(config, store.path(), tx.clone(), wall_ms())?;
+    let mut alerting = Alerting::start(config, store.path(), tx.clone(), started)?;
     if let Some(aside) = moved_aside {
         alerting.announce(&recovered(store.path(), aside, wall_ms() / 1000), wall_ms());
     }

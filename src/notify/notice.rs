@@ -93,6 +93,12 @@ impl Entry {
             (EventKind::Resolved, None) => {
                 format!("{rule} resolved: {series} is {value}{unit}, back past {threshold}{unit}")
             }
+            (EventKind::Deescalated, _) => {
+                format!(
+                    "{rule} back to warning: {series} {} is {value}{unit} ({direction} {threshold}{unit})",
+                    e.condition
+                )
+            }
             _ => {
                 format!("{rule} {severity}: {series} {} is {value}{unit} ({direction} {threshold}{unit})", e.condition)
             }

@@ -51,6 +51,8 @@ pub enum EventKind {
     Fired,
     /// Went from warning to critical.
     Escalated,
+    /// Went from critical back to warning: below critical by the clear gap for `for`.
+    Deescalated,
     /// Still firing, announced again after the repeat interval.
     Repeated,
     /// Back to normal, or its series is no longer reported, or its rule was removed.
@@ -63,6 +65,7 @@ impl EventKind {
         match self {
             EventKind::Fired => "fired",
             EventKind::Escalated => "escalated",
+            EventKind::Deescalated => "de-escalated",
             EventKind::Repeated => "repeated",
             EventKind::Resolved => "resolved",
         }
@@ -70,7 +73,7 @@ impl EventKind {
 
     /// The kind a stored word names.
     pub fn parse(s: &str) -> Option<EventKind> {
-        [EventKind::Fired, EventKind::Escalated, EventKind::Repeated, EventKind::Resolved]
+        [EventKind::Fired, EventKind::Escalated, EventKind::Deescalated, EventKind::Repeated, EventKind::Resolved]
             .into_iter()
             .find(|k| k.as_str() == s)
     }

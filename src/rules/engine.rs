@@ -105,10 +105,9 @@ impl Engine {
         self.windows.len()
     }
 
-    /// The current pending and firing alerts.
-    #[cfg(test)]
-    pub fn tracks(&self) -> impl Iterator<Item = &Track> {
-        self.tracks.values().map(|l| &l.track)
+    /// The current pending and firing alerts, as the agent has them stored.
+    pub fn snapshot(&self) -> Vec<Track> {
+        self.tracks.values().map(|l| l.track.clone()).collect()
     }
 
     /// Adds samples to the windows of the series that rules watch or consult; a value

@@ -233,6 +233,19 @@ impl Rule {
         t.unwrap_or(self.clear)
     }
 
+    /// Where a critical alert goes back to warning: short of the critical threshold by
+    /// the clear gap (the distance from the mild threshold to `clear`), so it cannot flap.
+    /// With no warning threshold, the clear threshold itself.
+    pub fn deescalate_at(&self) -> f64 {
+        match (self.warning, self.critical) {
+            (Some(w), Some(c)) => match self.direction {
+                Direction::Above => c - (w - self.clear).abs(),
+                Direction::Below => c + (w - self.clear).abs(),
+            },
+            _ => self.clear,
+        }
+    }
+
     /// A one-line description: `cpu.usage_percent{cpu=total} avg 1m above 70/90 for 2m`.
     pub fn describe(&self) -> String {
         let labels: Vec<String> = self.matchers.iter().map(|m| format!("{}={}", m.label, m.pattern)).collect();

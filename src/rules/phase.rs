@@ -17,6 +17,8 @@ pub struct Timers {
     critical_since: Option<i64>,
     /// Since when a firing alert has been clear.
     clear_since: Option<i64>,
+    /// Since when a critical alert has been back past its de-escalation line.
+    calm_since: Option<i64>,
 }
 
 /// What one step of a pair sees.
@@ -107,7 +109,17 @@ impl Step<'_> {
             return Next { live: Some((t, timers)), change: None };
         }
         timers.clear_since = None;
-        let change = if t.severity == Severity::Warning && critical_held && self.open {
+        let calm = t.severity == Severity::Critical && !self.m.beyond(rule.direction, rule.deescalate_at());
+        timers.calm_since = calm.then(|| timers.calm_since.unwrap_or(now));
+        let calm_held = timers.calm_since.is_some_and(|s| now - s >= millis(rule.for_));
+        let change = if calm_held && rule.warning.is_some() && self.open {
+            // Back below critical by the clear gap for `for`: said once, at warning.
+            t.severity = Severity::Warning;
+            t.threshold = rule.threshold(Severity::Warning);
+            t.notified_ms = now;
+            timers.calm_since = None;
+            self.change(Some(t.clone()), Some(self.event(EventKind::Deescalated, &t)))
+        } else if t.severity == Severity::Warning && critical_held && self.open {
             t.severity = Severity::Critical;
             t.threshold = rule.threshold(Severity::Critical);
             t.notified_ms = now;

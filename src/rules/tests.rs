@@ -110,7 +110,7 @@ fn keep_firing_for_bridges_a_short_recovery() {
 fn a_restart_keeps_a_firing_alert_quiet_and_still_sends_its_resolution() {
     let mut e = Engine::new(vec![cpu_rule(Condition::Value, 0)], 4, None, HOUR);
     run(&mut e, 0, &[95.0]);
-    let saved: Vec<Track> = e.tracks().cloned().collect();
+    let saved: Vec<Track> = e.snapshot();
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].phase, Phase::Firing);
 
@@ -175,6 +175,21 @@ fn a_series_that_stops_reporting_resolves_its_alert_and_nan_is_ignored() {
         resolved.extend(e.evaluate(ts * 1000).into_iter().filter_map(|c| c.event).map(|ev| (ts, ev.kind, ev.reason)));
     }
     assert_eq!(resolved, vec![(11, EventKind::Resolved, Some("its series is no longer reported"))]);
+}
+
+#[test]
+fn a_critical_alert_back_below_critical_by_the_clear_gap_for_its_for_says_so_once() {
+    // Critical 90, warning 70, clear 60: the gap is 10, so it de-escalates below 80.
+    let mut e = Engine::new(vec![cpu_rule(Condition::Value, 2)], 4, None, HOUR);
+    let fired = run(&mut e, 0, &[95.0, 95.0, 95.0]);
+    assert_eq!(fired, vec![(2, EventKind::Fired, Severity::Critical)]);
+    // 85 is below critical but within the gap: still critical. 75 for 2 s: de-escalated once.
+    assert_eq!(run(&mut e, 3, &[85.0, 85.0, 85.0, 75.0, 92.0, 75.0, 75.0]), vec![], "the 92 restarts the wait");
+    assert_eq!(run(&mut e, 10, &[75.0, 75.0, 75.0]), vec![(10, EventKind::Deescalated, Severity::Warning)]);
+    assert_eq!(run(&mut e, 13, &[50.0]), vec![(13, EventKind::Resolved, Severity::Warning)]);
+    // Below: battery warning 15, critical 5, clear 20, so the line is 10.
+    let battery = DEFAULT_RULES.iter().find(|d| d.name == "battery_low").unwrap().rule();
+    assert!((battery.deescalate_at() - 10.0).abs() < 1e-9);
 }
 
 #[test]

@@ -173,3 +173,19 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Every agent start in `[from, to)`, oldest first: (its unix second, the last second
+    /// the run before it wrote or stopped at). A replay of the rules restarts its engine
+    /// there, as the agent did, after that earlier run's ticks of the same second.
+    pub fn starts_between(&self, from: i64, to: i64) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare(
+                "SELECT r.started_at, (SELECT max(coalesce(p.stopped_at, p.last_flush)) FROM agent_runs p WHERE p.id < r.id)
+                 FROM agent_runs r WHERE r.started_at >= ?1 AND r.started_at < ?2 ORDER BY r.id",
+            )?;
+            let rows = stmt.query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+}
