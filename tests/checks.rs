@@ -231,15 +231,21 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[archive]\nhot_window = \"1h\"\n").unwrap();
+    // A host sampled once a minute: the replay of the rules sees each minute as a tick.
+    std::fs::write(&config, "[sampling]\ninterval = \"60s\"\n[archive]\nhot_window = \"1h\"\n").unwrap();
     std::fs::create_dir_all(&data).unwrap();
     let mut store = Store::open(&data.join("hot.sqlite")).unwrap();
     let mut batch = Batch::default();
-    // Ten days of an idle CPU and a memory always past the built-in warning (80%).
+    // Ten days of an idle CPU with a 10-minute build on two of them, and a memory always
+    // past the built-in warning (80%), at 97% for half an hour on one day.
     for (i, ts) in (now() - 10 * 86_400..now() - 7200).step_by(60).enumerate() {
-        let cpu = 4.0 + (i % 3) as f64;
+        let (day, minute) = (i / 1440, i % 1440);
+        let build = [2, 5].contains(&day) && (600..610).contains(&minute);
+        let cpu = if build { 30.0 } else { 4.0 + (i % 3) as f64 };
         batch.samples.push(Sample { key: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"), ts, value: cpu });
-        batch.samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: 85.0 });
+        let spike = day == 7 && (300..330).contains(&minute);
+        let memory = if spike { 97.0 } else { 84.0 + (i % 5) as f64 };
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: memory });
     }
     store.write(&batch, now(), 0).unwrap();
     drop(store);
@@ -251,14 +257,14 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stdout.contains("- **warning** rule memory on memory.used_percent: would fire all the time: the median 85.0 is above the threshold 80"),
+        stdout.contains("- **warning** rule memory: would have been firing 100% of the 10 days replayed (median 86.0, threshold 80); 91.35 would have been firing on 1 of those days"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("- **info** rule cpu on cpu.usage_percent{cpu=\"total\"}: never fires here: p99 is 6.0, far from 70; 7.2 would notice"),
+        stdout.contains("- **info** rule cpu: never fired in the 10 days replayed: p99 is 6.0, far from 70; 5.6 would have been firing on 2 of those days"),
         "{stdout}"
     );
-    assert!(stdout.contains("- memory.used_percent: p50 85.00, p95 85.00, p99 85.00 ("), "{stdout}");
+    assert!(stdout.contains("- memory.used_percent: p50 86.00, p95 88.00, p99 88.00 ("), "{stdout}");
 
     // When the agent runs it, the baselines are kept.
     let mut store = Store::open(&std::path::Path::new(data).join("hot.sqlite")).unwrap();

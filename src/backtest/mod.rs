@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use history::Coverage;
 pub use replay::Replay;
-pub use summary::{RuleSummary, Summary, days};
+pub use summary::{RuleSummary, Summary};
 
 use crate::archive::{Archive, ArchiveError};
 use crate::rules::{Engine, Event, Rule};

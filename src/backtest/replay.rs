@@ -86,3 +86,71 @@ impl<'a> Replay<'a> {
         self.events.extend(self.engine.evaluate(ts * 1000).into_iter().filter_map(|c| c.event));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::SeriesKey;
+    use crate::rules::{DEFAULT_RULES, EventKind};
+
+    fn setup() -> Setup {
+        let mut rule = DEFAULT_RULES.iter().find(|d| d.name == "cpu").unwrap().rule();
+        rule.condition = crate::rules::Condition::Value;
+        rule.for_ = Duration::from_secs(10);
+        Setup {
+            rules: vec![rule],
+            cores: 1,
+            repeat: None,
+            stale: Duration::from_secs(3600),
+            grace: Duration::from_secs(5),
+            interval: Duration::from_secs(1),
+        }
+    }
+
+    /// A system tick (heartbeat and CPU) every `step` seconds over `[from, to)`.
+    fn ticks(from: i64, to: i64, step: usize, cpu: f64) -> Vec<Sample> {
+        let key = SeriesKey::with(&m::CPU_USAGE, "cpu", "total");
+        let beat = SeriesKey { metric: &m::UPTIME, labels: Vec::new() };
+        (from..to)
+            .step_by(step)
+            .flat_map(|ts| [Sample { key: beat.clone(), ts, value: 1.0 }, Sample { key: key.clone(), ts, value: cpu }])
+            .collect()
+    }
+
+    fn fired(setup: &Setup, chunk: &Chunk) -> Vec<(i64, EventKind)> {
+        let mut replay = Replay::new(setup, 0);
+        replay.feed(chunk);
+        replay.finish(10_000).0.iter().map(|e| (e.at_ms / 1000, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_silence_no_record_explains_is_a_resume_and_a_recorded_start_is_one_too() {
+        let setup = setup();
+        // Busy from 0 to 8, asleep until 100, busy again: the wait starts over at the wake
+        // and the grace holds the first 5 s, so it fires at 110, not at 100.
+        let mut samples = ticks(0, 8, 1, 80.0);
+        samples.extend(ticks(100, 120, 1, 80.0));
+        let chunk = Chunk { samples: samples.clone(), marks: Vec::new(), minutes_until: 0 };
+        assert_eq!(fired(&setup, &chunk), vec![(110, EventKind::Fired)]);
+        // Without the silence it fires at 10 (the first 5 s were the start's grace).
+        let steady = Chunk { samples: ticks(0, 20, 1, 80.0), marks: Vec::new(), minutes_until: 0 };
+        assert_eq!(fired(&setup, &steady), vec![(10, EventKind::Fired)]);
+        // A recorded start at 50 in steady ticks: a new engine, the pending alert waits again.
+        let restarted = Chunk { samples: ticks(0, 80, 1, 80.0), marks: vec![(50, 50, Mark::Start)], minutes_until: 0 };
+        let mut slow = setup.clone();
+        slow.rules[0].for_ = Duration::from_secs(60);
+        assert_eq!(fired(&slow, &restarted), vec![], "pending from 0, then from 50 again: not 60 s yet at 79");
+    }
+
+    #[test]
+    fn one_minute_means_a_minute_apart_are_not_a_silence() {
+        let setup = setup();
+        // Minute means from 0 to 1200 (the bound there is 3 minutes, not 3 s): fires at 60.
+        let chunk = Chunk { samples: ticks(0, 1200, 60, 80.0), marks: Vec::new(), minutes_until: 1200 };
+        assert_eq!(fired(&setup, &chunk), vec![(60, EventKind::Fired)]);
+        let raw = Chunk { samples: ticks(0, 1200, 60, 80.0), marks: Vec::new(), minutes_until: 0 };
+        assert_eq!(fired(&setup, &raw), vec![], "raw ticks a minute apart are each a resume");
+    }
+}

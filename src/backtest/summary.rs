@@ -17,8 +17,22 @@ pub struct RuleSummary {
     pub fired: usize,
     /// Seconds any of its series spent firing, summed over series.
     pub firing_secs: i64,
-    /// Unix seconds of each firing's start: the days it fired on.
-    pub fired_at: Vec<i64>,
+    /// Unix seconds `[from, to)` of each firing, in the order they resolved.
+    pub firing: Vec<(i64, i64)>,
+}
+
+impl RuleSummary {
+    /// On how many `day`-second days (counted from `origin`) it was firing at some moment.
+    pub fn days(&self, origin: i64, day: i64) -> usize {
+        let mut d: Vec<i64> = self
+            .firing
+            .iter()
+            .flat_map(|&(from, to)| (from - origin).div_euclid(day)..=(to.max(from + 1) - 1 - origin).div_euclid(day))
+            .collect();
+        d.sort_unstable();
+        d.dedup();
+        d.len()
+    }
 }
 
 /// A replay's totals.
@@ -35,7 +49,7 @@ impl Summary {
     pub fn of(rules: &[Rule], events: &[Event], until: i64) -> Summary {
         let mut by_rule: Vec<RuleSummary> = rules
             .iter()
-            .map(|r| RuleSummary { name: r.name.clone(), events: 0, fired: 0, firing_secs: 0, fired_at: Vec::new() })
+            .map(|r| RuleSummary { name: r.name.clone(), events: 0, fired: 0, firing_secs: 0, firing: Vec::new() })
             .collect();
         let mut open: HashMap<(&str, &SeriesKey), i64> = HashMap::new();
         let mut notices: Vec<i64> = Vec::new();
@@ -48,12 +62,11 @@ impl Summary {
             match e.kind {
                 EventKind::Fired => {
                     r.fired += 1;
-                    r.fired_at.push(e.at_ms.div_euclid(1000));
                     open.insert((&e.rule, &e.series), e.at_ms);
                 }
                 EventKind::Resolved => {
                     if let Some(from) = open.remove(&(e.rule.as_str(), &e.series)) {
-                        r.firing_secs += (e.at_ms - from).div_euclid(1000);
+                        r.firing.push((from.div_euclid(1000), e.at_ms.div_euclid(1000)));
                     }
                 }
                 EventKind::Escalated | EventKind::Deescalated | EventKind::Repeated => {}
@@ -61,8 +74,11 @@ impl Summary {
         }
         for ((rule, _), from) in open {
             if let Some(r) = by_rule.iter_mut().find(|r| r.name == rule) {
-                r.firing_secs += (until * 1000 - from).max(0).div_euclid(1000);
+                r.firing.push((from.div_euclid(1000), until.max(from.div_euclid(1000))));
             }
+        }
+        for r in &mut by_rule {
+            r.firing_secs = r.firing.iter().map(|(from, to)| to - from).sum();
         }
         Summary { rules: by_rule, notices }
     }
@@ -71,13 +87,6 @@ impl Summary {
     pub fn rule(&self, name: &str) -> Option<&RuleSummary> {
         self.rules.iter().find(|r| r.name == name)
     }
-}
-
-/// How many distinct `day`-second days (counted from `origin`) the times fall on.
-pub fn days(times: &[i64], origin: i64, day: i64) -> usize {
-    let mut d: Vec<i64> = times.iter().map(|t| (t - origin).div_euclid(day)).collect();
-    d.dedup();
-    d.len()
 }
 
 #[cfg(test)]
@@ -116,6 +125,8 @@ mod tests {
         assert_eq!((cpu.events, cpu.fired, cpu.firing_secs), (4, 2, 300 + 60));
         assert_eq!(s.rule("memory").unwrap().events, 0, "a rule that never fired is listed");
         assert_eq!(s.notices, vec![100_000, 400_000, 90_000_000]);
-        assert_eq!(days(&cpu.fired_at, 0, 86_400), 2);
+        assert_eq!(cpu.days(0, 86_400), 2, "day 0 (100 to 400) and day 1 (90000 on)");
+        let long = RuleSummary { firing: vec![(86_000, 3 * 86_400)], ..cpu.clone() };
+        assert_eq!(long.days(0, 86_400), 3, "a firing across midnights touches every day, not the one after its end");
     }
 }

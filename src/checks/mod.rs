@@ -16,6 +16,7 @@ pub mod monthly;
 pub mod probe_review;
 pub mod probes;
 pub mod schedule;
+pub mod tune;
 pub mod weekly;
 
 use std::path::PathBuf;
@@ -111,7 +112,7 @@ pub fn run_job(job: &Job, store: &Store, ctx: &Context, slot: i64) -> Result<Rep
             let bench = weekly::host_bench(dir).inspect_err(|e| tracing::warn!("host benchmark failed: {e}")).ok();
             weekly::run(store, ctx, slot, bench.as_ref())
         }
-        JobKind::MonthlyAudit => Ok(monthly::run(ctx, slot)),
+        JobKind::MonthlyAudit => Ok(monthly::run(store, ctx, slot)),
         JobKind::QuarterlyCapacity => capacity::run(store, ctx, slot),
     }
 }
