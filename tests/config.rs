@@ -117,7 +117,7 @@ fn alert_rules_override_built_ins_switch_them_off_and_add_new_ones() {
     let names: Vec<&str> = c.alerts.rules.iter().map(|r| r.name.as_str()).collect();
     let probes =
         ["probe_errors", "probe_slow", "probe_ai_response", "probe_query", "probe_degraded", "probe_certificate"];
-    let want: Vec<&str> = ["cpu", "memory", "disk_space", "swap", "battery_low"]
+    let want: Vec<&str> = ["cpu", "memory", "disk_space", "swap", "battery_low", "process_cpu"]
         .into_iter()
         .chain(probes)
         .chain(["hot_package", "root_filling"])

@@ -5,6 +5,7 @@
 #![allow(unsafe_code, clippy::unwrap_used)]
 
 mod agent;
+mod alert_quality;
 mod alerts;
 mod analyst;
 mod archive;
@@ -21,6 +22,10 @@ mod notify;
 mod packaging;
 mod precision;
 mod probes;
+// The alert-quality measure, shared with its bench, which prints the fields a test does not read.
+#[allow(dead_code)]
+#[path = "../benches/support/quality.rs"]
+mod quality;
 mod server;
 mod service;
 mod store;
@@ -33,3 +38,5 @@ mod util_postgres;
 mod util_site;
 mod util_target;
 mod util_web;
+#[path = "../benches/support/week.rs"]
+mod week;
