@@ -117,3 +117,63 @@ fn a_backtest_of_a_recorded_stretch_announces_exactly_what_the_agent_did() {
     let (_, stderr) = text(&out);
     assert!(!out.status.success() && stderr.contains("is empty"), "{stderr}");
 }
+
+#[test]
+fn a_backtest_reads_the_archive_below_the_watermark_and_says_where_only_minute_means_remain() {
+    use hostwatch::metrics::{self as m, Sample, SeriesKey};
+    use hostwatch::store::{Batch, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("config.toml");
+    let toml = "[sampling]\ninterval = \"10s\"\n[archive]\nhot_window = \"1h\"\nraw_retention = \"1d\"\n";
+    std::fs::write(&config, toml).unwrap();
+    // Three days of memory at 50%, at 90% for an hour 60 h ago (where the archive keeps
+    // only one-minute means) and 10 h ago (raw rows in the archive), and a heartbeat.
+    let now = chrono::Utc::now().timestamp();
+    let mut store = Store::open(&data.join("hot.sqlite")).unwrap();
+    let mut batch = Batch::default();
+    let high =
+        |ts: i64| (now - 60 * 3600..now - 59 * 3600).contains(&ts) || (now - 10 * 3600..now - 9 * 3600).contains(&ts);
+    for ts in (now - 72 * 3600..now - 60).step_by(10) {
+        let memory = if high(ts) { 90.0 } else { 50.0 };
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: memory });
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::UPTIME), ts, value: 1.0 });
+    }
+    store.write(&batch, now, 0).unwrap();
+    drop(store);
+    let (config, data) = (config.to_str().unwrap(), data.to_str().unwrap());
+    let rollup = hostwatch(&["--config", config, "--data-dir", data, "rollup"]);
+    assert!(rollup.status.success(), "{:?}", text(&rollup));
+
+    let out = hostwatch(&[
+        "--config",
+        config,
+        "--data-dir",
+        data,
+        "rules",
+        "backtest",
+        "memory",
+        "--since",
+        "3d",
+        "--format",
+        "json",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let fired: Vec<i64> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "fired")
+        .map(|e| (now - e["at_ms"].as_i64().unwrap() / 1000) / 3600)
+        .collect();
+    assert_eq!(fired, vec![59, 9], "hours ago of each firing, 60 h ago from minute means: {stdout}");
+    assert!(json["coverage"]["minute_means"].as_u64().unwrap() > 0, "{stdout}");
+    assert!(json["coverage"]["raw_samples"].as_u64().unwrap() > 0, "{stdout}");
+    let notes = json["coverage"]["notes"].to_string();
+    assert!(notes.contains("Only one-minute means remain from"), "{notes}");
+    let days = json["days"].as_array().unwrap();
+    assert!(days.len() >= 3, "every local day of the span is listed: {days:?}");
+}
