@@ -132,8 +132,15 @@ pub enum Cell {
     Int(i64),
     /// Any other number.
     Float(f64),
-    /// Everything else, already formatted (text, times, lists).
+    /// Everything else, already formatted (text, times, intervals), as DuckDB prints it.
     Text(String),
+    /// A list, struct, map or union: DuckDB's text for people and its JSON for machines.
+    Nested {
+        /// As the DuckDB CLI prints it: `[1.5, 2.0]`, `{'a': 1}`.
+        text: String,
+        /// As DuckDB's `to_json` writes it.
+        json: String,
+    },
 }
 
 impl std::fmt::Display for Cell {
@@ -143,7 +150,7 @@ impl std::fmt::Display for Cell {
             Cell::Bool(b) => write!(f, "{b}"),
             Cell::Int(i) => write!(f, "{i}"),
             Cell::Float(x) => write!(f, "{x}"),
-            Cell::Text(s) => f.write_str(s),
+            Cell::Text(s) | Cell::Nested { text: s, .. } => f.write_str(s),
         }
     }
 }

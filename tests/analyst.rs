@@ -70,6 +70,65 @@ fn query_prints_tables_csv_and_json_and_refuses_writes() {
 }
 
 #[test]
+fn query_prints_nested_and_temporal_values_as_duckdb_does_and_says_a_bad_query_once() {
+    let s = Seeded::new(2, 1);
+    assert!(s.run(&["rollup"]).status.success());
+    let sql = "SELECT 2 AS z, [1.5, 2.0] AS l, {'a': 1, 'b': [2]} AS s, MAP {'k': 1} AS m, INTERVAL 90 MINUTE AS i, \
+               TIME '10:00:00' AS t, 'ab'::BLOB AS b, 'x'::ENUM('x', 'y') AS e, NULL::INT[] AS n, 1 AS a";
+    let (table, err) = text(&s.run(&["query", sql]));
+    let row: Vec<&str> = table.lines().nth(1).unwrap_or_default().split("  ").filter(|c| !c.is_empty()).collect();
+    let row: Vec<&str> = row.iter().map(|c| c.trim()).collect();
+    assert_eq!(
+        row,
+        ["2", "[1.5, 2.0]", "{'a': 1, 'b': [2]}", "{k=1}", "01:30:00", "10:00:00", "ab", "x", "1"],
+        "{table}{err}"
+    );
+    let (csv, _) = text(&s.run(&["query", sql, "--format", "csv"]));
+    assert_eq!(
+        csv.lines().nth(1),
+        Some("2,\"[1.5, 2.0]\",\"{'a': 1, 'b': [2]}\",{k=1},01:30:00,10:00:00,ab,x,,1"),
+        "{csv}"
+    );
+    // JSON keeps the SELECT's column order, and lists, structs and maps are JSON.
+    let (json, _) = text(&s.run(&["query", sql, "--format", "json"]));
+    let keys: Vec<&str> =
+        json.match_indices("\": ").map(|(i, _)| &json[json[..i].rfind('"').unwrap() + 1..i]).collect();
+    assert_eq!(keys, ["z", "l", "s", "m", "i", "t", "b", "e", "n", "a"], "{json}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed[0]["l"], serde_json::json!([1.5, 2.0]));
+    assert_eq!(parsed[0]["s"], serde_json::json!({"a": 1, "b": [2]}));
+    assert_eq!(parsed[0]["m"], serde_json::json!({"k": 1}));
+    assert_eq!((parsed[0]["i"].as_str(), parsed[0]["n"].is_null()), (Some("01:30:00"), true));
+
+    // SQL that does not parse, or names what is not there: the usage exit code, said once.
+    for (bad, says) in [("SELEC 1", "Parser Error: syntax error"), ("SELECT nope FROM samples", "Binder Error")] {
+        let out = s.run(&["query", bad]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.starts_with(&format!("hostwatch: {says}")), "{stderr}");
+        assert!(!stderr.contains("Error code") && stderr.matches(says).count() == 1, "{stderr}");
+    }
+}
+
+#[test]
+fn query_into_a_closed_pipe_exits_quietly() {
+    let s = Seeded::new(2, 1);
+    assert!(s.run(&["rollup"]).status.success());
+    let (config, data) = (s.path("config.toml"), s.dir.path().to_str().unwrap());
+    for format in ["csv", "table", "json"] {
+        let script = format!(
+            "{:?} --config {config} --data-dir {data} query --format {format} 'SELECT range AS x FROM range(200000)' | head -1; exit ${{PIPESTATUS[0]}}",
+            env!("CARGO_BIN_EXE_hostwatch")
+        );
+        let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        assert!(stderr.is_empty(), "{format}: {stderr}");
+    }
+}
+
+#[test]
 fn trend_reads_both_stores_and_rejects_bad_flags() {
     let s = Seeded::new(5, 3);
     assert!(s.run(&["rollup"]).status.success());
@@ -286,4 +345,24 @@ fn query_touches_no_file_but_the_archive_and_runs_one_statement() {
     }
     assert!(!leak.exists() && !other.exists() && !s.dir.path().join("dump").exists());
     assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows"), before);
+}
+
+#[test]
+fn errors_on_a_fresh_install_say_each_thing_once_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let missing = dir.path().join("nope.toml");
+    for (args, says, code) in [
+        (vec!["--data-dir", data, "rollup"], "no hot store at", 1),
+        (vec!["--data-dir", data, "query", "SELECT 1"], "the agent creates it at its first rollup", 1),
+        (vec!["--config", missing.to_str().unwrap(), "status"], "No such file or directory", 2),
+    ] {
+        let out = hostwatch(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert_eq!(stderr.matches(says).count(), 1, "said once: {stderr}");
+        assert!(!stderr.contains("Error code") && !stderr.contains("unable to open database file"), "{stderr}");
+    }
 }

@@ -18,6 +18,9 @@ use crate::units::When;
 
 /// `hostwatch rollup`.
 pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
+    if !paths.hot.exists() {
+        bail!("nothing to roll up: no hot store at {} yet (start the agent with `hostwatch run`)", paths.hot.display());
+    }
     let policy = Policy::from(&config.archive);
     let outcome =
         archive::rollup_logged(&paths.hot, &paths.archive, wall_ms() / 1000, &policy, &AtomicBool::new(false))?;
@@ -114,6 +117,7 @@ fn json(cell: &Cell) -> serde_json::Value {
         Cell::Int(i) => (*i).into(),
         Cell::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, serde_json::Value::Number),
         Cell::Text(s) => s.clone().into(),
+        Cell::Nested { text, json } => serde_json::from_str(json).unwrap_or_else(|_| text.clone().into()),
     }
 }
 
@@ -135,12 +139,21 @@ fn print(result: &QueryResult, format: Format) -> Result<()> {
             w.flush()?;
         }
         Format::Json => {
-            let objects: Vec<serde_json::Value> = result
-                .rows
-                .iter()
-                .map(|r| serde_json::Value::Object(result.columns.iter().cloned().zip(r.iter().map(json)).collect()))
-                .collect();
-            outln!("{}", serde_json::to_string_pretty(&objects)?);
+            // Objects keep the SELECT's column order (serde_json's map would sort them).
+            let mut text = String::from("[");
+            for (i, row) in result.rows.iter().enumerate() {
+                let fields: Vec<String> = result
+                    .columns
+                    .iter()
+                    .zip(row)
+                    .map(|(name, cell)| format!("{}: {}", serde_json::Value::from(name.as_str()), json(cell)))
+                    .collect();
+                text.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
+                text.push_str(&fields.join(", "));
+                text.push('}');
+            }
+            text.push_str(if result.rows.is_empty() { "]" } else { "\n]" });
+            outln!("{text}");
         }
     }
     Ok(())

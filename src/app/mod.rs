@@ -47,7 +47,11 @@ use crate::store::{self, Selector, Store};
 /// Whether a failure is only that stdout was closed early (`hostwatch series | head`):
 /// not a failure at all, so it exits 0 quietly.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    let pipe = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(pipe)
+            || e.downcast_ref::<csv::Error>().is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if pipe(io)))
+    })
 }
 
 /// The hot store for reading, or `None` if the agent never ran here.
@@ -69,7 +73,10 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     let usage = |e: &(dyn std::error::Error + 'static)| {
         e.is::<crate::config::ConfigError>()
             || e.is::<UsageError>()
-            || matches!(e.downcast_ref(), Some(crate::archive::ArchiveError::ReadOnly(_)))
+            || matches!(
+                e.downcast_ref(),
+                Some(crate::archive::ArchiveError::ReadOnly(_) | crate::archive::ArchiveError::BadSql(_))
+            )
     };
     if err.chain().any(usage) { 2 } else { 1 }
 }
@@ -111,7 +118,29 @@ pub fn long_version() -> String {
 
 /// Says why a command failed, on stderr (never panicking on a closed one).
 pub fn report_failure(err: &anyhow::Error) {
-    errln!("hostwatch: {err:#}");
+    errln!("hostwatch: {}", once(err));
+}
+
+/// An error and its causes in one line, each thing said once: a cause whose text (or whose
+/// last part, as in SQLite's `Error code 14: unable to open database file`) the line
+/// already holds is left out, as libraries often repeat their source in their own message.
+fn once(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let last = text.rsplit(": ").next().unwrap_or(&text);
+        // DuckDB's and SQLite's own error codes ("Error code 1: Unknown error code") say
+        // nothing the message before them did not.
+        let code = !line.is_empty() && text.starts_with("Error code ");
+        if code || line.contains(&text) || (!last.trim().is_empty() && line.contains(last)) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Runs one command.

@@ -71,7 +71,9 @@ pub enum ArchiveError {
     #[error("archive {0} is in use (another process, or a rollup or job of this one); try again when it is closed")]
     Locked(PathBuf),
     /// There is no archive yet (for readers, which never create it).
-    #[error("no archive at {0} yet: the agent creates it at its first rollup (or run `hostwatch rollup`)")]
+    #[error(
+        "no archive at {0} yet: the agent creates it at its first rollup once it holds samples older than its hot window (`hostwatch status` shows them)"
+    )]
     Missing(PathBuf),
     /// The file was written by a newer hostwatch.
     #[error("{path} has archive schema version {version}, newer than this hostwatch understands: upgrade hostwatch")]
@@ -93,6 +95,9 @@ pub enum ArchiveError {
     /// User SQL that is not exactly one statement.
     #[error(transparent)]
     Sql(#[from] crate::sql::SqlError),
+    /// User SQL that DuckDB refused as written: its syntax, a name, a cast.
+    #[error("{0}")]
+    BadSql(String),
     /// DuckDB refused.
     #[error("archive {path}: {source}")]
     DuckDb {

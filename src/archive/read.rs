@@ -53,6 +53,128 @@ fn cell(v: Value) -> Cell {
     }
 }
 
+/// A value as JSON: lists and arrays as arrays, structs and maps as objects (a map's keys
+/// as text), numbers as numbers, anything else as the text a cell shows.
+fn json(v: Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::List(items) | Value::Array(items) => J::Array(items.into_iter().map(json).collect()),
+        Value::Struct(fields) => J::Object(fields.iter().map(|(k, v)| (k.clone(), json(v.clone()))).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = match json(k.clone()) {
+                        J::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, json(v.clone()))
+                })
+                .collect(),
+        ),
+        Value::Union(inner) => json(*inner),
+        Value::Decimal(d) => {
+            d.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(J::Null, J::Number)
+        }
+        other => match cell(other) {
+            Cell::Null => J::Null,
+            Cell::Bool(b) => J::Bool(b),
+            Cell::Int(i) => J::from(i),
+            Cell::Float(x) => serde_json::Number::from_f64(x).map_or(J::Null, J::Number),
+            Cell::Text(s) | Cell::Nested { text: s, .. } => J::String(s),
+        },
+    }
+}
+
+/// How a column of a user's query leaves DuckDB.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    /// A type the driver reads as a plain value.
+    Plain,
+    /// Anything else, cast to text by DuckDB, so it reads as the DuckDB CLI prints it.
+    Text,
+    /// A list, struct, map, array or union: its text and its value (made JSON here).
+    Nested,
+}
+
+/// The shape of a column of DuckDB type `ty` (as `DESCRIBE` names it).
+fn shape(ty: &str) -> Shape {
+    const PLAIN: &[&str] = &[
+        "BOOLEAN",
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "HUGEINT",
+        "FLOAT",
+        "DOUBLE",
+        "VARCHAR",
+        "DATE",
+        "TIMESTAMP",
+        "TIMESTAMP_S",
+        "TIMESTAMP_MS",
+        "TIMESTAMP_NS",
+    ];
+    if ty.ends_with(']') || ["STRUCT(", "MAP(", "UNION("].iter().any(|p| ty.starts_with(p)) {
+        Shape::Nested
+    } else if PLAIN.contains(&ty) || ty.starts_with("DECIMAL(") {
+        Shape::Plain
+    } else {
+        Shape::Text
+    }
+}
+
+/// `query` with its columns in the shapes DuckDB should hand them over in (renamed by
+/// position, so duplicate names do no harm), or `None` if every column is plain.
+fn shaped(query: &str, shapes: &[Shape]) -> Option<String> {
+    if shapes.iter().all(|s| *s == Shape::Plain) {
+        return None;
+    }
+    let names: Vec<String> = (0..shapes.len()).map(|i| format!("c{i}")).collect();
+    let columns: Vec<String> = shapes
+        .iter()
+        .zip(&names)
+        .map(|(shape, c)| match shape {
+            Shape::Plain => c.clone(),
+            Shape::Text => format!("CAST({c} AS VARCHAR)"),
+            Shape::Nested => format!("CAST({c} AS VARCHAR), {c}"),
+        })
+        .collect();
+    Some(format!("SELECT {} FROM ({query}) AS hostwatch_q({})", columns.join(", "), names.join(", ")))
+}
+
+/// The cells of one row read in `shapes`.
+fn cells(row: &duckdb::Row, shapes: &[Shape]) -> duckdb::Result<Vec<Cell>> {
+    let mut at = 0;
+    let mut out = Vec::with_capacity(shapes.len());
+    for shape in shapes {
+        out.push(match shape {
+            Shape::Plain => cell(row.get::<_, Value>(at)?),
+            Shape::Text => row.get::<_, Option<String>>(at)?.map_or(Cell::Null, Cell::Text),
+            Shape::Nested => {
+                at += 1;
+                match (row.get::<_, Option<String>>(at - 1)?, row.get::<_, Value>(at)?) {
+                    (Some(text), value) => Cell::Nested { text, json: json(value).to_string() },
+                    (None, _) => Cell::Null,
+                }
+            }
+        });
+        at += 1;
+    }
+    Ok(out)
+}
+
+/// Whether DuckDB refused a user's query as written (its SQL, names or casts), rather
+/// than failing to run it.
+fn is_users_mistake(e: &duckdb::Error) -> bool {
+    let msg = e.to_string();
+    ["Parser Error", "Binder Error", "Catalog Error", "Conversion Error"].iter().any(|p| msg.starts_with(p))
+}
+
 impl Archive {
     /// Runs one SQL statement and collects its result. Through a read-only archive a
     /// statement that would change it fails with [`ArchiveError::ReadOnly`]; a text of
@@ -69,25 +191,49 @@ impl Archive {
         // Without one (`hostwatch query`), the statement runs as written.
         let query = crate::sql::single(sql)?;
         let limited = i64::try_from(keep).ok().filter(|k| *k < i64::MAX);
-        self.sql(|c| {
+        self.conn_query(|c| {
+            // The columns' names and types, where DuckDB can name them (a SELECT); other
+            // statements (PRAGMA, SHOW, a refused INSERT) run as written.
+            let described: Option<Vec<(String, Shape)>> =
+                c.prepare(&format!("DESCRIBE {query}")).ok().and_then(|mut d| {
+                    let rows =
+                        d.query_map([], |r| Ok((r.get::<_, String>(0)?, shape(&r.get::<_, String>(1)?)))).ok()?;
+                    rows.collect::<Result<_, _>>().ok()
+                });
+            let shapes: Option<Vec<Shape>> = described.as_ref().map(|d| d.iter().map(|(_, s)| *s).collect());
+            let query = shapes.as_deref().and_then(|s| shaped(query, s)).unwrap_or_else(|| query.to_owned());
             let (total, sql) = match limited {
                 Some(k) => {
                     let total: i64 = c.query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0))?;
                     (Some(total.unsigned_abs()), format!("SELECT * FROM ({query}) LIMIT {k}"))
                 }
-                None => (None, query.to_owned()),
+                None => (None, query.clone()),
             };
             let mut stmt = c.prepare(&sql)?;
             let mut rows = stmt.query([])?;
-            let columns: Vec<String> = rows.as_ref().map(duckdb::Statement::column_names).unwrap_or_default();
-            let width = columns.len();
+            // The user's column names, not the wrapper's positional ones.
+            let columns = match &described {
+                Some(d) => d.iter().map(|(name, _)| name.clone()).collect(),
+                None => rows.as_ref().map(duckdb::Statement::column_names).unwrap_or_default(),
+            };
+            let shapes = shapes.unwrap_or_else(|| vec![Shape::Plain; columns.len()]);
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
-                let cells = (0..width).map(|i| row.get::<_, Value>(i).map(cell)).collect::<Result<Vec<_>, _>>();
-                out.push(cells?);
+                out.push(cells(row, &shapes)?);
             }
             let total = total.unwrap_or(out.len() as u64);
             Ok((QueryResult { columns, rows: out }, total))
+        })
+    }
+
+    /// Runs `f`; DuckDB's refusal of a user's query is [`ArchiveError::BadSql`], one line.
+    fn conn_query<T>(&self, f: impl FnOnce(&duckdb::Connection) -> duckdb::Result<T>) -> Result<T, ArchiveError> {
+        f(&self.conn).map_err(|e| {
+            if is_users_mistake(&e) {
+                ArchiveError::BadSql(e.to_string())
+            } else {
+                ArchiveError::from_duckdb(&self.path, e)
+            }
         })
     }
 }
