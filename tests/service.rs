@@ -15,7 +15,15 @@ fn exe() -> PathBuf {
 }
 
 fn host(manager: Manager, dir: &Path) -> Host {
-    Host { manager, exe: exe(), config_dir: Some(dir.join("config")), home: Some(dir.join("home")), uid: 1000 }
+    Host {
+        manager,
+        exe: exe(),
+        config: None,
+        data_dir: None,
+        config_dir: Some(dir.join("config")),
+        home: Some(dir.join("home")),
+        uid: 1000,
+    }
 }
 
 fn has(tool: &str) -> bool {
@@ -155,6 +163,57 @@ fn installing_twice_writes_once_then_only_makes_sure_the_service_runs() {
     let status = service(dir.path(), &path, &["status"]);
     assert!(text(&status).0.starts_with(&format!("{}: installed, up to date\n", unit.display())));
     assert!(systemctl_log(dir.path()).ends_with("--user status --no-pager hostwatch.service\n"));
+}
+
+#[test]
+fn install_keeps_the_config_and_data_dir_it_was_given_and_status_fails_for_a_stopped_service() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = fake_systemctl(dir.path());
+    // This systemctl says every service is stopped, as the real one does with exit 3.
+    let script = bin_dir.join("systemctl");
+    let log = dir.path().join("systemctl.log");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\ncase \"$*\" in *status*) exit 3;; esac\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.path().join("hw.toml"), "[sampling]\ninterval = \"10s\"\n").unwrap();
+    let run = |args: &[&str]| {
+        bin()
+            .current_dir(dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("PATH", &bin_dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Relative paths, as typed: the unit holds them made absolute.
+    let out = run(&["--config", "hw.toml", "--data-dir", "data", "service", "install"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let unit = std::fs::read_to_string(dir.path().join("config/systemd/user/hostwatch.service")).unwrap();
+    let (config, data) = (dir.path().join("hw.toml"), dir.path().join("data"));
+    let want =
+        format!("ExecStart={} --config {} --data-dir {} run\n", exe().display(), config.display(), data.display());
+    assert!(unit.contains(&want), "{unit}");
+
+    let out = run(&["service", "status"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr
+            .contains("the service is not running (`systemctl --user status --no-pager hostwatch.service` exited with"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("done:"), "{stdout}");
+
+    // A config the service could not start with is refused before anything is written.
+    std::fs::write(dir.path().join("bad.toml"), "[sampling]\ninterval = \"never\"\n").unwrap();
+    let out = run(&["--config", "bad.toml", "service", "install", "--dry-run"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:2:"), "{stderr}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::CommandFactory;
 
 use crate::cli::{Cli, ServiceAction};
@@ -16,12 +16,21 @@ pub fn uid() -> u32 {
 }
 
 /// The service manager, the running binary and the user's dirs.
-fn this_host() -> Result<Host> {
+fn this_host(config: Option<&Path>, data_dir: Option<&Path>) -> Result<Host> {
     let exe = std::env::current_exe().context("cannot find the path of this binary, which the service is to run")?;
     let dirs = directories::BaseDirs::new();
+    // The service starts elsewhere, later: relative paths are made absolute now, and a
+    // config it could not start with is refused now, not at its first start.
+    let config = config.map(std::path::absolute).transpose().context("cannot make the config's path absolute")?;
+    if let Some(file) = &config {
+        crate::config::Config::load_with(file, crate::config::SqlCheck::Count)?;
+    }
+    let data_dir = data_dir.map(std::path::absolute).transpose().context("cannot make the data dir's path absolute")?;
     Ok(Host {
         manager: Manager::current(),
         exe,
+        config,
+        data_dir,
         config_dir: dirs.as_ref().map(|d| d.config_dir().to_owned()),
         home: dirs.as_ref().map(|d| d.home_dir().to_owned()),
         uid: uid(),
@@ -29,8 +38,8 @@ fn this_host() -> Result<Host> {
 }
 
 /// `hostwatch service install|uninstall|status`.
-pub fn service(action: &ServiceAction) -> Result<()> {
-    let host = this_host()?;
+pub fn service(action: &ServiceAction, config: Option<&Path>, data_dir: Option<&Path>) -> Result<()> {
+    let host = this_host(config, data_dir)?;
     match *action {
         ServiceAction::Install { scope, dry_run } => {
             let plan = service::install(&host, scope.scope())?;
@@ -74,7 +83,22 @@ pub fn service(action: &ServiceAction) -> Result<()> {
                     "{path}: installed, but not what this hostwatch writes (`hostwatch service install` replaces it)"
                 ),
             }
-            carry_out(&plan, false)?;
+            ask(&plan)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the service manager's status command (its output goes to the terminal); fails
+/// when the service is not running or the manager cannot be asked, as `systemctl status`
+/// does, so a script can rely on the exit code.
+fn ask(plan: &Plan) -> Result<()> {
+    for step in &plan.steps {
+        let Step::Run { argv, .. } = step else { continue };
+        match std::process::Command::new(&argv[0]).args(&argv[1..]).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => bail!("the service is not running (`{}` exited with {status})", argv.join(" ")),
+            Err(e) => bail!("cannot ask the service manager: cannot run {}: {e}", argv[0]),
         }
     }
     Ok(())

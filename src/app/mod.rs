@@ -155,7 +155,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Config { action: ConfigAction::Check { file } } => {
             return check_config(file.as_deref().or(cli.config.as_deref()));
         }
-        Command::Service { action } => return install::service(action),
+        Command::Service { action } => return install::service(action, cli.config.as_deref(), cli.data_dir.as_deref()),
         Command::Completions { shell } => return install::completions(*shell),
         Command::Man { dir } => return install::man(dir.as_deref()),
         _ => {}

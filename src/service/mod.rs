@@ -23,9 +23,8 @@ pub const UNIT_NAME: &str = "hostwatch.service";
 /// The launchd agent's label (and its file's name, with `.plist`).
 pub const LAUNCHD_LABEL: &str = "dev.hostwatch.agent";
 
-/// Where the shipped files expect the binary: what the .deb installs (systemd), and where
-/// a macOS user would put it by hand (launchd). Install writes the running binary instead.
-const PACKAGED_EXE: &str = "/usr/bin/hostwatch";
+/// Where the shipped plist expects the binary (where a macOS user would put it by hand).
+/// Install writes the running binary instead, as it writes the units' `ExecStart`.
 const PACKAGED_EXE_MACOS: &str = "/usr/local/bin/hostwatch";
 /// launchd does not expand `~`, so the plist's log path names the home dir outright.
 const HOME_IN_PLIST: &str = "/Users/USERNAME";
@@ -63,6 +62,10 @@ pub struct Host {
     pub manager: Manager,
     /// The binary the service will run (the one running `service install`).
     pub exe: PathBuf,
+    /// The config file the service reads (`--config`), absolute; `None`: the default one.
+    pub config: Option<PathBuf>,
+    /// The data dir the service writes (`--data-dir`), absolute; `None`: the default one.
+    pub data_dir: Option<PathBuf>,
     /// The user's config dir (`$XDG_CONFIG_HOME` or `~/.config`): systemd user units go
     /// under it.
     pub config_dir: Option<PathBuf>,
@@ -90,12 +93,12 @@ pub enum ServiceError {
     /// A combination this platform has no service for.
     #[error("{0}")]
     Unsupported(&'static str),
-    /// A binary path that a unit file would misread.
+    /// A path (the binary, the config, the data dir) that a unit file would misread.
     #[error(
-        "the binary's path {0} has a character a service file would misread (whitespace, quote, \
-         backslash, %, $, &, <, >): move the binary, e.g. to ~/.local/bin, and run it from there"
+        "the path {0} has a character a service file would misread (whitespace, quote, \
+         backslash, %, $, &, <, >): move it (the binary e.g. to ~/.local/bin) and install from there"
     )]
-    UnsafeExePath(PathBuf),
+    UnsafePath(PathBuf),
     /// The unit file could not be read, written or removed.
     #[error("cannot {action} {path}: {source}{}", sudo_hint(.source))]
     File {
@@ -137,17 +140,58 @@ pub fn unit_path(host: &Host, scope: Scope) -> Result<PathBuf, ServiceError> {
     }
 }
 
-/// The service file for `scope` on `host`, with `host.exe` as the program it runs.
+/// The system service's data dir when none is given: systemd's `StateDirectory`.
+const SYSTEM_DATA_DIR: &str = "/var/lib/hostwatch";
+
+/// `path` as a unit file can hold it, or why not.
+fn safe(path: &Path) -> Result<&str, ServiceError> {
+    let text = path.to_str().filter(|s| !s.contains(|c: char| c.is_whitespace() || "\"'\\%$&<>".contains(c)));
+    text.ok_or_else(|| ServiceError::UnsafePath(path.to_owned()))
+}
+
+/// The service's command line before `run`: the binary, then the `--config` and
+/// `--data-dir` that `service install` was given, so the service reads and writes what
+/// the installing command did.
+fn command_line(host: &Host, scope: Scope) -> Result<Vec<&str>, ServiceError> {
+    let mut words = vec![safe(&host.exe)?];
+    if let Some(config) = &host.config {
+        words.extend(["--config", safe(config)?]);
+    }
+    match (&host.data_dir, scope) {
+        (Some(dir), _) => words.extend(["--data-dir", safe(dir)?]),
+        (None, Scope::System) => words.extend(["--data-dir", SYSTEM_DATA_DIR]),
+        (None, Scope::User) => {}
+    }
+    Ok(words)
+}
+
+/// The service file for `scope` on `host`, running `host.exe` with the host's config and
+/// data dir.
 pub fn unit(host: &Host, scope: Scope) -> Result<Unit, ServiceError> {
     let path = unit_path(host, scope)?;
-    let exe = host.exe.to_str().filter(|s| !s.contains(|c: char| c.is_whitespace() || "\"'\\%$&<>".contains(c)));
-    let exe = exe.ok_or_else(|| ServiceError::UnsafeExePath(host.exe.clone()))?;
+    let words = command_line(host, scope)?;
+    let exec = |template: &str| {
+        let lines: Vec<String> =
+            template
+                .lines()
+                .map(|l| {
+                    if l.starts_with("ExecStart=") {
+                        format!("ExecStart={} run", words.join(" "))
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect();
+        lines.join("\n") + "\n"
+    };
     let content = match (host.manager, scope) {
-        (Manager::Systemd, Scope::User) => USER_UNIT.replace(PACKAGED_EXE, exe),
-        (Manager::Systemd, Scope::System) => SYSTEM_UNIT.replace(PACKAGED_EXE, exe),
+        (Manager::Systemd, Scope::User) => exec(USER_UNIT),
+        (Manager::Systemd, Scope::System) => exec(SYSTEM_UNIT),
         (Manager::Launchd, _) => {
             let home = host.home.as_ref().and_then(|h| h.to_str()).ok_or(ServiceError::NoHome)?;
-            LAUNCHD_PLIST.replace(PACKAGED_EXE_MACOS, exe).replace(HOME_IN_PLIST, home)
+            let strings: Vec<String> = words.iter().map(|w| format!("<string>{w}</string>")).collect();
+            let packaged = format!("<string>{PACKAGED_EXE_MACOS}</string>");
+            LAUNCHD_PLIST.replace(&packaged, &strings.join("\n\t\t")).replace(HOME_IN_PLIST, home)
         }
     };
     Ok(Unit { path, content })
@@ -176,6 +220,8 @@ mod tests {
         Host {
             manager,
             exe: exe.into(),
+            config: None,
+            data_dir: None,
             config_dir: Some("/home/ann/.config".into()),
             home: Some("/home/ann".into()),
             uid: 1000,
@@ -187,7 +233,32 @@ mod tests {
         let unit = unit(&host(Manager::Systemd, "/opt/hw/hostwatch"), Scope::User).unwrap();
         assert_eq!(unit.path, Path::new("/home/ann/.config/systemd/user/hostwatch.service"));
         assert!(unit.content.contains("\nExecStart=/opt/hw/hostwatch run\n"), "{}", unit.content);
-        assert!(!unit.content.contains(PACKAGED_EXE));
+        assert!(!unit.content.contains("/usr/bin/hostwatch"), "the .deb's path is replaced");
+    }
+
+    #[test]
+    fn the_config_and_data_dir_install_was_given_are_the_services() {
+        let mut h = host(Manager::Systemd, "/opt/hw/hostwatch");
+        h.config = Some("/home/ann/hw.toml".into());
+        h.data_dir = Some("/data/hw".into());
+        let user = unit(&h, Scope::User).unwrap();
+        assert!(
+            user.content.contains("\nExecStart=/opt/hw/hostwatch --config /home/ann/hw.toml --data-dir /data/hw run\n")
+        );
+        let system = unit(&h, Scope::System).unwrap();
+        assert!(
+            system
+                .content
+                .contains("\nExecStart=/opt/hw/hostwatch --config /home/ann/hw.toml --data-dir /data/hw run\n")
+        );
+        let mut mac = h.clone();
+        mac.manager = Manager::Launchd;
+        let plist = unit(&mac, Scope::User).unwrap().content;
+        let args =
+            "<string>/opt/hw/hostwatch</string>\n\t\t<string>--config</string>\n\t\t<string>/home/ann/hw.toml</string>";
+        assert!(plist.contains(args) && plist.contains("<string>run</string>"), "{plist}");
+        h.data_dir = Some("/data/my data".into());
+        assert!(matches!(unit(&h, Scope::User), Err(ServiceError::UnsafePath(_))));
     }
 
     #[test]
@@ -203,14 +274,15 @@ mod tests {
         assert_eq!(unit.path, Path::new("/home/ann/Library/LaunchAgents/dev.hostwatch.agent.plist"));
         assert!(unit.content.contains("<string>/Users/ann/bin/hostwatch</string>"));
         assert!(unit.content.contains("<string>/home/ann/Library/Logs/hostwatch.log</string>"));
-        assert!(!unit.content.contains("USERNAME") && !unit.content.contains(PACKAGED_EXE_MACOS));
+        let packaged = format!("<string>{PACKAGED_EXE_MACOS}</string>");
+        assert!(!unit.content.contains("/Users/USERNAME/") && !unit.content.contains(&packaged));
     }
 
     #[test]
     fn a_path_a_unit_file_would_misread_is_refused() {
         for exe in ["/home/ann/my tools/hostwatch", "/opt/100%/hostwatch", "/opt/$HOME/hostwatch"] {
             let err = unit(&host(Manager::Systemd, exe), Scope::User).unwrap_err();
-            assert!(matches!(err, ServiceError::UnsafeExePath(_)), "{exe}: {err}");
+            assert!(matches!(err, ServiceError::UnsafePath(_)), "{exe}: {err}");
         }
     }
 }

@@ -195,6 +195,8 @@ mod tests {
 
     fn host(dir: &std::path::Path) -> Host {
         Host {
+            config: None,
+            data_dir: None,
             manager: Manager::Systemd,
             exe: "/usr/bin/hostwatch".into(),
             config_dir: Some(dir.into()),
