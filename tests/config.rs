@@ -157,3 +157,28 @@ fn checking_a_custom_check_runs_none_of_its_sql() {
         assert!(!written.exists(), "{sql} wrote a file while being checked");
     }
 }
+
+#[test]
+fn every_commented_example_in_the_shipped_config_is_valid_as_written() {
+    // The example lines: "#   key = ..." and "#   [table]", not "#   # an option" or prose.
+    let examples: Vec<&str> = DEFAULT_TOML
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .filter(|l| {
+            let key = l.split('=').next().unwrap_or_default().trim();
+            l.starts_with('[')
+                || (l.contains(" = ") && !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        })
+        .collect();
+    assert!(examples.len() > 60, "only {} example lines found", examples.len());
+    let text = examples.join("\n");
+    // SQL is prepared against the real schemas, as `config check` does.
+    let parsed = Config::parse(&text, std::path::Path::new("examples.toml"));
+    let config = parsed.unwrap_or_else(|e| panic!("{e}\n--- the examples as one file:\n{text}"));
+    let custom: Vec<&str> =
+        config.checks.jobs.iter().map(|j| j.name.as_str()).filter(|n| *n == "busy_evenings").collect();
+    assert_eq!(custom, ["busy_evenings"], "the custom check example is in");
+    assert!(config.alerts.rules.iter().any(|r| r.name == "hot_package"));
+    assert_eq!(config.probes.probes.len(), 4);
+    assert_eq!(config.loadtests.tests.len(), 2);
+}
