@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{Archive, ArchiveError};
 use crate::store::{Store, StoreError};
+use crate::units::local;
 
 /// How a check came out, in rising order of trouble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -165,7 +166,7 @@ pub fn hot_store(path: &Path) -> (Check, Option<i64>) {
         Ok(status) => {
             let newest = status.range.map(|r| r.1);
             let detail = match newest {
-                Some(t) => format!("{} samples, the newest at {}", status.samples, utc(t)),
+                Some(t) => format!("{} samples, the newest at {}", status.samples, local(t)),
                 None => format!("{} holds no samples yet", path.display()),
             };
             (Check::ok(NAME, detail), newest)
@@ -227,7 +228,12 @@ pub fn clock(now: i64, newest_sample: Option<i64>) -> Check {
     const NAME: &str = "clock";
     let ntp = "turn on network time (`timedatectl set-ntp true` on Linux) and check the time zone";
     if now < EARLIEST_PLAUSIBLE {
-        return Check::trouble(NAME, Verdict::Fail, format!("the clock reads {}, before this release", utc(now)), ntp);
+        return Check::trouble(
+            NAME,
+            Verdict::Fail,
+            format!("the clock reads {}, before this release", local(now)),
+            ntp,
+        );
     }
     match newest_sample {
         Some(newest) if newest > now + FUTURE_SLACK => Check::trouble(
@@ -235,12 +241,12 @@ pub fn clock(now: i64, newest_sample: Option<i64>) -> Check {
             Verdict::Warn,
             format!(
                 "the clock reads {}, earlier than the newest sample ({}): it was stepped back",
-                utc(now),
-                utc(newest)
+                local(now),
+                local(newest)
             ),
             format!("{ntp}; if the clock is right now, samples stamped after it came from a wrong clock and age out"),
         ),
-        _ => Check::ok(NAME, format!("{} (UTC)", utc(now))),
+        _ => Check::ok(NAME, local(now)),
     }
 }
 
@@ -279,10 +285,6 @@ pub fn session_bus(address: Option<&str>, uid: u32) -> Check {
              system service or from an ssh login; webhooks work either way",
         ),
     }
-}
-
-fn utc(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 #[cfg(test)]

@@ -71,7 +71,8 @@ pub fn one_series(store: Option<&Store>, archive: Option<&Archive>, sel: &Select
 
 /// Every series `sel` matches, together, in `step`-second buckets over `[since, until)`:
 /// each bucket aggregates all their samples (all the pids of a process name, say). Check
-/// [`one_series`] first for the trend of one series.
+/// [`one_series`] first for the trend of one series. Buckets are UTC-aligned; see
+/// [`trends`] for local ones.
 pub fn trend(
     store: Option<&Store>,
     archive: Option<&Archive>,
@@ -80,25 +81,26 @@ pub fn trend(
     until: i64,
     step: i64,
 ) -> Result<Vec<Point>, TrendError> {
-    Ok(trends(store, archive, sel, Group::All, (since, until), step)?.remove("").unwrap_or_default())
+    Ok(trends(store, archive, sel, Group::All, (since, until), (step, 0))?.remove("").unwrap_or_default())
 }
 
 /// The series `sel` matches in `group`s, a trend per group in `step`-second buckets over
-/// `[since, until)`, by group key; a group with no sample has no entry. Each store answers
-/// in one query whatever the groups.
+/// `[since, until)`, by group key; a group with no sample has no entry. Buckets start
+/// `align` seconds before the multiples of `step`: a zone's offset east of UTC makes daily
+/// buckets local days. Each store answers in one query whatever the groups.
 pub fn trends(
     store: Option<&Store>,
     archive: Option<&Archive>,
     sel: &Selector,
     group: Group<'_>,
     (since, until): (i64, i64),
-    step: i64,
+    (step, align): (i64, i64),
 ) -> Result<BTreeMap<String, Vec<Point>>, TrendError> {
     if group.is_empty() {
         return Ok(BTreeMap::new());
     }
     // Whole buckets only, so both stores cover the first bucket alike.
-    let since = since.div_euclid(step) * step;
+    let since = (since + align).div_euclid(step) * step - align;
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
     let mut buckets: BTreeMap<(String, i64), Partial> = BTreeMap::new();
     let mut scale = None;
@@ -109,10 +111,10 @@ pub fn trends(
         }
     };
     if let Some(a) = archive {
-        add(a.partials(sel, group, since, until.min(watermark), step)?);
+        add(a.partials(sel, group, since, until.min(watermark), (step, align))?);
     }
     if let Some(s) = store {
-        add(s.partials(sel, group, since.max(watermark), until, step)?);
+        add(s.partials(sel, group, since.max(watermark), until, (step, align))?);
     }
     let scale = scale.unwrap_or(1.0);
     let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();

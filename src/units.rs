@@ -18,8 +18,31 @@ pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// A point in time as people write it: `30d` (that long ago), `2026-11-01`, or an RFC 3339
-/// time (`2026-11-01T08:00:00Z`). Read by the command line and the dashboard's API.
+/// Unix seconds as local time for people, with the zone's offset so a reader in another
+/// zone (or a log read later) is not misled: `2026-12-04 09:15:00 +01:00`.
+pub fn local(ts: i64) -> String {
+    use chrono::TimeZone;
+    let t = chrono::Local.timestamp_opt(ts, 0).single();
+    t.map_or_else(|| ts.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string())
+}
+
+/// Unix seconds as RFC 3339 in local time, with its offset: `2026-12-04T09:15:00+01:00`,
+/// for CSV and JSON a script reads.
+pub fn local_rfc3339(ts: i64) -> String {
+    use chrono::TimeZone;
+    let t = chrono::Local.timestamp_opt(ts, 0).single();
+    t.map_or_else(|| ts.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+}
+
+/// Seconds east of UTC of the local zone at unix second `ts`: where local days begin.
+pub fn local_offset(ts: i64) -> i64 {
+    use chrono::{Offset, TimeZone};
+    chrono::Local.timestamp_opt(ts, 0).single().map_or(0, |t| i64::from(t.offset().fix().local_minus_utc()))
+}
+
+/// A point in time as people write it: `30d` (that long ago), `2026-11-01` (local
+/// midnight), or an RFC 3339 time (`2026-11-01T08:00:00Z`, `2026-11-01T08:00:00+01:00`).
+/// Read by the command line and the dashboard's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
     /// This long before now.
@@ -46,7 +69,13 @@ impl When {
             return Ok(When::At(t.timestamp()));
         }
         if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Ok(When::At(d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()));
+            // Local midnight; on a day that starts in a DST gap, the first moment there is.
+            use chrono::TimeZone;
+            let midnight = d.and_time(chrono::NaiveTime::MIN);
+            let at = chrono::Local.from_local_datetime(&midnight).earliest();
+            let at =
+                at.or_else(|| chrono::Local.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest());
+            return Ok(When::At(at.map_or_else(|| midnight.and_utc().timestamp(), |t| t.timestamp())));
         }
         Err(format!("{s:?} is neither a duration (30d, 12h) nor a date (2026-11-01) nor an RFC 3339 time"))
     }

@@ -366,3 +366,48 @@ fn errors_on_a_fresh_install_say_each_thing_once_with_the_fix() {
         assert!(!stderr.contains("Error code") && !stderr.contains("unable to open database file"), "{stderr}");
     }
 }
+
+#[test]
+fn trend_reads_dates_and_buckets_days_in_local_time_in_any_zone() {
+    let s = Seeded::new(80, 3);
+    assert!(s.run(&["rollup"]).status.success());
+    let base = ["--config", s.path("config.toml"), "--data-dir", s.dir.path().to_str().unwrap()];
+    for zone in ["Asia/Tokyo", "America/New_York", "UTC"] {
+        use chrono::TimeZone;
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+        let (from, to) = (today - chrono::Days::new(2), today - chrono::Days::new(1));
+        let day = [from.to_string(), to.to_string()];
+        let args = [
+            "trend",
+            "disk.used_percent",
+            "--label",
+            "mount=/m1",
+            "--since",
+            &day[0],
+            "--until",
+            &day[1],
+            "--step",
+            "1d",
+        ];
+        let run = |format: &str| {
+            let out =
+                crate::util::bin().env("TZ", zone).args(base).args(args).args(["--format", format]).output().unwrap();
+            let (stdout, stderr) = text(&out);
+            assert!(out.status.success(), "{zone}: {stderr}");
+            stdout
+        };
+        // One row: that whole local day, from its local midnight, and nothing past --until.
+        let csv = run("csv");
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        let midnight = tz.from_local_datetime(&from.and_hms_opt(0, 0, 0).unwrap()).unwrap();
+        let stamp = midnight.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        assert_eq!(rows.len(), 1, "{zone}: {csv}");
+        assert!(rows[0].starts_with(&format!("{stamp},")), "{zone}: want {stamp}: {csv}");
+        assert!(rows[0].ends_with(",8640"), "{zone}: a whole day of 10 s samples: {csv}");
+        // People read the same local time, with its offset.
+        let table = run("table");
+        let shown = midnight.format("%Y-%m-%d %H:%M:%S %:z").to_string();
+        assert!(table.lines().nth(1).is_some_and(|l| l.starts_with(&shown)), "{zone}: want {shown}: {table}");
+    }
+}

@@ -434,3 +434,33 @@ fn an_hourly_finding_from_a_few_seconds_names_the_span_it_covers() {
     assert!(stdout.contains("avg 100.0, p95 100.0 over 10s of the hour (3 samples)"), "{stdout}");
     assert!(!stdout.contains("over the hour"), "{stdout}");
 }
+
+#[test]
+fn reports_on_six_hours_of_history_say_so_instead_of_forecasting_or_reviewing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).unwrap();
+    let mut batch = Batch::default();
+    // Six hours of a disk losing 10 GB an hour and memory climbing 5 points an hour: a
+    // line through them would say "full in days".
+    for (i, ts) in (now() - 6 * 3600..now()).step_by(60).enumerate() {
+        let free = 500e9 - 10e9 * i as f64 / 60.0;
+        batch.samples.push(Sample { key: SeriesKey::with(&m::DISK_FREE, "mount", "/"), ts, value: free });
+        batch.samples.push(Sample { key: SeriesKey::plain(&m::MEM_USED_PCT), ts, value: 40.0 + 5.0 * i as f64 / 60.0 });
+    }
+    store.write(&batch, now(), 0).unwrap();
+    drop(store);
+    let data = dir.path().to_str().unwrap();
+    for (job, says) in [
+        ("quarterly_capacity", "a forecast needs 7 days; none was made"),
+        ("daily_review", "the review needs the whole last day"),
+    ] {
+        let out = hostwatch(&["--data-dir", data, "report", "run", job]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains("- **info** history: only 6h") && stdout.contains(says), "{job}: {stdout}");
+        assert!(!stdout.contains("Nothing to report."), "{job}: {stdout}");
+        let judged = stdout.lines().filter(|l| l.starts_with("- **warning**") || l.starts_with("- **critical**"));
+        assert_eq!(judged.count(), 0, "{job} judged six hours: {stdout}");
+        assert!(!stdout.contains("fills in") && !stdout.contains("points a week"), "{job}: {stdout}");
+    }
+}

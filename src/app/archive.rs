@@ -60,13 +60,21 @@ pub fn trend(
     let step = i64::try_from(step.as_secs()).context("step too large")?;
     let (store, archive) = sources(paths)?;
     crate::trend::one_series(store.as_ref(), archive.as_ref(), selector)?;
-    let points = crate::trend::trend(store.as_ref(), archive.as_ref(), selector, since, until, step)?;
+    // Buckets of local time: a day is a local day (its offset at --since), as are hours in
+    // a zone half an hour off UTC. People read local times; scripts get RFC 3339.
+    let align = crate::units::local_offset(since);
+    let group = crate::store::Group::All;
+    let points =
+        crate::trend::trends(store.as_ref(), archive.as_ref(), selector, group, (since, until), (step, align))?
+            .remove("")
+            .unwrap_or_default();
+    let when = |t: i64| if format == Format::Table { local(t) } else { crate::units::local_rfc3339(t) };
     let columns = ["time", "avg", "min", "max", "count"].map(str::to_owned).to_vec();
     let rows = points
         .iter()
         .map(|p| {
             vec![
-                Cell::Text(local(p.bucket)),
+                Cell::Text(when(p.bucket)),
                 Cell::Float(p.avg),
                 Cell::Float(p.min),
                 Cell::Float(p.max),

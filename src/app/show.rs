@@ -3,16 +3,12 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use chrono::{Local, TimeZone};
 
 use crate::config::Config;
 use crate::rules::{Phase, Severity};
 use crate::store::{Run, SeriesInfo, Store, Waiting};
 
-/// Unix seconds as local time, for people.
-pub fn local(ts: i64) -> String {
-    Local.timestamp_opt(ts, 0).single().map_or_else(|| ts.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-}
+pub use crate::units::local;
 
 fn span(secs: i64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs.unsigned_abs())).to_string()

@@ -29,16 +29,17 @@ impl Archive {
     /// Partials per group and `step`-second bucket in `[from, until)`, and the scale. They come
     /// from the coarsest tier whose buckets divide `step` (hours, minutes, else raw), and
     /// where retention has pruned that tier, from the next coarser one (as `samples_best`
-    /// does): a 30 s trend over last year shows last year's minutes, not nothing.
+    /// does): a 30 s trend over last year shows last year's minutes, not nothing. Buckets
+    /// start `align` seconds before the multiples of `step` (a zone's offset: local days).
     pub fn partials(
         &self,
         sel: &Selector,
         group: Group<'_>,
         from: i64,
         until: i64,
-        step: i64,
+        (step, align): (i64, i64),
     ) -> Result<Grouped, ArchiveError> {
-        let first = TIERS.iter().rposition(|t| step % t.width == 0).unwrap_or(0);
+        let first = TIERS.iter().rposition(|t| step % t.width == 0 && align % t.width == 0).unwrap_or(0);
         self.sql(|c| {
             let (mut rows, mut scale) = (Vec::new(), None);
             // Newest first: each tier answers from where it starts, and the next coarser one
@@ -50,7 +51,7 @@ impl Archive {
                 }
                 let lo = if i + 1 == TIERS.len() { from } else { kept_from(c, tier)?.clamp(from, hi) };
                 if lo < hi {
-                    let (mut part, s) = tier_partials(c, tier, (sel, group), (lo, reach, hi), step)?;
+                    let (mut part, s) = tier_partials(c, tier, (sel, group), (lo, reach, hi), (step, align))?;
                     rows.append(&mut part);
                     scale = scale.or(s);
                 }
@@ -73,7 +74,7 @@ fn tier_partials(
     tier: &Tier,
     (sel, group): (&Selector, Group<'_>),
     (lo, reach, hi): (i64, i64, i64),
-    step: i64,
+    (step, align): (i64, i64),
 ) -> duckdb::Result<Grouped> {
     let (cond, mut args) = condition(sel);
     let (key, only, values) = group.sql("s.labels", |k| format!("s.{k}"));
@@ -81,7 +82,7 @@ fn tier_partials(
     args.extend([Value::BigInt(lo), Value::BigInt(reach), Value::BigInt(hi)]);
     let Tier { table, time, min, max, sum, count, .. } = tier;
     let sql = format!(
-        "SELECT {key} AS g, (t.{time} // {step}) * {step} AS b, min(t.{min}), max(t.{max}),
+        "SELECT {key} AS g, ((t.{time} + {align}) // {step}) * {step} - {align} AS b, min(t.{min}), max(t.{max}),
              sum(t.{sum})::HUGEINT, {count}::BIGINT, max(s.scale)
              FROM {table} t JOIN series s ON s.id = t.series_id
              WHERE {cond}{only} AND t.{time} >= ? AND t.{time} + ? <= ? GROUP BY g, b ORDER BY g, b"

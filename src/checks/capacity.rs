@@ -11,6 +11,8 @@ use crate::store::{Store, StoreError};
 /// spoils one point of many (an outlier the fit ignores), not the average of a wide one.
 const SPAN: i64 = 90 * 86_400;
 const STEP: i64 = 3600;
+/// The least history a forecast is made from.
+const MIN_HISTORY: i64 = 7 * 86_400;
 const DAY: f64 = 86_400.0;
 
 /// The bucket averages of one series over the span, as (unix seconds, value).
@@ -77,12 +79,16 @@ fn full(key: &SeriesKey, fit: &Fit, slot: i64) -> Option<Finding> {
 /// Runs the check for the 90 days before `slot`.
 pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, StoreError> {
     let archive = super::archive_beside(ctx);
-    let mut findings = Vec::new();
+    // A line through hours says nothing of months: under a week of history, no forecast.
+    let short =
+        super::too_little(store, archive.as_ref(), slot - MIN_HISTORY, slot, "a forecast needs 7 days; none was made");
+    let mut findings: Vec<Finding> = short.iter().cloned().collect();
     let mut growth = Vec::new();
     // Only these are forecast: the fit compares every pair of 2 160 points, so no other
     // series' history is read.
     let forecast = [&m::DISK_FREE, &m::MEM_USED_PCT, &m::SWAP_USED_PCT];
-    for info in store.series()?.into_iter().filter(|i| forecast.iter().any(|f| f.name == i.metric)) {
+    let series = if short.is_some() { Vec::new() } else { store.series()? };
+    for info in series.into_iter().filter(|i| forecast.iter().any(|f| f.name == i.metric)) {
         let Some(key) = SeriesKey::from_parts(&info.metric, &info.labels) else { continue };
         let points = history(store, archive.as_ref(), &key, slot);
         let Some(fit) = theil_sen(&points) else { continue };

@@ -33,7 +33,7 @@ fn hourly(
     to: i64,
 ) -> BTreeMap<String, Vec<Point>> {
     let sel = Selector { metric: metric.name.to_owned(), labels: Vec::new() };
-    trends(Some(store), archive, &sel, group, (from, to), HOUR)
+    trends(Some(store), archive, &sel, group, (from, to), (HOUR, 0))
         .inspect_err(|e| tracing::warn!("daily review: {} by {group:?} failed: {e}", metric.name))
         .unwrap_or_default()
 }
@@ -133,14 +133,25 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Result<Report, Sto
     let archive = archive.as_ref();
     let day_start = (slot - DAY).div_euclid(HOUR) * HOUR;
     let day_end = day_start + DAY;
-    let mut findings = Vec::new();
+    // Without a whole day there is no day to review: it says so and judges nothing. An
+    // agent started a few minutes into the day has reviewed it well enough.
+    let short = super::too_little(
+        store,
+        archive,
+        day_start + HOUR,
+        slot,
+        "the review needs the whole last day; the first comes a day after the agent's start",
+    );
+    let mut findings: Vec<Finding> = short.iter().cloned().collect();
     let mut peaks = Vec::new();
     let both = (store, archive);
     for metric in REVIEWED {
         for (labels, points) in hourly(both, metric, Group::Series, day_start - 7 * DAY, day_end) {
             let Some(key) = SeriesKey::from_parts(metric.name, &labels) else { continue };
             let history: BTreeMap<i64, f64> = points.iter().map(|p| (p.bucket, p.avg)).collect();
-            findings.extend(anomaly(&key, &history, day_start));
+            if short.is_none() {
+                findings.extend(anomaly(&key, &history, day_start));
+            }
             peaks.extend(peak(&key, &history, day_start));
         }
     }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::archive::{Archive, Policy};
 use crate::metrics::SeriesKey;
-use crate::report::Report;
+use crate::report::{Finding, Report};
 use crate::store::{Selector, Store, StoreError};
 use crate::trend::{Point, one_series, trend};
 
@@ -122,6 +122,29 @@ pub fn run_job(job: &Job, store: &Store, ctx: &Context, slot: i64) -> Result<Rep
 fn archive_beside(ctx: &Context) -> Option<Archive> {
     let (path, _) = ctx.archive.as_ref()?;
     path.exists().then(|| Archive::open_read(path).ok()).flatten()
+}
+
+/// Unix seconds of the oldest sample in either store, if any: how much history a job has.
+fn history_from(store: &Store, archive: Option<&Archive>) -> Option<i64> {
+    let hot = store.oldest_ts().ok().flatten();
+    let archived = archive.and_then(|a| a.raw_from().ok().flatten());
+    hot.into_iter().chain(archived).min()
+}
+
+/// The finding that says a job had too little history to judge (it needs history from
+/// `needed_from` on, and has it from `from`), so it finds and clears nothing; `None` when
+/// it has enough.
+fn too_little(store: &Store, archive: Option<&Archive>, needed_from: i64, slot: i64, what: &str) -> Option<Finding> {
+    let from = history_from(store, archive).unwrap_or(slot);
+    (from > needed_from).then(|| {
+        let minutes = (slot - from).max(0).unsigned_abs() / 60 * 60;
+        let had = humantime::format_duration(std::time::Duration::from_secs(minutes));
+        Finding {
+            level: crate::report::Level::Info,
+            subject: "history".into(),
+            text: format!("only {had} of it, since {}: {what}", crate::units::local(from)),
+        }
+    })
 }
 
 /// One series in `step`-second buckets over `[from, to)`, from both stores; empty if

@@ -125,7 +125,7 @@ pub fn availability(
     }
     let names: Vec<String> = slas.iter().map(|(n, _)| n.clone()).collect();
     let sel = Selector { metric: m::PROBE_UP.name.to_owned(), labels: Vec::new() };
-    let by = crate::trend::trends(Some(store), archive, &sel, Group::Label("probe", &names), (from, to), 86_400)
+    let by = crate::trend::trends(Some(store), archive, &sel, Group::Label("probe", &names), (from, to), (86_400, 0))
         .inspect_err(|e| tracing::warn!("availability of probes failed: {e}"))
         .unwrap_or_default();
     let days = (to - from) / 86_400;
@@ -194,7 +194,7 @@ pub fn overview(
     let mut availability = Vec::new();
     for days in [1, 7, 30] {
         let span = (now - days * 24 * HOUR, now + 1);
-        availability.push(crate::trend::trends(store, archive, &up, Group::Label("probe", &names), span, HOUR)?);
+        availability.push(crate::trend::trends(store, archive, &up, Group::Label("probe", &names), span, (HOUR, 0))?);
     }
     let share_up = |map: &BTreeMap<String, Vec<Point>>, name: &str| {
         let points = map.get(name)?;

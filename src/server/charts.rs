@@ -83,8 +83,14 @@ pub async fn processes(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         let (archive, note) = open_archive(store, archive.as_deref(), range.since)?;
         let sel = Selector { metric: metric.name.to_owned(), labels: Vec::new() };
         let group = Group::Label("name", &names);
-        let by =
-            crate::trend::trends(Some(store), archive.as_ref(), &sel, group, (range.since, range.until), range.step)?;
+        let by = crate::trend::trends(
+            Some(store),
+            archive.as_ref(),
+            &sel,
+            group,
+            (range.since, range.until),
+            (range.step, 0),
+        )?;
         let lines: Vec<Value> = names
             .iter()
             .map(|name| json!({ "name": name, "points": rows(by.get(name).map(Vec::as_slice).unwrap_or_default()) }))

@@ -97,7 +97,8 @@ impl Store {
         })
     }
 
-    /// Partials per group and `step`-second bucket for samples in `[from, until)`.
+    /// Partials per group and `step`-second bucket for samples in `[from, until)`, buckets
+    /// starting `align` seconds before the multiples of `step` (a zone's offset: local days).
     ///
     /// The series come first (a small table): the selector's and the group's label lookups
     /// run once a series, not once a sample. The samples of the range are then aggregated
@@ -108,7 +109,7 @@ impl Store {
         group: Group<'_>,
         from: i64,
         until: i64,
-        step: i64,
+        (step, align): (i64, i64),
     ) -> Result<Grouped, StoreError> {
         let (cond, mut args) = sel.sql();
         let (key, only, values) = group.sql("se.labels", label_sql);
@@ -132,7 +133,7 @@ impl Store {
             };
             params.extend([Value::Integer(from), Value::Integer(until)]);
             let sql = format!(
-                "SELECT series_id, (ts / {step}) * {step} AS b, min(value), max(value), sum(value), count(*)
+                "SELECT series_id, ((ts + {align}) / {step}) * {step} - {align} AS b, min(value), max(value), sum(value), count(*)
                  FROM samples WHERE 1{filter} AND ts >= ? AND ts < ? GROUP BY series_id, b"
             );
             let mut stmt = c.prepare(&sql)?;
