@@ -64,6 +64,8 @@ pub struct Setup<'a> {
     pub bus: Option<Option<&'a str>>,
     /// The user's id, which names the default session bus socket.
     pub uid: u32,
+    /// The agent's flush interval, seconds: a running agent writes at least this often.
+    pub flush: i64,
 }
 
 /// Runs the host's checks, in the order they are printed, followed by `more`: checks owned
@@ -71,7 +73,7 @@ pub struct Setup<'a> {
 pub fn run(setup: &Setup, more: impl IntoIterator<Item = Check>) -> Vec<Check> {
     let (hot, newest) = hot_store(setup.hot);
     let mut checks = vec![
-        agent(setup.data_dir),
+        agent(setup.data_dir, newest, setup.now, setup.flush),
         data_dir(setup.data_dir, setup.hot),
         disk_space(setup.data_dir),
         hot,
@@ -83,11 +85,30 @@ pub fn run(setup: &Setup, more: impl IntoIterator<Item = Check>) -> Vec<Check> {
     checks
 }
 
-/// Whether an agent holds the data dir now (its lock, not a guess from the last write).
-fn agent(dir: &Path) -> Check {
-    match crate::lock::holder(dir) {
-        Some(pid) => Check::ok("agent", format!("running, pid {pid}")),
-        None => Check::ok("agent", "not running on this data dir (`hostwatch run` or the service starts it)"),
+/// Whether an agent holds the data dir now (its lock, not a guess from the last write),
+/// and whether it is writing: its newest sample is no older than a few flushes.
+fn agent(dir: &Path, newest: Option<i64>, now: i64, flush: i64) -> Check {
+    const NAME: &str = "agent";
+    let Some(pid) = crate::lock::holder(dir) else {
+        return Check::trouble(
+            NAME,
+            Verdict::Warn,
+            "not running on this data dir: nothing is sampled",
+            "`hostwatch run` in a terminal, or `hostwatch service install` to run it as a service",
+        );
+    };
+    let late = 3 * flush.max(1) + 60;
+    match newest {
+        Some(t) if now - t <= late => {
+            Check::ok(NAME, format!("running, pid {pid}, writing (newest sample at {})", local(t)))
+        }
+        Some(t) => Check::trouble(
+            NAME,
+            Verdict::Warn,
+            format!("running, pid {pid}, but its newest sample is from {}", local(t)),
+            "its log says why (`journalctl --user -u hostwatch`, or the terminal it runs in); a full disk or a held store stops writes",
+        ),
+        None => Check::ok(NAME, format!("running, pid {pid}; its first write comes at the flush interval ({flush} s)")),
     }
 }
 

@@ -82,8 +82,9 @@ fn a_data_dir_that_cannot_be_made_and_no_session_bus_are_each_named_with_a_fix()
     assert!(
         line(&stdout, "notification server").starts_with("warn notification server no notification server answers")
     );
-    // Seven checks, the agent lock's (issue 11) and the dashboard's (issue 14).
-    assert!(stderr.contains("1 of 9 checks failed, 2 warned"), "{stderr}");
+    // Seven checks, the agent lock's (issue 11), the dashboard's (issue 14) and the
+    // config's (issue 17); no agent runs here, which warns too.
+    assert!(stderr.contains("1 of 10 checks failed, 3 warned"), "{stderr}");
 }
 
 #[test]
@@ -170,4 +171,53 @@ fn a_truncated_archive_fails_instead_of_passing() {
     let archive_line = line(&stdout, "archive");
     assert!(archive_line.starts_with("FAIL") && archive_line.contains("cannot be read"), "{stdout}");
     assert!(stdout.contains("move") && stdout.contains("aside"), "{stdout}");
+}
+
+#[test]
+fn doctor_names_a_broken_config_sees_a_writing_agent_and_skips_the_bus_without_desktop_notices() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |config: &str| {
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, format!("{config}[server]\nlisten = \"127.0.0.1:{}\"\n", free_port())).unwrap();
+        let out = bin()
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .arg("--config")
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("doctor")
+            .output();
+        out.unwrap()
+    };
+    // A config that does not validate is a failed check with its line; the rest still run.
+    let out = run("[sampling]\ninterval = \"never\"\n");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(line(&stdout, "config").starts_with("FAIL config ") && stdout.contains("config.toml:2:"), "{stdout}");
+    assert!(line(&stdout, "agent").starts_with("warn agent not running on this data dir"), "{stdout}");
+    assert!(line(&stdout, "clock").starts_with("ok "), "{stdout}");
+
+    // Desktop notices off: no bus is needed, so none is looked for.
+    let out = run("[notify]\ndesktop = false\n");
+    let (stdout, _) = text(&out);
+    assert!(line(&stdout, "config").starts_with("ok config valid ("), "{stdout}");
+    assert!(!stdout.contains("session bus") && !stdout.contains("notification server"), "{stdout}");
+
+    // A running agent that writes.
+    let config = "[sampling]\ninterval = \"1s\"\nflush_interval = \"1s\"\n[notify]\ndesktop = false\n";
+    let agent = crate::util::TestAgent::start(config);
+    agent.wait_for(std::time::Duration::from_secs(20), "a first write", |c| {
+        crate::util::count(c, "SELECT count(*) FROM samples") > 0
+    });
+    let out = bin()
+        .arg("--config")
+        .arg(agent.dir.path().join("config.toml"))
+        .arg("--data-dir")
+        .arg(agent.data_dir())
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert!(line(&stdout, "agent").starts_with(&format!("ok agent running, pid {}, writing", agent.pid())), "{stdout}");
 }

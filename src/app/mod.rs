@@ -162,7 +162,12 @@ pub fn run(cli: &Cli) -> Result<()> {
     }
     // The agent starts no engine to validate checks' SQL: each run of a check prepares it.
     let sql = if matches!(cli.command, Command::Run) { SqlCheck::Count } else { SqlCheck::Prepare };
-    let config = Config::discover(cli.config.as_deref(), platform_config_file().as_deref(), sql)?;
+    let found = Config::discover(cli.config.as_deref(), platform_config_file().as_deref(), sql);
+    // `doctor` reports a broken config as one of its checks and goes on with the defaults.
+    let (config, broken) = match (found, &cli.command) {
+        (Err(e), Command::Doctor) => (Config::defaults(), Some(e)),
+        (found, _) => (found?, None),
+    };
     let dir = data_dir(cli, &config)?;
     let paths = Paths { hot: dir.join(store::FILE_NAME), archive: dir.join(crate::archive::FILE_NAME), dir };
     match &cli.command {
@@ -186,7 +191,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Report { action: ReportAction::Run { name } } => checks::run_now(&paths, &config, name),
         Command::Alerts { since, limit } => alerts::alerts(&paths, *since, *limit),
         Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
-        Command::Doctor => doctor::doctor(&paths, &config),
+        Command::Doctor => doctor::doctor(&paths, &config, broken.as_ref()),
         Command::Probes => probes::list(&paths, &config),
         Command::Dashboard => show::dashboard(&paths, &config),
         Command::Probe { action: ProbeAction::Run { name } } => probes::run_now(&config, name),
