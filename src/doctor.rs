@@ -231,7 +231,8 @@ pub fn archive_lock(path: &Path) -> Check {
             Verdict::Fail,
             format!("{} cannot be read: {e}", path.display()),
             format!(
-                "if it was damaged, stop the agent and move {} aside (the hot store keeps what it has not archived;                  the next rollup starts a new archive), or restore it from a backup",
+                "if it was damaged, stop the agent and move {} aside (the hot store keeps what it has not archived; \
+                 the next rollup starts a new archive), or restore it from a backup",
                 path.display()
             ),
         ),
