@@ -69,9 +69,17 @@ pub enum Command {
     /// Run the agent in the foreground until Ctrl-C or SIGTERM.
     Run,
     /// Show the agent's state and the newest value of every series.
-    Status,
+    Status {
+        /// Output format: a table for people, or JSON for scripts (CSV: the series).
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// List the series catalogue.
-    Series,
+    Series {
+        /// Output format: a table for people, CSV or JSON for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Move samples older than the hot window into the archive now.
     Rollup,
     /// Run SQL on the archive, read-only (see docs/ARCHIVE.md for its tables and views).
@@ -132,9 +140,16 @@ pub enum Command {
         /// The most history rows shown.
         #[arg(long, default_value = "50")]
         limit: u32,
+        /// Output format: tables for people, or JSON for scripts (CSV: the history).
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// List the checklist's jobs: schedule, last and next run, last result.
-    Checks,
+    Checks {
+        /// Output format: a table for people, CSV or JSON for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// The checklist's reports.
     Report {
         /// What to do.
@@ -155,7 +170,11 @@ pub enum Command {
     },
     /// List the probes: kind, target, last result and why, response time p50/p95 and error
     /// rate over the last hour, availability over 24 h, 7 d and 30 d.
-    Probes,
+    Probes {
+        /// Output format: a table for people, CSV or JSON for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Open the local dashboard in the default browser (or print its address).
     Dashboard,
     /// Probes of applications.
@@ -260,7 +279,11 @@ pub enum ProbeAction {
 #[derive(Debug, Subcommand)]
 pub enum RulesAction {
     /// List the rules with each one's current state (the default).
-    List,
+    List {
+        /// Output format: a table for people, CSV or JSON for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Replay the stored history through the rules as the agent runs them: what each would
     /// have announced, notices per day, and time spent firing. Rules come from the config
     /// (`--config FILE` tries one not yet in use).
@@ -335,6 +358,9 @@ pub enum ReportAction {
         /// How many.
         #[arg(long, default_value = "20")]
         limit: u32,
+        /// Output format: a table for people, CSV or JSON for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// One report in full (Markdown).
     Show {

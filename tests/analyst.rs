@@ -411,3 +411,45 @@ fn trend_reads_dates_and_buckets_days_in_local_time_in_any_zone() {
         assert!(table.lines().nth(1).is_some_and(|l| l.starts_with(&shown)), "{zone}: want {shown}: {table}");
     }
 }
+
+#[test]
+fn every_listing_command_speaks_json_for_scripts() {
+    let s = Seeded::new(2, 3);
+    let parse = |args: &[&str]| -> serde_json::Value {
+        let out = s.run(args);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+    };
+    let status = parse(&["status", "--format", "json"]);
+    assert_eq!(status["agent"]["running"], false, "{status}");
+    assert!(status["samples"]["count"].as_u64().unwrap() > 0, "{status}");
+    let series = status["series"].as_array().unwrap();
+    assert_eq!(series.len(), 3, "{status}");
+    assert!(series.iter().all(|s| s["value"].is_number() && s["at"].as_str().is_some_and(|t| t.contains('T'))));
+
+    let catalogue = parse(&["series", "--format", "json"]);
+    let disk = catalogue.as_array().unwrap().iter().find(|s| s["metric"] == "disk.used_percent").unwrap();
+    assert_eq!(disk["labels"]["mount"], "/m1", "{catalogue}");
+    // Keys in the column order the table has.
+    let (out, _) = text(&s.run(&["series", "--format", "json"]));
+    let first = out.lines().nth(1).unwrap();
+    let at = |k: &str| first.find(&format!("\"{k}\":")).unwrap();
+    assert!(at("series") < at("metric") && at("metric") < at("labels") && at("unit") < at("last_seen"), "{first}");
+
+    for (args, key) in [
+        (vec!["rules", "list", "--format", "json"], "rule"),
+        (vec!["checks", "--format", "json"], "job"),
+        (vec!["report", "list", "--format", "json"], "id"),
+    ] {
+        let v = parse(&args);
+        let rows = v.as_array().unwrap_or_else(|| panic!("{args:?}: {v}"));
+        assert!(rows.iter().all(|r| r.get(key).is_some()), "{args:?}: {v}");
+    }
+    let checks = parse(&["checks", "--format", "json"]);
+    assert_eq!((checks[0]["job"].as_str(), checks[0]["last_run"].is_null()), (Some("hourly_health"), true));
+    let alerts = parse(&["alerts", "--format", "json"]);
+    assert!(alerts["active"].is_array() && alerts["history"].is_array() && alerts["waiting"].is_array(), "{alerts}");
+    let (csv, _) = text(&s.run(&["series", "--format", "csv"]));
+    assert!(csv.starts_with("series,metric,labels,unit,first_seen,last_seen\n"), "{csv}");
+}

@@ -13,7 +13,9 @@ use std::time::Duration;
 pub struct Behaviour {
     /// Every answer waits this long.
     pub delay: Duration,
-    /// Above this many requests under way, one request in ten gets a 503.
+    /// A request that arrives with more than this many under way gets a 503: at or under
+    /// the limit nothing fails, above it a share does whatever the timing (users in step
+    /// or spread out).
     pub fail_above: Option<u64>,
     /// Every request gets a 500.
     pub always_fail: bool,
@@ -32,12 +34,12 @@ impl Target {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let served = Arc::new(AtomicU64::new(0));
-        let (in_flight, over) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let in_flight = Arc::new(AtomicU64::new(0));
         let counted = served.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (in_flight, over, served) = (in_flight.clone(), over.clone(), counted.clone());
-                std::thread::spawn(move || serve(conn, behaviour, &in_flight, &over, &served));
+                let (in_flight, served) = (in_flight.clone(), counted.clone());
+                std::thread::spawn(move || serve(conn, behaviour, &in_flight, &served));
             }
         });
         Target { port, served }
@@ -60,7 +62,7 @@ impl Target {
 }
 
 /// Answers each request on `conn` until the client closes it.
-fn serve(conn: TcpStream, b: Behaviour, in_flight: &AtomicU64, over: &AtomicU64, served: &AtomicU64) {
+fn serve(conn: TcpStream, b: Behaviour, in_flight: &AtomicU64, served: &AtomicU64) {
     let _ = conn.set_nodelay(true);
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut out = conn;
@@ -87,8 +89,7 @@ fn serve(conn: TcpStream, b: Behaviour, in_flight: &AtomicU64, over: &AtomicU64,
             return;
         }
         let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        let unlucky =
-            b.fail_above.is_some_and(|limit| now > limit && over.fetch_add(1, Ordering::SeqCst).is_multiple_of(10));
+        let unlucky = b.fail_above.is_some_and(|limit| now > limit);
         std::thread::sleep(b.delay);
         in_flight.fetch_sub(1, Ordering::SeqCst);
         let status = if b.always_fail {

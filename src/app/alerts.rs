@@ -3,7 +3,9 @@
 use anyhow::{Result, bail};
 
 use super::Paths;
-use super::show::{local, table, waiting};
+use super::listing::{Field, Listing};
+use super::show::{local, waiting};
+use crate::cli::Format;
 use crate::collect::host_name;
 use crate::config::Config;
 use crate::daemon::wall_ms;
@@ -32,10 +34,24 @@ fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// Every enabled rule, what it watches, and its state.
-pub fn rules(paths: &Paths, config: &Config) -> Result<()> {
+/// A pending or firing alert's fields, for scripts.
+fn track_fields(t: Option<&Track>) -> Vec<Field> {
+    let Some(t) = t else { return (0..6).map(|_| Field::Json(serde_json::Value::Null)).collect() };
+    vec![
+        Field::Json(t.phase.as_str().into()),
+        Field::Json(t.severity.as_str().into()),
+        Field::Json(t.key.to_string().into()),
+        Field::Json(round(t.value).into()),
+        Field::Json(round(t.threshold).into()),
+        Field::Json(crate::units::local_rfc3339(t.since_ms / 1000).into()),
+    ]
+}
+
+/// Every enabled rule, what it watches, and its state: a row per alert it has.
+pub fn rules(paths: &Paths, config: &Config, format: Format) -> Result<()> {
     let tracks = super::store_if_any(paths)?.map(|s| s.alerts()).transpose()?;
-    let mut rows = Vec::new();
+    let mut list =
+        Listing::new(&["rule", "condition", "state", "phase", "severity", "series", "value", "threshold", "since"]);
     for rule in &config.alerts.rules {
         let mine: Vec<&Track> = tracks.iter().flatten().filter(|t| t.rule == rule.name).collect();
         let state = match (&tracks, mine.as_slice()) {
@@ -44,46 +60,71 @@ pub fn rules(paths: &Paths, config: &Config) -> Result<()> {
             (_, []) => "ok".to_owned(),
             (_, [first, ..]) => describe(first),
         };
-        rows.push(vec![rule.name.clone(), rule.describe(), state]);
-        rows.extend(mine.iter().skip(1).map(|t| vec![String::new(), String::new(), describe(t)]));
+        let head = [Field::Text(rule.name.clone()), Field::Text(rule.describe()), Field::Text(state)];
+        list.push(head.into_iter().chain(track_fields(mine.first().copied())).collect());
+        for t in mine.iter().skip(1) {
+            let head = [Field::Text(rule.name.clone()), Field::Text(rule.describe()), Field::Text(describe(t))];
+            list.push(head.into_iter().chain(track_fields(Some(t))).collect());
+        }
     }
-    out!("{}", table(&["RULE", "CONDITION", "STATE"], &rows));
-    Ok(())
+    list.print(format)
 }
 
-/// Firing and pending alerts, then the history since `since`.
-pub fn alerts(paths: &Paths, since: When, limit: u32) -> Result<()> {
+/// Firing and pending alerts, then the history since `since`, then notices that wait. As
+/// JSON: `{"active": [...], "history": [...], "waiting": [...]}`; as CSV: the history.
+pub fn alerts(paths: &Paths, since: When, limit: u32, format: Format) -> Result<()> {
     let store = Store::open_read_only(&paths.hot)?;
     let now = wall_ms() / 1000;
     let tracks = store.alerts()?;
+    let mut active = Listing::new(&["rule", "state", "phase", "severity", "series", "value", "threshold", "since"]);
+    for t in &tracks {
+        let head = [Field::Text(t.rule.clone()), Field::Text(describe(t))];
+        active.push(head.into_iter().chain(track_fields(Some(t))).collect());
+    }
+    let mut history = Listing::new(&["time", "rule", "event", "severity", "series", "value", "threshold"]);
+    for e in store.alert_history(since.resolve(now) * 1000, limit)? {
+        history.push(vec![
+            Field::Time(e.at_ms / 1000),
+            Field::Text(e.rule.clone()),
+            Field::Text(e.event.as_str().to_owned()),
+            Field::Text(e.severity.as_str().to_owned()),
+            Field::Text(e.series.clone()),
+            Field::Num(round(e.value), round(e.value).to_string()),
+            Field::Num(round(e.threshold), round(e.threshold).to_string()),
+        ]);
+    }
+    let mut waiting_list = Listing::new(&["channel", "notices", "since", "error"]);
+    let pending = store.outbox_pending()?;
+    for w in &pending {
+        let since = Field::Time(w.oldest_ms / 1000);
+        waiting_list.push(vec![
+            Field::Text(w.channel.clone()),
+            Field::Int(w.count),
+            since,
+            Field::text(w.error.clone()),
+        ]);
+    }
+    match format {
+        Format::Json => {
+            let (a, h, w) = (active.json(), history.json(), waiting_list.json());
+            outln!("{{\"active\": {a},\n\"history\": {h},\n\"waiting\": {w}}}");
+            return Ok(());
+        }
+        Format::Csv => return history.print(format),
+        Format::Table => {}
+    }
     if tracks.is_empty() {
         outln!("No alert is firing or pending.");
     } else {
-        let rows: Vec<Vec<String>> = tracks.iter().map(|t| vec![t.rule.clone(), describe(t)]).collect();
-        out!("{}", table(&["RULE", "STATE"], &rows));
+        out!("{}", active.table());
     }
-    let history = store.alert_history(since.resolve(now) * 1000, limit)?;
     outln!("");
     if history.is_empty() {
         outln!("No alert changes since {}.", local(since.resolve(now)));
     } else {
-        let rows: Vec<Vec<String>> = history
-            .iter()
-            .map(|e| {
-                let value = format!("{} (threshold {})", round(e.value), round(e.threshold));
-                vec![
-                    local(e.at_ms / 1000),
-                    e.rule.clone(),
-                    e.event.as_str().to_owned(),
-                    e.severity.as_str().to_owned(),
-                    e.series.clone(),
-                    value,
-                ]
-            })
-            .collect();
-        out!("{}", table(&["TIME", "RULE", "EVENT", "SEVERITY", "SERIES", "VALUE"], &rows));
+        out!("{}", history.table());
     }
-    for w in store.outbox_pending()? {
+    for w in pending {
         let why = w.error.as_ref().map_or_else(String::new, |e| format!(": {e}"));
         outln!("{}{why}", waiting(&w));
     }

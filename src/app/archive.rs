@@ -147,21 +147,8 @@ fn print(result: &QueryResult, format: Format) -> Result<()> {
             w.flush()?;
         }
         Format::Json => {
-            // Objects keep the SELECT's column order (serde_json's map would sort them).
-            let mut text = String::from("[");
-            for (i, row) in result.rows.iter().enumerate() {
-                let fields: Vec<String> = result
-                    .columns
-                    .iter()
-                    .zip(row)
-                    .map(|(name, cell)| format!("{}: {}", serde_json::Value::from(name.as_str()), json(cell)))
-                    .collect();
-                text.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
-                text.push_str(&fields.join(", "));
-                text.push('}');
-            }
-            text.push_str(if result.rows.is_empty() { "]" } else { "\n]" });
-            outln!("{text}");
+            let rows = result.rows.iter().map(|r| r.iter().map(json).collect());
+            outln!("{}", super::listing::objects(result.columns.iter().map(String::as_str), rows));
         }
     }
     Ok(())

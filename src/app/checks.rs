@@ -2,61 +2,49 @@
 
 use anyhow::{Result, bail};
 
-use super::show::{local, table};
+use super::listing::{Field, Listing};
 use super::{Paths, UsageError};
 use crate::checks::run_job;
+use crate::cli::Format;
 use crate::config::Config;
 use crate::daemon::wall_ms;
 use crate::store::Store;
 
 /// The jobs with their schedule, next slot and last run.
-pub fn list(paths: &Paths, config: &Config) -> Result<()> {
+pub fn list(paths: &Paths, config: &Config, format: Format) -> Result<()> {
     let runs = super::store_if_any(paths)?.map(|s| s.last_runs()).transpose()?.unwrap_or_default();
     let now = chrono::Local::now();
-    let rows: Vec<Vec<String>> = config
-        .checks
-        .jobs
-        .iter()
-        .map(|job| {
-            let next = job.schedule.next_slot(&now).map_or_else(|| "never".to_owned(), |t| local(t.timestamp()));
-            let last = runs.iter().find(|r| r.job == job.name);
-            let (ran, result) = last.map_or_else(
-                || ("never".to_owned(), String::new()),
-                |r| {
-                    let report = r.report_id.map_or_else(String::new, |id| format!(" (report {id})"));
-                    let outcome = r.outcome.clone().unwrap_or_else(|| "running or interrupted".to_owned());
-                    (local(r.slot), format!("{outcome}{report}"))
-                },
-            );
-            vec![job.name.clone(), job.schedule.expr.clone(), next, ran, result]
-        })
-        .collect();
-    if !config.checks.enabled {
+    let mut list = Listing::new(&["job", "schedule", "next_run", "last_run", "last_result", "report"]);
+    for job in &config.checks.jobs {
+        let next = job.schedule.next_slot(&now).map_or(Field::Absent("never"), |t| Field::Time(t.timestamp()));
+        let last = runs.iter().find(|r| r.job == job.name);
+        let ran = last.map_or(Field::Absent("never"), |r| Field::Time(r.slot));
+        let result = last.map(|r| r.outcome.clone().unwrap_or_else(|| "running or interrupted".to_owned()));
+        let report = last.and_then(|r| r.report_id).map_or(Field::Absent("-"), Field::Int);
+        let schedule = Field::Text(job.schedule.expr.clone());
+        list.push(vec![Field::Text(job.name.clone()), schedule, next, ran, Field::text(result), report]);
+    }
+    if !config.checks.enabled && format == Format::Table {
         outln!("The checklist is off (checks.enabled = false).");
     }
-    out!("{}", table(&["JOB", "SCHEDULE", "NEXT RUN", "LAST RUN", "LAST RESULT"], &rows));
-    Ok(())
+    list.print(format)
 }
 
 /// The latest reports.
-pub fn reports(paths: &Paths, limit: u32) -> Result<()> {
+pub fn reports(paths: &Paths, limit: u32, format: Format) -> Result<()> {
     let store = Store::open_read_only(&paths.hot)?;
-    let rows: Vec<Vec<String>> = store
-        .reports(limit)?
-        .iter()
-        .map(|r| {
-            let findings: Vec<serde_json::Value> = serde_json::from_str(&r.findings).unwrap_or_default();
-            vec![
-                r.id.to_string(),
-                r.job.clone(),
-                local(r.created_ms / 1000),
-                r.level.clone(),
-                findings.len().to_string(),
-            ]
-        })
-        .collect();
-    out!("{}", table(&["ID", "JOB", "WRITTEN", "LEVEL", "FINDINGS"], &rows));
-    Ok(())
+    let mut list = Listing::new(&["id", "job", "written", "level", "findings"]);
+    for r in store.reports(limit)? {
+        let findings: Vec<serde_json::Value> = serde_json::from_str(&r.findings).unwrap_or_default();
+        list.push(vec![
+            Field::Int(r.id),
+            Field::Text(r.job.clone()),
+            Field::Time(r.created_ms / 1000),
+            Field::Text(r.level.clone()),
+            Field::Int(i64::try_from(findings.len()).unwrap_or(i64::MAX)),
+        ]);
+    }
+    list.print(format)
 }
 
 /// One report's Markdown.

@@ -31,6 +31,7 @@ mod backtest;
 mod checks;
 mod doctor;
 mod install;
+mod listing;
 mod load;
 mod probes;
 mod show;
@@ -40,7 +41,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use directories::ProjectDirs;
 
-use crate::cli::{Cli, Command, ConfigAction, LoadAction, NotifyAction, ProbeAction, ReportAction, RulesAction};
+use crate::cli::{
+    Cli, Command, ConfigAction, Format, LoadAction, NotifyAction, ProbeAction, ReportAction, RulesAction,
+};
 use crate::config::{Config, DEFAULT_TOML, SqlCheck};
 use crate::store::{self, Selector, Store};
 
@@ -172,8 +175,8 @@ pub fn run(cli: &Cli) -> Result<()> {
     let paths = Paths { hot: dir.join(store::FILE_NAME), archive: dir.join(crate::archive::FILE_NAME), dir };
     match &cli.command {
         Command::Run => run_agent(&paths, &config),
-        Command::Status => show::status(&Store::open_read_only(&paths.hot)?, &config),
-        Command::Series => show::series(&Store::open_read_only(&paths.hot)?),
+        Command::Status { format } => show::status(&Store::open_read_only(&paths.hot)?, &config, *format),
+        Command::Series { format } => show::series(&Store::open_read_only(&paths.hot)?, *format),
         Command::Rollup => archive::rollup(&paths, &config),
         Command::Query { sql, format } => archive::query(&paths, sql, *format),
         Command::Trend { metric, labels, since, until, step, format } => {
@@ -181,18 +184,19 @@ pub fn run(cli: &Cli) -> Result<()> {
             archive::trend(&paths, &selector, *since, *until, *step, *format)
         }
         Command::Export { format, out, since, until } => archive::export(&paths, *format, out, *since, *until),
-        Command::Rules { action: None | Some(RulesAction::List) } => alerts::rules(&paths, &config),
+        Command::Rules { action: None } => alerts::rules(&paths, &config, Format::Table),
+        Command::Rules { action: Some(RulesAction::List { format }) } => alerts::rules(&paths, &config, *format),
         Command::Rules { action: Some(RulesAction::Backtest { rules, since, until, format }) } => {
             backtest::backtest(&paths, &config, rules, (*since, *until), *format)
         }
-        Command::Checks => checks::list(&paths, &config),
-        Command::Report { action: ReportAction::List { limit } } => checks::reports(&paths, *limit),
+        Command::Checks { format } => checks::list(&paths, &config, *format),
+        Command::Report { action: ReportAction::List { limit, format } } => checks::reports(&paths, *limit, *format),
         Command::Report { action: ReportAction::Show { id } } => checks::show(&paths, *id),
         Command::Report { action: ReportAction::Run { name } } => checks::run_now(&paths, &config, name),
-        Command::Alerts { since, limit } => alerts::alerts(&paths, *since, *limit),
+        Command::Alerts { since, limit, format } => alerts::alerts(&paths, *since, *limit, *format),
         Command::Notify { action: NotifyAction::Test { channel } } => alerts::notify_test(&config, channel.as_deref()),
         Command::Doctor => doctor::doctor(&paths, &config, broken.as_ref()),
-        Command::Probes => probes::list(&paths, &config),
+        Command::Probes { format } => probes::list(&paths, &config, *format),
         Command::Dashboard => show::dashboard(&paths, &config),
         Command::Probe { action: ProbeAction::Run { name } } => probes::run_now(&config, name),
         Command::Load { action: LoadAction::Run { name } } => load::run_now(&paths, &config, name),

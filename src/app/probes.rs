@@ -4,8 +4,10 @@ use anyhow::{Result, bail};
 
 use super::Paths;
 use super::archive::sources;
-use super::show::{local, table};
+use super::listing::{Field, Listing};
+use super::show::local;
 use crate::checks::probes::overview;
+use crate::cli::Format;
 use crate::config::Config;
 use crate::daemon::wall_ms;
 use crate::probe::{Clients, Probe, Prober};
@@ -33,32 +35,35 @@ fn last(row: Option<&ProbeLast>) -> String {
 
 /// Every configured probe with its last result, the last hour's p50/p95 response time and
 /// error rate, and its availability over 24 h, 7 d and 30 d (hot store and archive).
-pub fn list(paths: &Paths, config: &Config) -> Result<()> {
+pub fn list(paths: &Paths, config: &Config, format: Format) -> Result<()> {
     let probes = &config.probes.probes;
     if probes.is_empty() {
         outln!("No probe is configured: add a [probes.NAME] table (see `hostwatch config default`).");
         return Ok(());
     }
     let (store, archive) = sources(paths)?;
-    let shown = |v: Option<f64>| v.map_or("-".to_owned(), shown_secs);
-    let rows: Vec<Vec<String>> = overview((store.as_ref(), archive.as_ref()), probes, wall_ms() / 1000)?
-        .into_iter()
-        .map(|o| {
-            let [day, week, month] = o.availability.map(percent);
-            vec![
-                o.name,
-                format!("{}{}", o.kind, if o.enabled { "" } else { " (off)" }),
-                o.target,
-                last(o.last.as_ref()),
-                format!("{} / {}", shown(o.p50), shown(o.p95)),
-                percent(o.error_rate),
-                format!("{day} / {week} / {month}"),
-            ]
-        })
-        .collect();
-    let header = ["PROBE", "KIND", "TARGET", "LAST", "P50 / P95 (1H)", "ERRORS (1H)", "UP 24H / 7D / 30D"];
-    out!("{}", table(&header, &rows));
-    Ok(())
+    let secs = |v: Option<f64>| v.map_or(Field::Absent("-"), |v| Field::Num(v, shown_secs(v)));
+    let share = |v: Option<f64>| v.map_or(Field::Absent("-"), |v| Field::Num(v, percent(Some(v))));
+    let columns =
+        &["probe", "kind", "enabled", "target", "last", "p50_1h", "p95_1h", "errors_1h", "up_24h", "up_7d", "up_30d"];
+    let mut list = Listing::new(columns);
+    for o in overview((store.as_ref(), archive.as_ref()), probes, wall_ms() / 1000)? {
+        let [day, week, month] = o.availability.map(share);
+        list.push(vec![
+            Field::Text(o.name),
+            Field::Text(o.kind.to_owned()),
+            Field::Json(o.enabled.into()),
+            Field::Text(o.target),
+            Field::Text(last(o.last.as_ref())),
+            secs(o.p50),
+            secs(o.p95),
+            share(o.error_rate),
+            day,
+            week,
+            month,
+        ]);
+    }
+    list.print(format)
 }
 
 /// Runs probe `name` once now and prints every measurement; stores nothing. Fails (exit 1)

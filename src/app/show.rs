@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
+use super::listing::{Field, Listing};
+use crate::cli::Format;
 use crate::config::Config;
 use crate::rules::{Phase, Severity};
 use crate::store::{Run, SeriesInfo, Store, Waiting};
@@ -92,16 +94,63 @@ pub fn agent_state(run: Option<&Run>, now: i64, holder: Option<&str>) -> String 
     )
 }
 
-/// `hostwatch status`.
-pub fn status(store: &Store, config: &Config) -> Result<()> {
+/// `hostwatch status`: as JSON, one object (`agent`, `store`, `samples`, `last_gap`,
+/// `archive`, `alerts`, `dashboard`, `series`); as CSV, the series.
+pub fn status(store: &Store, config: &Config, format: Format) -> Result<()> {
     let st = store.status()?;
     let now = crate::daemon::wall_ms() / 1000;
     let holder = store.path().parent().and_then(crate::lock::holder);
     let agent = agent_state(st.last_run.as_ref(), now, holder.as_deref());
+    let pid: Option<u32> = holder.as_deref().and_then(|pid| pid.parse().ok());
+    let dashboard = crate::server::check(&config.server, pid).detail;
+    let mut latest = Listing::new(&["series", "metric", "labels", "value", "unit", "at"]);
+    for l in store.latest()? {
+        let shown = value(l.value, &l.series.unit);
+        latest.push(vec![
+            Field::Text(series_name(&l.series)),
+            Field::Json(l.series.metric.clone().into()),
+            labels(&l.series),
+            Field::Num(l.value, shown),
+            Field::Json(l.series.unit.clone().into()),
+            Field::Time(l.series.last_seen),
+        ]);
+    }
+    match format {
+        Format::Csv => return latest.print(format),
+        Format::Json => {
+            let time = |t: i64| crate::units::local_rfc3339(t);
+            let alerts = store.alerts()?;
+            let firing = alerts.iter().filter(|t| t.phase == Phase::Firing).count();
+            let critical =
+                alerts.iter().filter(|t| t.phase == Phase::Firing && t.severity == Severity::Critical).count();
+            let archive = config.archive.enabled.then(|| {
+                let path = store.path().with_file_name(crate::archive::FILE_NAME);
+                serde_json::json!({"path": path, "bytes": std::fs::metadata(&path).ok().map(|m| m.len())})
+            });
+            let head = serde_json::json!({
+                "agent": {"running": pid.is_some(), "pid": pid, "state": agent},
+                "store": {"path": store.path(), "bytes": st.bytes},
+                "samples": {"count": st.samples, "oldest": st.range.map(|r| time(r.0)), "newest": st.range.map(|r| time(r.1))},
+                "last_gap": st.last_gap.map(|g| serde_json::json!({"from": time(g.start_ts), "to": time(g.end_ts), "reason": g.reason})),
+                "archive": archive,
+                "alerts": {"firing": firing, "critical": critical, "pending": alerts.len() - firing},
+                "dashboard": dashboard,
+            });
+            // The summary (its keys sorted), then the series last: the long part at the end.
+            let head = head.to_string();
+            outln!("{},\n\"series\": {}}}", &head[..head.len() - 1], latest.json());
+            return Ok(());
+        }
+        Format::Table => {}
+    }
     outln!("agent     {agent}");
     outln!("store     {} ({})", store.path().display(), bytes(st.bytes as f64));
     let range = st.range.map_or_else(String::new, |(a, b)| format!(", {} to {}", local(a), local(b)));
     outln!("samples   {}{range}", st.samples);
+    if st.samples == 0 && pid.is_some() {
+        let flush = humantime::format_duration(config.sampling.flush_interval);
+        outln!("          (the agent writes its first samples at the flush interval, {flush} after its start)");
+    }
     let gap = st.last_gap.map_or_else(
         || "none".to_owned(),
         |g| format!("{} to {} ({}, {})", local(g.start_ts), local(g.end_ts), span(g.end_ts - g.start_ts), g.reason),
@@ -111,14 +160,8 @@ pub fn status(store: &Store, config: &Config) -> Result<()> {
         outln!("archive   {}", archive_line(store, config, now)?);
     }
     outln!("alerts    {}", alerts_line(store)?);
-    let agent = holder.as_deref().and_then(|pid| pid.parse().ok());
-    outln!("dashboard {}", crate::server::check(&config.server, agent).detail);
-    let rows: Vec<Vec<String>> = store
-        .latest()?
-        .iter()
-        .map(|l| vec![series_name(&l.series), value(l.value, &l.series.unit), local(l.series.last_seen)])
-        .collect();
-    outln!("\n{}", table(&["SERIES", "VALUE", "AT"], &rows).trim_end());
+    outln!("dashboard {dashboard}");
+    outln!("\n{}", latest.table().trim_end());
     Ok(())
 }
 
@@ -183,15 +226,26 @@ pub fn dashboard(paths: &super::Paths, config: &Config) -> Result<()> {
     Ok(())
 }
 
+/// A series' labels as a JSON object, for scripts.
+fn labels(s: &SeriesInfo) -> Field {
+    Field::Json(serde_json::from_str(&s.labels).unwrap_or_default())
+}
+
 /// `hostwatch series`.
-pub fn series(store: &Store) -> Result<()> {
-    let rows: Vec<Vec<String>> = store
-        .series()?
-        .iter()
-        .map(|s| vec![series_name(s), s.unit.clone(), local(s.first_seen), local(s.last_seen)])
-        .collect();
-    out!("{}", table(&["SERIES", "UNIT", "FIRST SEEN", "LAST SEEN"], &rows));
-    Ok(())
+pub fn series(store: &Store, format: Format) -> Result<()> {
+    let mut list = Listing::new(&["series", "metric", "labels", "unit", "first_seen", "last_seen"]);
+    for s in store.series()? {
+        let (name, metric) = (series_name(&s), Field::Json(s.metric.clone().into()));
+        list.push(vec![
+            Field::Text(name),
+            metric,
+            labels(&s),
+            Field::Text(s.unit.clone()),
+            Field::Time(s.first_seen),
+            Field::Time(s.last_seen),
+        ]);
+    }
+    list.print(format)
 }
 
 #[cfg(test)]
