@@ -106,6 +106,10 @@ pub enum Command {
         /// Bucket width, e.g. 1m, 1h, 1d.
         #[arg(long, default_value = "1h", value_parser = parse_step)]
         step: Duration,
+        /// Add up every series that matches (all the pids of a process name, every mount):
+        /// each bucket holds the sum of the series' means and how many series had samples.
+        #[arg(long)]
+        sum: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,

@@ -31,7 +31,7 @@ pub enum TrendError {
     #[error("no series matches {0}: `hostwatch series` lists them")]
     NoSeries(String),
     /// Several series match and a trend is of one.
-    #[error("{count} series match {selector}; pick one with --label, e.g. {examples}")]
+    #[error("{count} series match {selector}; pick one, e.g. {examples}, or add them up with --sum")]
     Ambiguous {
         /// What was asked.
         selector: String,
@@ -53,6 +53,12 @@ fn describe(sel: &Selector) -> String {
     format!("{}{{{}}}", sel.metric, labels.join(","))
 }
 
+/// A series' labels (canonical JSON) as the flags that pick it: `--label mount=/home`.
+fn flags(labels: &str) -> String {
+    let map: BTreeMap<String, String> = serde_json::from_str(labels).unwrap_or_default();
+    map.iter().map(|(k, v)| format!("--label {k}={v}")).collect::<Vec<_>>().join(" ")
+}
+
 /// Whether `sel` matches exactly one series in either store: a trend of one series.
 pub fn one_series(store: Option<&Store>, archive: Option<&Archive>, sel: &Selector) -> Result<(), TrendError> {
     let mut matching = store.map(|s| s.matching_series(sel)).transpose()?.unwrap_or_default();
@@ -63,7 +69,7 @@ pub fn one_series(store: Option<&Store>, archive: Option<&Archive>, sel: &Select
         0 => Err(TrendError::NoSeries(describe(sel))),
         1 => Ok(()),
         count => {
-            let examples = matching.iter().take(4).cloned().collect::<Vec<_>>().join(" ");
+            let examples = matching.iter().take(4).map(|labels| flags(labels)).collect::<Vec<_>>().join(" or ");
             Err(TrendError::Ambiguous { selector: describe(sel), count, examples })
         }
     }

@@ -365,6 +365,17 @@ fn errors_on_a_fresh_install_say_each_thing_once_with_the_fix() {
         assert_eq!(stderr.matches(says).count(), 1, "said once: {stderr}");
         assert!(!stderr.contains("Error code") && !stderr.contains("unable to open database file"), "{stderr}");
     }
+    // No file to check is bad usage, as the README's rule says.
+    let empty = dir.path().join("home");
+    let out = crate::util::bin()
+        .env("HOME", &empty)
+        .env("XDG_CONFIG_HOME", &empty)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no config file to check: pass FILE"), "{stderr}");
 }
 
 #[test]
@@ -452,4 +463,36 @@ fn every_listing_command_speaks_json_for_scripts() {
     assert!(alerts["active"].is_array() && alerts["history"].is_array() && alerts["waiting"].is_array(), "{alerts}");
     let (csv, _) = text(&s.run(&["series", "--format", "csv"]));
     assert!(csv.starts_with("series,metric,labels,unit,first_seen,last_seen\n"), "{csv}");
+}
+
+#[test]
+fn trend_speaks_units_to_people_names_the_flags_to_pick_a_series_and_adds_series_up() {
+    let s = Seeded::new(3, 6);
+    // Six series: two of each metric, e.g. disk.used_percent on /m1 and /m4.
+    let out = s.run(&["trend", "disk.used_percent", "--since", "2h"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pick one, e.g. --label mount=/m1 or --label mount=/m4, or add them up with --sum"),
+        "{stderr}"
+    );
+    let out = s.run(&["trend", "no.such_metric"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out).1);
+
+    // People see the unit, rounded to the metric's precision; scripts the plain number.
+    let (table, _) = text(&s.run(&["trend", "disk.used_percent", "--label", "mount=/m1", "--since", "2h"]));
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(row.split("  ").filter(|c| c.trim().ends_with(" %")).count() == 3, "{table}");
+    // --sum: each bucket is the sum of both series' means, and says two series had samples.
+    let (csv, err) = text(&s.run(&["trend", "disk.used_percent", "--sum", "--since", "2h", "--format", "csv"]));
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty(), "{csv}{err}");
+    assert!(rows.iter().all(|r| r[2] == "2"), "{csv}");
+    let (one, _) =
+        text(&s.run(&["trend", "disk.used_percent", "--label", "mount=/m1", "--since", "2h", "--format", "csv"]));
+    let (four, _) =
+        text(&s.run(&["trend", "disk.used_percent", "--label", "mount=/m4", "--since", "2h", "--format", "csv"]));
+    let avg = |csv: &str| csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse::<f64>().unwrap();
+    let sum = rows[0][1].parse::<f64>().unwrap();
+    assert!((sum - avg(&one) - avg(&four)).abs() < 1e-6, "{sum} vs {one}{four}");
 }

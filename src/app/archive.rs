@@ -46,41 +46,50 @@ pub fn query(paths: &Paths, sql: &str, format: Format) -> Result<()> {
     print(&result, format)
 }
 
-/// `hostwatch trend`.
+/// `hostwatch trend`: one series, or with `sum` every matching one added up.
 pub fn trend(
     paths: &Paths,
     selector: &Selector,
-    since: When,
-    until: Option<When>,
-    step: Duration,
+    (since, until, step): (When, Option<When>, Duration),
+    sum: bool,
     format: Format,
 ) -> Result<()> {
     let now = wall_ms() / 1000;
     let (since, until) = (since.resolve(now), until.map_or(now + 1, |u| u.resolve(now)));
     let step = i64::try_from(step.as_secs()).context("step too large")?;
     let (store, archive) = sources(paths)?;
-    crate::trend::one_series(store.as_ref(), archive.as_ref(), selector)?;
+    let (store, archive) = (store.as_ref(), archive.as_ref());
+    let Some(metric) = crate::metrics::Metric::by_name(&selector.metric) else {
+        bail!(super::UsageError(format!("no metric {:?}: `hostwatch series` lists them", selector.metric)));
+    };
+    if !sum {
+        crate::trend::one_series(store, archive, selector)?;
+    }
     // Buckets of local time: a day is a local day (its offset at --since), as are hours in
-    // a zone half an hour off UTC. People read local times; scripts get RFC 3339.
+    // a zone half an hour off UTC. People read local times and units; scripts get RFC 3339
+    // and plain numbers.
     let align = crate::units::local_offset(since);
-    let group = crate::store::Group::All;
-    let points =
-        crate::trend::trends(store.as_ref(), archive.as_ref(), selector, group, (since, until), (step, align))?
-            .remove("")
-            .unwrap_or_default();
+    let group = if sum { crate::store::Group::Series } else { crate::store::Group::All };
+    let by = crate::trend::trends(store, archive, selector, group, (since, until), (step, align))?;
     let when = |t: i64| if format == Format::Table { local(t) } else { crate::units::local_rfc3339(t) };
+    let number =
+        |v: f64| if format == Format::Table { Cell::Text(super::show::rounded(v, metric)) } else { Cell::Float(v) };
+    if sum {
+        let mut buckets: std::collections::BTreeMap<i64, (f64, i64)> = std::collections::BTreeMap::new();
+        for p in by.values().flatten() {
+            let b = buckets.entry(p.bucket).or_default();
+            *b = (b.0 + p.avg, b.1 + 1);
+        }
+        let columns = ["time", "sum", "series"].map(str::to_owned).to_vec();
+        let rows =
+            buckets.into_iter().map(|(t, (total, n))| vec![Cell::Text(when(t)), number(total), Cell::Int(n)]).collect();
+        return print(&QueryResult { columns, rows }, format);
+    }
+    let points = by.into_values().next().unwrap_or_default();
     let columns = ["time", "avg", "min", "max", "count"].map(str::to_owned).to_vec();
     let rows = points
         .iter()
-        .map(|p| {
-            vec![
-                Cell::Text(when(p.bucket)),
-                Cell::Float(p.avg),
-                Cell::Float(p.min),
-                Cell::Float(p.max),
-                Cell::Int(p.count),
-            ]
-        })
+        .map(|p| vec![Cell::Text(when(p.bucket)), number(p.avg), number(p.min), number(p.max), Cell::Int(p.count)])
         .collect();
     print(&QueryResult { columns, rows }, format)
 }

@@ -78,6 +78,10 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || e.is::<UsageError>()
             || matches!(
                 e.downcast_ref(),
+                Some(crate::trend::TrendError::NoSeries(_) | crate::trend::TrendError::Ambiguous { .. })
+            )
+            || matches!(
+                e.downcast_ref(),
                 Some(crate::archive::ArchiveError::ReadOnly(_) | crate::archive::ArchiveError::BadSql(_))
             )
     };
@@ -179,9 +183,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Series { format } => show::series(&Store::open_read_only(&paths.hot)?, *format),
         Command::Rollup => archive::rollup(&paths, &config),
         Command::Query { sql, format } => archive::query(&paths, sql, *format),
-        Command::Trend { metric, labels, since, until, step, format } => {
+        Command::Trend { metric, labels, since, until, step, sum, format } => {
             let selector = Selector { metric: metric.clone(), labels: labels.clone() };
-            archive::trend(&paths, &selector, *since, *until, *step, *format)
+            archive::trend(&paths, &selector, (*since, *until, *step), *sum, *format)
         }
         Command::Export { format, out, since, until } => archive::export(&paths, *format, out, *since, *until),
         Command::Rules { action: None } => alerts::rules(&paths, &config, Format::Table),
@@ -251,7 +255,9 @@ fn private_data_dir(dir: &Path) -> Result<()> {
 fn check_config(file: Option<&Path>) -> Result<()> {
     let path = match file {
         Some(path) => path.to_owned(),
-        None => platform_config_file().filter(|p| p.exists()).context("no config file to check: pass FILE")?,
+        None => platform_config_file()
+            .filter(|p| p.exists())
+            .ok_or_else(|| UsageError("no config file to check: pass FILE (none at the platform's place)".into()))?,
     };
     Config::load(&path)?;
     outln!("{}: ok", path.display());

@@ -71,10 +71,8 @@ pub fn list(paths: &Paths, config: &Config, format: Format) -> Result<()> {
 pub fn run_now(config: &Config, name: &str) -> Result<()> {
     let Some(probe) = config.probes.probes.iter().find(|p| p.name == name) else {
         let names: Vec<&str> = config.probes.probes.iter().map(|p| p.name.as_str()).collect();
-        bail!(
-            "no probe {name:?} in the config; probes are: {}",
-            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-        );
+        let names = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+        bail!(super::UsageError(format!("no probe {name:?} in the config; probes are: {names}")));
     };
     let attempt = attempt(probe)?;
     outln!("{} {} ({})", probe.name, probe.target.shown(), probe.target.kind());

@@ -39,6 +39,20 @@ pub fn value(v: f64, unit: &str) -> String {
     }
 }
 
+/// A value of `metric` for people: bytes in binary units, anything else rounded to the
+/// metric's precision, with its unit (`47.98 %`, `0.0512 s`, `193.6 GiB`).
+pub fn rounded(v: f64, metric: &crate::metrics::Metric) -> String {
+    use crate::metrics::Precision;
+    match (metric.unit, metric.precision) {
+        ("bytes" | "bytes/s", _) => value(v, metric.unit),
+        (unit, Precision::Decimals(d)) => {
+            let n = format!("{v:.*}", usize::from(d));
+            if unit.is_empty() { n } else { format!("{n} {unit}") }
+        }
+        (unit, Precision::Units(_)) => format!("{v:.0} {unit}"),
+    }
+}
+
 /// `metric{k="v",...}` from a catalogue entry.
 fn series_name(s: &SeriesInfo) -> String {
     let labels: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.labels).unwrap_or_default();
