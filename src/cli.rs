@@ -11,7 +11,9 @@ use crate::units::{When, parse_step};
 
 /// A lightweight per-host performance agent: samples the host into a local store.
 #[derive(Debug, Parser)]
-#[command(name = "hostwatch", version, about, propagate_version = true)]
+// No `help` subcommand: `--help` is there on every command, and a `help` page the man pages
+// would name (hostwatch-help(1)) would say nothing more.
+#[command(name = "hostwatch", version, about, propagate_version = true, disable_help_subcommand = true)]
 pub struct Cli {
     /// More log output on stderr: -v info, -vv debug, -vvv trace (default: warnings only).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

@@ -44,11 +44,20 @@ fn the_man_page_lists_every_subcommand_and_man_dir_writes_one_page_each() {
     let (page, _) = text(&out);
     assert!(out.status.success());
     assert!(page.contains(".TH hostwatch 1"), "{page}");
+    for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES"] {
+        assert!(
+            page.contains(&format!(".SH {section}")) || page.contains(&format!(".SH \"{section}\"")),
+            "no {section}"
+        );
+    }
+    assert!(!page.contains("hostwatch\\-help(1)"), "a page for `help` is named but not written");
     for sub in SUBCOMMANDS {
         assert!(page.contains(&format!("hostwatch\\-{sub}(1)")), "the man page lacks {sub}");
     }
     let dir = tempfile::tempdir().unwrap();
     assert!(hostwatch(&["man", "--dir", dir.path().to_str().unwrap()]).status.success());
+    let main_page = std::fs::read_to_string(dir.path().join("hostwatch.1")).unwrap();
+    assert!(main_page.contains(".SH \"EXIT STATUS\""), "{main_page}");
     let install = std::fs::read_to_string(dir.path().join("hostwatch-service-install.1")).unwrap();
     assert!(install.contains("\\-\\-dry\\-run"), "{install}");
 }
@@ -92,6 +101,8 @@ fn the_deb_holds_binary_units_man_pages_and_completions_and_its_binary_runs() {
         "./usr/share/man/man1/hostwatch.1.gz",
         "./usr/share/man/man1/hostwatch-service-install.1.gz",
         "./usr/share/doc/hostwatch/config.toml.example",
+        "./usr/share/doc/hostwatch/docs/ALERTS.md",
+        "./usr/share/doc/hostwatch/docs/ARCHIVE.md",
         "./usr/share/bash-completion/completions/hostwatch",
         "./usr/share/zsh/vendor-completions/_hostwatch",
         "./usr/share/fish/vendor_completions.d/hostwatch.fish",

@@ -139,7 +139,7 @@ fn each_way_an_attempt_fails_is_named_and_a_followed_redirect_is_up() {
         assert_eq!(code, Some(0), "{name}: {stdout}{stderr}");
     }
     let (code, _, stderr) = run_probe(dir.path(), &config, "nope", &[]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "an unknown name is bad usage");
     assert!(stderr.contains("no probe \"nope\" in the config; probes are: accepted, down"), "{stderr}");
 }
 

@@ -134,14 +134,24 @@ pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     write_stdout(&buf)
 }
 
+/// The main page's sections clap does not write: EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES.
+const MAN_EXTRA: &str = include_str!("../../packaging/man-extra.roff");
+
 /// `hostwatch man [--dir DIR]`.
 pub fn man(dir: Option<&Path>) -> Result<()> {
     let Some(dir) = dir else {
         let mut buf = Vec::new();
         clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+        buf.extend_from_slice(MAN_EXTRA.as_bytes());
         return write_stdout(&buf);
     };
-    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir));
+    let main_page = dir.join("hostwatch.1");
+    let written =
+        std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)).and_then(|()| {
+            let mut page = std::fs::read(&main_page)?;
+            page.extend_from_slice(MAN_EXTRA.as_bytes());
+            std::fs::write(&main_page, page)
+        });
     written.with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
     outln!("wrote the man pages into {}", dir.display());
     Ok(())
