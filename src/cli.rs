@@ -15,7 +15,8 @@ use crate::units::{When, parse_step};
 // would name (hostwatch-help(1)) would say nothing more.
 #[command(name = "hostwatch", version, about, propagate_version = true, disable_help_subcommand = true)]
 pub struct Cli {
-    /// More log output on stderr: -v info, -vv debug, -vvv trace (default: warnings only).
+    /// More log output on stderr (default: warnings only): -v a line per batch written,
+    /// rollup and notice delivered; -vv a line per tick too; -vvv every library's trace.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Config file (default: the platform config dir's hostwatch/config.toml, if present).

@@ -231,3 +231,47 @@ fn a_second_agent_on_one_data_dir_exits_1_naming_the_first() {
     let (status, stderr) = agent.stop();
     assert!(status.success(), "{stderr}");
 }
+
+/// `hostwatch run` in a terminal (a pseudo-terminal from `script(1)`) prints its start line
+/// and then says when its first samples are stored; `status` before then says when they
+/// come.
+#[test]
+fn run_in_a_terminal_says_where_it_writes_and_when_the_first_samples_are_stored() {
+    use std::io::{BufRead, BufReader};
+    let script = std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !crate::util::require(script, "script(1) (util-linux)") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[sampling]\ninterval = \"1s\"\nflush_interval = \"3s\"\n[server]\nenabled = false\n")
+        .unwrap();
+    let command =
+        format!("{} --config {} --data-dir {} run", env!("CARGO_BIN_EXE_hostwatch"), config.display(), data.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let start = lines.next().unwrap().unwrap();
+    assert!(start.contains(&format!("sampling every 1s into {}", data.display())), "{start}");
+    assert!(start.contains("Ctrl-C or SIGTERM stops it"), "{start}");
+    let (status, _) =
+        text(&hostwatch(&["--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "status"]));
+    // Before the first flush (usually: it is 3 s away), status says when samples come.
+    if status.contains("\nsamples   0\n") {
+        assert!(
+            status.contains("the agent writes its first samples at the flush interval, 3s after its start"),
+            "{status}"
+        );
+    }
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("first") && first.contains("samples written to") && first.contains("hot.sqlite"), "{first}");
+    assert!(first.contains("`hostwatch status` shows them"), "{first}");
+    let pid: i32 = hostwatch::lock::holder(&data).expect("the agent holds its data dir").parse().unwrap();
+    // SAFETY: kill(2) on the agent this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert!(child.wait().unwrap().success());
+}

@@ -152,7 +152,7 @@ fn once(err: &anyhow::Error) -> String {
 
 /// Runs one command.
 pub fn run(cli: &Cli) -> Result<()> {
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Run));
     // Commands that need neither a valid config nor the stores.
     match &cli.command {
         Command::Config { action: ConfigAction::Default } => {
@@ -212,7 +212,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, running: bool) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
     let level = match verbose {
@@ -224,9 +224,15 @@ fn init_logging(verbose: u8) {
     // The TLS verifier logs each certificate it refuses as an error; a probe's failure
     // already says so (reason tls), once, where a probe that fails every minute would not.
     let verifier = if verbose >= 2 { level } else { LevelFilter::OFF };
-    let filter = Targets::new().with_default(level).with_target("rustls_platform_verifier", verifier);
     // No colour codes when stderr is a file or the journal.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // An agent run in a terminal says when its first samples are stored; as a service its
+    // start line is the one line in the journal.
+    let milestones = if running && ansi { LevelFilter::INFO } else { level };
+    let filter = Targets::new()
+        .with_default(level)
+        .with_target("rustls_platform_verifier", verifier)
+        .with_target("hostwatch::milestone", milestones);
     let output = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr);
     tracing_subscriber::registry().with(output).with(filter).init();
 }

@@ -225,6 +225,7 @@ pub async fn run(
                     batch.gaps.push(Gap { start_ts: from_ms / 1000, end_ts: to_ms / 1000, reason: "clock jump".into() });
                     alerting.resumed(now);
                 }
+                tracing::debug!(samples = batch.samples.len() - before, "system tick");
                 seen(&mut alerting, &live, &batch.samples[before..], now, true);
             }
             at = proc_tick.tick(), if procs.is_some() => {

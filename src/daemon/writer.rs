@@ -69,12 +69,21 @@ impl Pending<'_> {
         }
         let result = self.store.write(&self.batch, now, now - self.retention);
         let held = if result.is_ok() { 0 } else { self.batch.samples.len() };
-        self.live.wrote(result.is_ok(), self.batch.samples.len(), held, wall_ms());
+        if self.live.wrote(result.is_ok(), self.batch.samples.len(), held, wall_ms()) {
+            // Shown on a terminal (see `app::init_logging`): the agent is doing its job.
+            tracing::info!(
+                target: "hostwatch::milestone",
+                "first {} samples written to {}; `hostwatch status` shows them",
+                self.batch.samples.len(),
+                self.store.path().display()
+            );
+        }
         match result {
             Ok(()) => {
                 if self.failing.take().is_some() {
                     tracing::info!("hot store writable again");
                 }
+                tracing::info!(samples = self.batch.samples.len(), gaps = self.batch.gaps.len(), "batch written");
                 self.batch = Batch::default();
             }
             Err(e) => {

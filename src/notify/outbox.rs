@@ -134,7 +134,7 @@ impl Outbox {
         };
         match result {
             Ok(()) => {
-                tracing::debug!(channel = name, key = notice.idempotency_key, "delivered");
+                tracing::info!(channel = name, key = notice.idempotency_key, "delivered");
                 done(Outcome::Delivered, None)
             }
             Err(DeliveryError::Permanent(e)) => {

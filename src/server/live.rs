@@ -75,16 +75,18 @@ impl Live {
     }
 
     /// The writer's report of one write attempt of `samples` samples at `now_ms`, and
-    /// what it still holds after it.
-    pub fn wrote(&self, ok: bool, samples: usize, pending: usize, now_ms: i64) {
+    /// what it still holds after it; true for the first write that stored any sample.
+    pub fn wrote(&self, ok: bool, samples: usize, pending: usize, now_ms: i64) -> bool {
+        let mut first = false;
         if ok {
             self.last_write_ms.store(now_ms, Ordering::Relaxed);
-            self.samples_written.fetch_add(samples as u64, Ordering::Relaxed);
+            first = self.samples_written.fetch_add(samples as u64, Ordering::Relaxed) == 0 && samples > 0;
         } else {
             self.write_errors.fetch_add(1, Ordering::Relaxed);
         }
         self.failing.store(!ok, Ordering::Relaxed);
         self.pending.store(pending as u64, Ordering::Relaxed);
+        first
     }
 
     /// A copy of the newest values, sorted by series.
@@ -153,14 +155,15 @@ mod tests {
     #[test]
     fn the_writer_report_counts_samples_and_failures() {
         let live = Live::new(0);
-        live.wrote(true, 40, 0, 1_000);
-        live.wrote(false, 40, 40, 2_000);
+        assert!(!live.wrote(true, 0, 0, 500), "an empty write stores nothing to speak of");
+        assert!(live.wrote(true, 40, 0, 1_000), "the first samples stored");
+        assert!(!live.wrote(false, 40, 40, 2_000));
         let s = live.snapshot();
         assert_eq!(
             (s.samples_written, s.write_errors, s.failing, s.pending, s.last_write_ms),
             (40, 1, true, 40, 1_000)
         );
-        live.wrote(true, 80, 0, 3_000);
+        assert!(!live.wrote(true, 80, 0, 3_000), "only the first write is the first");
         assert!(!live.snapshot().failing);
     }
 }
