@@ -308,6 +308,7 @@ fn a_users_sql_check_finds_what_its_condition_says_and_a_failing_query_is_a_find
          sql = \"SELECT avg(value) FROM sample_values WHERE metric = 'cpu.usage_percent'\"\n\
          condition = \"value\"\nwarning = 50\ncritical = 90\n\
          [checks.custom.any_gap]\nschedule = \"0 * * * *\"\nsql = \"SELECT start_ts, reason FROM gaps\"\n\
+         [checks.custom.nothing]\nschedule = \"0 * * * *\"\nsql = \"SELECT NULL\"\n\
          [checks.custom.old_days]\nschedule = \"0 9 * * *\"\nstore = \"archive\"\nsql = \"SELECT count(*) FROM samples\"\n",
     )
     .unwrap();
@@ -317,8 +318,13 @@ fn a_users_sql_check_finds_what_its_condition_says_and_a_failing_query_is_a_find
         text(&out).0
     };
     let busy = run("busy_cpu");
-    assert!(busy.contains("- **critical** check busy_cpu: value 95 is above its threshold"), "{busy}");
+    assert!(busy.contains("- **critical** check busy_cpu: value 95 is above its critical threshold 90"), "{busy}");
     assert!(run("any_gap").contains("Nothing to report."), "no gaps, no rows");
+    let nothing = run("nothing");
+    assert!(
+        nothing.contains("\n- NULL\n") && !nothing.contains("\n- \n"),
+        "a NULL is shown, not an empty bullet: {nothing}"
+    );
     let old = run("old_days");
     assert!(old.contains("- **warning** check old_days: the query failed: the archive cannot be read"), "{old}");
     let (listing, _) =

@@ -87,6 +87,7 @@ fn notify_test_speaks_each_webhook_format_and_names_the_channels_that_failed() {
     assert_eq!(out.status.code(), Some(1));
     let (stdout, stderr) = text(&out);
     assert!(stdout.starts_with("down: FAILED: webhook down"), "{stdout}");
+    assert!(stdout.contains("): refused: "), "the cause by name, not only 'error sending request': {stdout}");
     assert!(stderr.contains("1 of 1 channels failed"), "{stderr}");
 }
 

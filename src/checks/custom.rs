@@ -69,8 +69,9 @@ pub fn run(name: &str, check: &Custom, store: &Store, ctx: &super::Context, slot
             return Ok(Report::new(name, slot, &title, vec![finding], &[]));
         }
     };
-    let shown: Vec<String> =
-        rows.iter().map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ")).collect();
+    // NULL is shown as such: an empty cell would be an empty bullet.
+    let cell = |c: &Cell| if *c == Cell::Null { "NULL".to_owned() } else { c.to_string() };
+    let shown: Vec<String> = rows.iter().map(|r| r.iter().map(cell).collect::<Vec<_>>().join(" | ")).collect();
     let finding = match check.condition {
         Condition::Rows(level) if !rows.is_empty() => {
             Some(Finding { level, subject: format!("check {name}"), text: format!("{total} rows: {}", shown[0]) })
@@ -84,16 +85,21 @@ pub fn run(name: &str, check: &Custom, store: &Store, ctx: &super::Context, slot
             });
             let beyond = |t: Option<f64>| value.zip(t).is_some_and(|(v, t)| direction.beyond(v, t));
             let level = if beyond(critical) {
-                Some(Level::Critical)
+                critical.map(|t| (Level::Critical, t))
             } else if beyond(warning) {
-                Some(Level::Warning)
+                warning.map(|t| (Level::Warning, t))
             } else {
                 None
             };
-            level.map(|level| Finding {
+            level.map(|(level, threshold)| Finding {
                 level,
                 subject: format!("check {name}"),
-                text: format!("value {} is {} its threshold", value.unwrap_or_default(), direction.as_str()),
+                text: format!(
+                    "value {} is {} its {} threshold {threshold}",
+                    value.unwrap_or_default(),
+                    direction.as_str(),
+                    level.as_str()
+                ),
             })
         }
     };

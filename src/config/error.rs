@@ -46,8 +46,18 @@ impl Locator<'_> {
 
     /// Converts toml's parse error, which carries a span and a message.
     pub fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
-        let at = e.span().map_or(0, |s| s.start);
-        self.error(at, e.message().trim_end())
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim_end();
+        // toml names neither the key it found twice nor what a `[[table]]` should have been.
+        let quoted = self.text.get(span.clone()).unwrap_or_default().trim();
+        let message = if message == "duplicate key" && !quoted.is_empty() {
+            format!("duplicate key `{quoted}`: a key is set once in a table")
+        } else if let Some(name) = quoted.strip_prefix("[[").and_then(|t| t.split("]]").next()) {
+            format!("`[[{name}]]` makes a list of tables, and {name} is one table: write `[{name}]`")
+        } else {
+            message.to_owned()
+        };
+        self.error(span.start, &message)
     }
 }
 

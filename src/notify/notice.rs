@@ -114,7 +114,8 @@ impl Entry {
             labels: e.series.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
             series,
             unit: unit.to_owned(),
-            value: e.value,
+            // At the metric's precision, as stored: 47.98, not 47.97979736328125.
+            value: (e.value * e.series.metric.scale()).round() / e.series.metric.scale(),
             threshold: e.threshold,
             condition: if e.condition.is_empty() { String::new() } else { format!("{} {direction}", e.condition) },
             started_at: rfc3339(e.started_ms),
@@ -224,5 +225,32 @@ impl Notice {
             summary: format!("{} found {n} thing{} to look at on {host}", report.job, if n == 1 { "" } else { "s" }),
             ..Notice::new(host, at_ms, entries)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{self as m, SeriesKey};
+    use crate::rules::{Direction, Event, EventKind, Severity};
+
+    #[test]
+    fn a_value_is_sent_at_its_metrics_precision_not_as_float_noise() {
+        let event = Event {
+            kind: EventKind::Fired,
+            rule: "cpu".into(),
+            condition: "avg 5m".into(),
+            direction: Direction::Above,
+            series: SeriesKey::with(&m::CPU_USAGE, "cpu", "total"),
+            severity: Severity::Warning,
+            value: 47.979_797_363_281_25,
+            threshold: 45.0,
+            started_ms: 0,
+            at_ms: 1000,
+            reason: None,
+        };
+        let entry = Entry::from_event("host", &event);
+        assert!((entry.value - 48.0).abs() < 1e-12, "{}", entry.value);
+        assert!(entry.text.contains("is 47.98%"), "the text keeps two decimals: {}", entry.text);
     }
 }

@@ -76,8 +76,12 @@ pub async fn post(
             .header("X-Hostwatch-Signature", sign(secret, now_secs, &r.body));
     }
     let what = || format!("webhook {} ({})", hook.name, redacted(&hook.url));
-    let response =
-        req.body(r.body).send().await.map_err(|e| DeliveryError::Retry(format!("{}: {}", what(), e.without_url())))?;
+    // The cause by name (refused, dns, tls, timeout...), not only "error sending request".
+    let failed = |e: reqwest::Error| {
+        let f = crate::probe::Failure::from_http(&e.without_url());
+        DeliveryError::Retry(format!("{}: {}: {}", what(), f.reason.as_str(), f.detail))
+    };
+    let response = req.body(r.body).send().await.map_err(failed)?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
