@@ -63,6 +63,20 @@ impl Metric {
         (value * self.scale()).round() as i64
     }
 
+    /// A value of this metric for people: bytes in binary units, anything else at the
+    /// metric's precision with its unit (`47.98 %`, `0.0512 s`, `193.6 GiB`, `1.02`).
+    pub fn show(&self, v: f64) -> String {
+        match (self.unit, self.precision) {
+            ("bytes", _) => crate::units::bytes(v),
+            ("bytes/s", _) => format!("{}/s", crate::units::bytes(v)),
+            (unit, Precision::Decimals(d)) => {
+                let n = format!("{v:.*}", usize::from(d));
+                if unit.is_empty() { n } else { format!("{n} {unit}") }
+            }
+            (unit, Precision::Units(_)) => format!("{v:.0} {unit}"),
+        }
+    }
+
     /// The catalogue's metric called `name`, if this build has one.
     pub fn by_name(name: &str) -> Option<&'static Metric> {
         CATALOGUE.iter().copied().find(|m| m.name == name)

@@ -169,7 +169,7 @@ fn the_daily_review_finds_a_planted_anomaly_and_a_planted_leak_and_nothing_else(
     assert!(
         findings
             .iter()
-            .any(|f| f.starts_with("- **warning** cpu.usage_percent{cpu=\"total\"}: averaged 80.0 for 4 hours")),
+            .any(|f| f.starts_with("- **warning** cpu.usage_percent{cpu=\"total\"}: averaged 80.0 % for 4 hours")),
         "{stdout}"
     );
     assert!(
@@ -181,8 +181,8 @@ fn the_daily_review_finds_a_planted_anomaly_and_a_planted_leak_and_nothing_else(
                    while sampled (1 pid)\n";
     assert!(stdout.contains(busiest), "{stdout}");
     assert!(stdout.contains("- 23 more process names, each seen less, were not reviewed"), "{stdout}");
-    assert!(stdout.contains("cpu.usage_percent{cpu=\"total\"}: hourly peak 80.0, average "), "{stdout}");
-    assert!(stdout.contains("(the 7 days before: peak 21.5, average 15.8)"), "{stdout}");
+    assert!(stdout.contains("cpu.usage_percent{cpu=\"total\"}: hourly peak 80.0 %, average "), "{stdout}");
+    assert!(stdout.contains("(the 7 days before: peak 21.5 %, average 15.8 %)"), "{stdout}");
 }
 
 #[test]
@@ -209,8 +209,8 @@ fn the_weekly_trends_rank_the_biggest_movers_and_time_the_host() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let movers: Vec<&str> = stdout.split("## Biggest movers\n\n").nth(1).unwrap_or_default().lines().take(2).collect();
-    assert!(movers[0].starts_with("- cpu.usage_percent{cpu=\"total\"}: 20.0 → 40.0 (+100%)"), "{stdout}");
-    assert!(movers[1].starts_with("- memory.used_percent: 50.0 → 55.0 (+10%)"), "{stdout}");
+    assert!(movers[0].starts_with("- cpu.usage_percent{cpu=\"total\"}: 20.0 % → 40.0 % (+100%)"), "{stdout}");
+    assert!(movers[1].starts_with("- memory.used_percent: 50.00 % → 55.00 % (+10%)"), "{stdout}");
     for part in ["cpu", "memory", "disk fsync"] {
         assert!(stdout.contains(&format!("- {part}: ")), "{part}: {stdout}");
     }
@@ -258,14 +258,14 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stdout.contains("- **warning** rule memory: would have been firing 100% of the 10 days replayed (median 86.0, threshold 80); 91.35 would have been firing on 1 of those days"),
+        stdout.contains("- **warning** rule memory: would have been firing 100% of the 10 days replayed (median 86.00 %, threshold 80); 91.35 would have been firing on 1 of those days"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("- **info** rule cpu: never fired in the 10 days replayed: p99 is 6.0, far from 70; 5.6 would have been firing on 2 of those days"),
+        stdout.contains("- **info** rule cpu: never fired in the 10 days replayed: p99 is 6.0 %, far from 70; 5.6 would have been firing on 2 of those days"),
         "{stdout}"
     );
-    assert!(stdout.contains("- memory.used_percent: p50 86.00, p95 88.00, p99 88.00 ("), "{stdout}");
+    assert!(stdout.contains("- memory.used_percent: p50 86.00 %, p95 88.00 %, p99 88.00 % ("), "{stdout}");
 
     // When the agent runs it, the baselines are kept.
     let mut store = Store::open(&std::path::Path::new(data).join("hot.sqlite")).unwrap();
@@ -291,7 +291,7 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     let (stdout, _) = text(&out);
     assert!(
         stdout.contains(
-            "- **info** cpu.usage_percent{cpu=\"total\"}: p95 40.0 over the hour, above its usual p99 of 6.0"
+            "- **info** cpu.usage_percent{cpu=\"total\"}: p95 40.0 % over the hour, above its usual p99 of 6.0 %"
         ),
         "{stdout}"
     );

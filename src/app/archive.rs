@@ -72,8 +72,7 @@ pub fn trend(
     let group = if sum { crate::store::Group::Series } else { crate::store::Group::All };
     let by = crate::trend::trends(store, archive, selector, group, (since, until), (step, align))?;
     let when = |t: i64| if format == Format::Table { local(t) } else { crate::units::local_rfc3339(t) };
-    let number =
-        |v: f64| if format == Format::Table { Cell::Text(super::show::rounded(v, metric)) } else { Cell::Float(v) };
+    let number = |v: f64| if format == Format::Table { Cell::Text(metric.show(v)) } else { Cell::Float(v) };
     if sum {
         let mut buckets: std::collections::BTreeMap<i64, (f64, i64)> = std::collections::BTreeMap::new();
         for p in by.values().flatten() {

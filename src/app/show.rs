@@ -16,17 +16,7 @@ fn span(secs: i64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs.unsigned_abs())).to_string()
 }
 
-/// A byte count with a binary unit, for people.
-pub fn bytes(n: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n;
-    let mut unit = 0;
-    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", UNITS[unit]) }
-}
+pub use crate::units::bytes;
 
 /// A value in its series' unit, for people.
 pub fn value(v: f64, unit: &str) -> String {
@@ -36,20 +26,6 @@ pub fn value(v: f64, unit: &str) -> String {
         "s" => span(v as i64),
         "" => format!("{v}"),
         _ => format!("{v} {unit}"),
-    }
-}
-
-/// A value of `metric` for people: bytes in binary units, anything else rounded to the
-/// metric's precision, with its unit (`47.98 %`, `0.0512 s`, `193.6 GiB`).
-pub fn rounded(v: f64, metric: &crate::metrics::Metric) -> String {
-    use crate::metrics::Precision;
-    match (metric.unit, metric.precision) {
-        ("bytes" | "bytes/s", _) => value(v, metric.unit),
-        (unit, Precision::Decimals(d)) => {
-            let n = format!("{v:.*}", usize::from(d));
-            if unit.is_empty() { n } else { format!("{n} {unit}") }
-        }
-        (unit, Precision::Units(_)) => format!("{v:.0} {unit}"),
     }
 }
 

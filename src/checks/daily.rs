@@ -78,13 +78,20 @@ fn anomaly(key: &SeriesKey, history: &BTreeMap<i64, f64>, day_start: i64) -> Opt
         best.iter().map(|h| h.1).sum::<f64>() / best.len() as f64,
         best.iter().map(|h| h.2).sum::<f64>() / best.len() as f64,
     );
-    let hhmm =
-        |t: i64| chrono::DateTime::from_timestamp(t, 0).map_or_else(String::new, |d| d.format("%H:%M").to_string());
+    // Local hours, with the offset, as everything shown to people.
+    let hhmm = |t: i64| {
+        use chrono::TimeZone;
+        chrono::Local.timestamp_opt(t, 0).single().map_or_else(String::new, |d| d.format("%H:%M").to_string())
+    };
+    let offset = chrono::Local::now().format("%:z");
+    let m = key.metric;
     let text = format!(
-        "averaged {value:.1} for {} hours ({} to {} UTC), usually {usual:.1} at those hours",
+        "averaged {} for {} hours ({} to {} {offset}), usually {} at those hours",
+        m.show(value),
         best.len(),
         hhmm(best[0].0),
-        hhmm(best[best.len() - 1].0 + HOUR)
+        hhmm(best[best.len() - 1].0 + HOUR),
+        m.show(usual)
     );
     Some(Finding { level: Level::Warning, subject: key.to_string(), text })
 }
@@ -216,11 +223,12 @@ fn peak(key: &SeriesKey, history: &BTreeMap<i64, f64>, day_start: i64) -> Option
     let day: Vec<f64> = history.range(day_start..).map(|(_, v)| *v).collect();
     let week: Vec<f64> = history.range(..day_start).map(|(_, v)| *v).collect();
     let (max, avg) = (day.iter().copied().reduce(f64::max)?, mean(&day)?);
+    let m = key.metric;
     let before = match (week.iter().copied().reduce(f64::max), mean(&week)) {
-        (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {wmax:.1}, average {wavg:.1})"),
+        (Some(wmax), Some(wavg)) => format!(" (the 7 days before: peak {}, average {})", m.show(wmax), m.show(wavg)),
         _ => String::new(),
     };
-    Some(format!("{key}: hourly peak {max:.1}, average {avg:.1}{before}"))
+    Some(format!("{key}: hourly peak {}, average {}{before}", m.show(max), m.show(avg)))
 }
 
 /// The mean of `v`, if any.

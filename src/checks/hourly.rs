@@ -72,7 +72,12 @@ fn unusual(s: &SeriesValues, b: &crate::report::Baseline) -> Option<Finding> {
     (!s.values.is_empty() && p95 > b.p99 + margin).then(|| Finding {
         level: Level::Info,
         subject: s.key.to_string(),
-        text: format!("p95 {p95:.1} over {}, above its usual p99 of {:.1} (monthly baseline)", covered(s), b.p99),
+        text: format!(
+            "p95 {} over {}, above its usual p99 of {} (monthly baseline)",
+            s.key.metric.show(p95),
+            covered(s),
+            s.key.metric.show(b.p99)
+        ),
     })
 }
 

@@ -30,7 +30,14 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64) -> Report {
         .iter()
         .filter_map(|b| {
             let key = SeriesKey::from_parts(&b.metric, &b.labels)?;
-            Some(format!("{key}: p50 {:.2}, p95 {:.2}, p99 {:.2} ({} samples)", b.p50, b.p95, b.p99, b.count))
+            let m = key.metric;
+            Some(format!(
+                "{key}: p50 {}, p95 {}, p99 {} ({} samples)",
+                m.show(b.p50),
+                m.show(b.p95),
+                m.show(b.p99),
+                b.count
+            ))
         })
         .collect();
     let report = Report::new("monthly_audit", slot, &title, findings, &[("Baselines", lines)]);

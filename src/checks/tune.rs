@@ -127,13 +127,15 @@ fn finding(m: &Misfit, variants: &[Rule], days_of: impl Fn(&str) -> usize, histo
     let subject = format!("rule {}", r.name);
     if m.firing > ALWAYS {
         let text = format!(
-            "would have been firing {:.0}% of the {history} days replayed (median {:.1}, threshold {mild}); {suggestion}",
+            "would have been firing {:.0}% of the {history} days replayed (median {}, threshold {mild}); {suggestion}",
             m.firing.min(1.0) * 100.0,
-            m.p50
+            r.metric.show(m.p50)
         );
         return Finding { level: Level::Warning, subject, text };
     }
-    let text =
-        format!("never fired in the {history} days replayed: p99 is {:.1}, far from {mild}; {suggestion}", m.p99);
+    let text = format!(
+        "never fired in the {history} days replayed: p99 is {}, far from {mild}; {suggestion}",
+        r.metric.show(m.p99)
+    );
     Finding { level: Level::Info, subject, text }
 }

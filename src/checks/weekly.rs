@@ -111,7 +111,8 @@ pub fn run(store: &Store, ctx: &super::Context, slot: i64, bench: Option<&Bench>
         };
         if let (Some(this), Some(last)) = (week(true), week(false)) {
             let change = if last.abs() > f64::EPSILON { (this - last) / last.abs() * 100.0 } else { 0.0 };
-            movers.push((change.abs(), format!("{key}: {last:.1} → {this:.1} ({change:+.0}%)")));
+            let (last, this) = (key.metric.show(last), key.metric.show(this));
+            movers.push((change.abs(), format!("{key}: {last} → {this} ({change:+.0}%)")));
         }
     }
     movers.sort_by(|a, b| b.0.total_cmp(&a.0));
