@@ -9,7 +9,15 @@
 //! compacted. Each archive is built for one day and for seven; days 2 to 7 alone are their
 //! difference, the cost of more days once the file's fixed parts exist.
 //!
-//! Sizes are DuckDB blocks in use (256 KiB each), on a copy of the archive:
+//!     cargo bench --bench archive_size -- steady            (the file as `du` sees it)
+//!
+//! `steady`: the synthetic laptop at the default 5 s interval, rolled up hourly as the agent
+//! does (6 h hot window, its rewrite of free blocks included): the file after 30 days, and
+//! after 30 more with the default retention (raw 30 days) pruning; then a 7-day backlog
+//! (the most the hot store keeps) rolled up at once. Each row: the file's bytes per raw
+//! sample in the archive, the share of the file that is free blocks, and its WAL.
+//!
+//! Otherwise, sizes are DuckDB blocks in use (256 KiB each), on a copy of the archive:
 //! - raw tables: the blocks of `raw` and `raw_recent` alone;
 //! - raw tier: the whole file with the aggregate tiers dropped (adds the series catalogue,
 //!   the small tables and DuckDB's metadata, each in blocks of their own);
@@ -132,8 +140,81 @@ fn recorded_hour(path: &Path) -> Vec<Vec<(SeriesKey, f64)>> {
     hour
 }
 
+/// One row of the `steady` table: the archive at `path` as `du` sees it.
+fn file_row(label: &str, path: &Path, rewrites: usize) {
+    let archive = hostwatch::archive::Archive::open_read(path).expect("archive");
+    let (size, raw) = (archive.size().expect("size"), archive.raw_samples().expect("count"));
+    println!(
+        "| {label} | {raw} | {:.1} MB | {:.2} | {:.2} | {:.0}% | {} | {rewrites} |",
+        size.file as f64 / 1e6,
+        size.file as f64 / raw as f64,
+        size.used as f64 / raw as f64,
+        size.free_share() * 100.0,
+        size.wal
+    );
+}
+
+/// Hours `from..to` of the laptop at 5 s, written and rolled up hourly with the default
+/// policy; returns how many rollups left the file smaller (a rewrite, or DuckDB cutting
+/// free blocks off its end).
+fn hourly(dir: &Path, laptop: &mut Laptop, from: i64, to: i64) -> usize {
+    let mut store = Store::open(&dir.join("hot.sqlite")).expect("store");
+    let arch = dir.join("archive.duckdb");
+    let default = hostwatch::config::Config::defaults();
+    let policy = hostwatch::archive::Policy::from(&default.archive);
+    let mut five = |ts: i64, out: &mut Vec<Sample>| {
+        if ts % 5 == 0 {
+            laptop.tick(ts, out);
+        }
+    };
+    let mut rewrites = 0;
+    for hour in from..to {
+        write_hour(&mut store, hour, &mut five);
+        let before = std::fs::metadata(&arch).map(|m| m.len()).ok();
+        archive::rollup(&mut store, &arch, T0 + (hour + 1) * HOUR, &policy, &AtomicBool::new(false)).expect("rollup");
+        let after = std::fs::metadata(&arch).map(|m| m.len()).ok();
+        rewrites += usize::from(before.zip(after).is_some_and(|(b, a)| a < b));
+    }
+    rewrites
+}
+
+fn steady() {
+    println!(
+        "| archive of 5 s samples | raw samples | file | file B/sample | blocks in use B/sample | free | WAL bytes | rollups that shrank the file |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let arch = dir.path().join("archive.duckdb");
+    let mut laptop = Laptop::new();
+    let rewrites = hourly(dir.path(), &mut laptop, 0, 30 * 24);
+    file_row("30 days, hourly rollups", &arch, rewrites);
+    let rewrites = hourly(dir.path(), &mut laptop, 30 * 24, 60 * 24);
+    file_row("60 days, raw retention 30 days", &arch, rewrites);
+
+    // A week the hot store kept (the agent was off or the archive held), rolled up at once.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open(&dir.path().join("hot.sqlite")).expect("store");
+    let mut laptop = Laptop::new();
+    let mut five = |ts: i64, out: &mut Vec<Sample>| {
+        if ts % 5 == 0 {
+            laptop.tick(ts, out);
+        }
+    };
+    for hour in 0..7 * 24 {
+        write_hour(&mut store, hour, &mut five);
+    }
+    let arch = dir.path().join("archive.duckdb");
+    let policy = hostwatch::archive::Policy::from(&hostwatch::config::Config::defaults().archive);
+    archive::rollup(&mut store, &arch, T0 + 7 * DAY + 6 * HOUR, &policy, &AtomicBool::new(false)).expect("rollup");
+    file_row("7-day backlog at once", &arch, 0);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    if args.first().is_some_and(|a| a == "steady") {
+        steady();
+        return;
+    }
     println!(
         "| archive of 1 s samples | samples | raw tables B/sample | raw tier B/sample | all tiers B/sample | file on disk B/sample |"
     );

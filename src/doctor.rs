@@ -211,8 +211,26 @@ pub fn archive_lock(path: &Path) -> Check {
     const NAME: &str = "archive";
     // Free, and readable too: a truncated file still opens, and fails only when read.
     // A full read: doctor is run by hand, and a damaged archive is worth the seconds.
-    match Archive::probe_write(path).and_then(|()| Archive::open_read(path)?.verify()) {
-        Ok(_) => Check::ok(NAME, format!("{} is free for the next rollup", path.display())),
+    let checked = Archive::probe_write(path).and_then(|()| {
+        let archive = Archive::open_read(path)?;
+        archive.verify()?;
+        Ok((archive.size()?, archive.describe_size()?))
+    });
+    match checked {
+        Ok((size, described))
+            if size.free_share() > crate::archive::MAX_FREE_SHARE && size.file >= crate::archive::MIN_REWRITE =>
+        {
+            Check::trouble(
+                NAME,
+                Verdict::Warn,
+                format!(
+                    "{} ({described}) is free for the next rollup, but much of the file is free blocks",
+                    path.display()
+                ),
+                "none needed: the next rollup that moves samples (hourly while the agent runs) rewrites it into a fresh file and gives them back",
+            )
+        }
+        Ok((_, described)) => Check::ok(NAME, format!("{} ({described}) is free for the next rollup", path.display())),
         Err(ArchiveError::Missing(_)) => {
             Check::ok(NAME, format!("none yet at {}: the agent creates it at its first rollup", path.display()))
         }

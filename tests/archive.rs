@@ -405,3 +405,50 @@ fn series_with_no_row_left_in_any_tier_leave_the_catalogue_and_new_ones_get_fres
     assert_eq!(duck_count(&a, "SELECT count(*) FROM samples WHERE cpu = 'new'") as u64, moved);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows") as u64, moved);
 }
+
+#[test]
+fn a_rewrite_gives_free_blocks_back_keeps_every_row_and_a_cut_short_copy_is_removed() {
+    let s = Stores::new();
+    // Three days rolled up at once: every hour lands in raw_recent, each complete day is
+    // then rewritten into raw, and the blocks it held are left free in the file.
+    seed_hot(&s.hot(), &some_series(6), T0 - 3 * DAY, T0, 10);
+    assert!(matches!(s.rollup(T0 + 7 * HOUR, &policy(6 * HOUR)), Outcome::Moved { .. }));
+    let path = s.archive();
+    let counts = |p: &std::path::Path| {
+        ["SELECT count(*) FROM raw_rows", "SELECT count(*) FROM agg_1m", "SELECT watermark FROM rollup_state"]
+            .map(|q| duck_count(p, q))
+    };
+    let rows = counts(&path);
+    // A small archive has few free blocks: free some as a day's compaction does on a big
+    // one, with a table written and dropped.
+    let conn = duckdb::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE junk AS SELECT random() AS x FROM range(1000000); CHECKPOINT;
+         CREATE TABLE kept AS SELECT random() AS x FROM range(100000); CHECKPOINT;
+         DROP TABLE junk; CHECKPOINT;",
+    )
+    .unwrap();
+    drop(conn);
+    let size = Archive::open_write(&path).unwrap().size().unwrap();
+    // Under MIN_REWRITE the agent's rollup keeps a file; forced at any size, a rewrite
+    // gives the free blocks back and keeps every row and the watermark.
+    let (before, after) = Archive::open_write(&path).unwrap().close_rewriting(0).unwrap();
+    assert_eq!(before.used, size.used);
+    let after =
+        after.unwrap_or_else(|| panic!("{:.0}% free should be rewritten: {before:?}", before.free_share() * 100.0));
+    assert!(before.free_share() > archive::MAX_FREE_SHARE, "{before:?}");
+    assert!(after.file < before.file && after.free_share() <= archive::MAX_FREE_SHARE, "{before:?} -> {after:?}");
+    assert_eq!(after.file, std::fs::metadata(&path).unwrap().len());
+    assert_eq!(counts(&path), rows, "the same rows and watermark");
+    assert!(!path.with_file_name("archive.duckdb.rewrite").exists());
+    // The views still work, read-only too.
+    assert!(duck_count(&path, "SELECT count(*) FROM samples_best") > 0);
+
+    // A rewrite cut short (a kill -9 before its rename) left its copy: the next open
+    // removes it and the archive is the old file, whole.
+    let left = path.with_file_name("archive.duckdb.rewrite");
+    std::fs::write(&left, b"half a copy").unwrap();
+    Archive::open_write(&path).unwrap().close().unwrap();
+    assert!(!left.exists());
+    assert_eq!(counts(&path), rows);
+}

@@ -58,6 +58,7 @@ fn a_healthy_setup_passes_every_check() {
     }
     assert!(line(&stdout, "hot store").contains(&format!("{samples} samples")), "{stdout}");
     assert!(line(&stdout, "archive").contains("is free for the next rollup"), "{stdout}");
+    assert!(line(&stdout, "archive").contains("% free)"), "its size and free share: {stdout}");
     assert!(stdout.ends_with("warned\n"), "{stdout}");
 }
 

@@ -158,7 +158,11 @@ pub fn status(store: &Store, config: &Config, format: Format) -> Result<()> {
 /// The archive's size, the last rollup and the backlog waiting for the next one.
 fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
     let path = store.path().with_file_name(crate::archive::FILE_NAME);
-    let size = std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64));
+    // Its blocks too, unless a rollup holds it this moment: then its length alone.
+    let size = match crate::archive::Archive::open_read(&path).and_then(|a| a.describe_size()) {
+        Ok(described) => described,
+        Err(_) => std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64)),
+    };
     // The rollup's own rule, so the backlog shown is exactly what the next rollup moves.
     let cutoff = crate::archive::Policy::from(&config.archive).cutoff(now);
     let backlog = store.count_before(cutoff)?;

@@ -36,6 +36,7 @@ mod chunk;
 mod export;
 mod gate;
 mod read;
+mod rewrite;
 mod rollup;
 mod series;
 mod settings;
@@ -49,6 +50,7 @@ use duckdb::{AccessMode, Config, Connection};
 pub use export::{Export, Format, export};
 pub use gate::interrupt_thread;
 pub use read::{QueryResult, check_sql};
+pub use rewrite::{MAX_FREE_SHARE, MIN_REWRITE, Size};
 pub use rollup::{Outcome, Policy, RollupError, rollup, rollup_logged};
 pub use settings::Settings;
 
@@ -98,6 +100,14 @@ pub enum ArchiveError {
     /// User SQL that DuckDB refused as written: its syntax, a name, a cast.
     #[error("{0}")]
     BadSql(String),
+    /// A file beside the archive (its rewrite) could not be written, renamed or removed.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// DuckDB refused.
     #[error("archive {path}: {source}")]
     DuckDb {
@@ -155,6 +165,8 @@ impl Archive {
             .map_err(err)?;
         let gate = gate::Gate::enter(path)?;
         let conn = Connection::open_with_flags(path, config).map_err(err)?;
+        // Holding the file now: a rewrite cut short left its copy, and the file is whole.
+        rewrite::remove_leftover(path)?;
         let mut archive = Archive { conn, path: path.to_owned(), _gate: Some(gate) };
         archive.migrate()?;
         Ok(archive)

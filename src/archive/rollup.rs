@@ -141,8 +141,13 @@ pub fn rollup(
         // Retention counts back from the newest archived data, not from a clock that ran
         // ahead of it: a wall clock stepped a year forward must not delete the year before.
         archive.prune(now.min(watermark + policy.hot_window), policy)?;
+        // What the day's compaction and retention freed goes back to the disk.
+        if let (before, Some(after)) = archive.close_rewriting(super::MIN_REWRITE)? {
+            tracing::info!(before = before.file, after = after.file, "archive rewritten to give back free blocks");
+        }
+    } else {
+        archive.close()?;
     }
-    archive.close()?;
     Ok(Outcome::Moved { samples, watermark })
 }
 
