@@ -11,6 +11,7 @@ mod analyst;
 mod archive;
 mod backtest;
 mod checks;
+mod cli;
 mod collectors;
 mod config;
 mod dashboard;
