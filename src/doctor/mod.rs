@@ -7,11 +7,14 @@
 //! return the same [`Check`] and join the list through [`run`]. A check must leave what it
 //! checks as it found it.
 
-use std::path::{Path, PathBuf};
+mod host;
+mod stores;
 
-use crate::archive::{Archive, ArchiveError};
-use crate::store::{Store, StoreError};
+use std::path::Path;
+
 use crate::units::local;
+pub use host::{clock, session_bus};
+pub use stores::{archive_lock, hot_store};
 
 /// How a check came out, in rising order of trouble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,153 +183,6 @@ pub fn disk_space(dir: &Path) -> Check {
     }
 }
 
-/// Whether the hot store opens, and the time of its newest sample (for [`clock`]).
-pub fn hot_store(path: &Path) -> (Check, Option<i64>) {
-    const NAME: &str = "hot store";
-    match Store::open_read_only(path).and_then(|s| s.status()) {
-        Ok(status) => {
-            let newest = status.range.map(|r| r.1);
-            let detail = match newest {
-                Some(t) => format!("{} samples, the newest at {}", status.samples, local(t)),
-                None => format!("{} holds no samples yet", path.display()),
-            };
-            (Check::ok(NAME, detail), newest)
-        }
-        Err(StoreError::Missing(_)) => {
-            (Check::ok(NAME, format!("none yet at {}: the agent creates it when it starts", path.display())), None)
-        }
-        Err(e @ StoreError::TooNew { .. }) => {
-            (Check::trouble(NAME, Verdict::Fail, e.to_string(), "install the newer hostwatch again"), None)
-        }
-        Err(e) => {
-            let fix = format!("if the agent keeps failing on it, stop the agent and move {} aside", path.display());
-            (Check::trouble(NAME, Verdict::Fail, e.to_string(), fix), None)
-        }
-    }
-}
-
-/// Whether the next rollup can take the archive: another process holding it, even
-/// read-only, defers every rollup until it lets go.
-pub fn archive_lock(path: &Path) -> Check {
-    const NAME: &str = "archive";
-    // Free, and readable too: a truncated file still opens, and fails only when read.
-    // A full read: doctor is run by hand, and a damaged archive is worth the seconds.
-    let checked = Archive::probe_write(path).and_then(|()| {
-        let archive = Archive::open_read(path)?;
-        archive.verify()?;
-        Ok((archive.size()?, archive.describe_size()?))
-    });
-    match checked {
-        Ok((size, described))
-            if size.free_share() > crate::archive::MAX_FREE_SHARE && size.file >= crate::archive::MIN_REWRITE =>
-        {
-            Check::trouble(
-                NAME,
-                Verdict::Warn,
-                format!(
-                    "{} ({described}) is free for the next rollup, but much of the file is free blocks",
-                    path.display()
-                ),
-                "none needed: the next rollup that moves samples (hourly while the agent runs) rewrites it into a fresh file and gives them back",
-            )
-        }
-        Ok((_, described)) => Check::ok(NAME, format!("{} ({described}) is free for the next rollup", path.display())),
-        Err(ArchiveError::Missing(_)) => {
-            Check::ok(NAME, format!("none yet at {}: the agent creates it at its first rollup", path.display()))
-        }
-        Err(ArchiveError::Locked(_)) => Check::trouble(
-            NAME,
-            Verdict::Fail,
-            format!("another process holds {}: rollups are deferred and the hot store fills", path.display()),
-            format!(
-                "stop the other process (duckdb CLI, python) holding {}; if the agent was rolling up, check again in \
-                 a minute",
-                path.display()
-            ),
-        ),
-        Err(e) => Check::trouble(
-            NAME,
-            Verdict::Fail,
-            format!("{} cannot be read: {e}", path.display()),
-            format!(
-                "if it was damaged, stop the agent and move {} aside (the hot store keeps what it has not archived; \
-                 the next rollup starts a new archive), or restore it from a backup",
-                path.display()
-            ),
-        ),
-    }
-}
-
-/// No clock on a host running this release reads earlier than this (2026-01-01 UTC): it
-/// was written after that, so such a clock lost its time (a dead RTC battery, no NTP).
-const EARLIEST_PLAUSIBLE: i64 = 1_767_225_600;
-/// Samples are stamped at collection and written up to a flush later: allow for that.
-const FUTURE_SLACK: i64 = 60;
-
-/// Whether the wall clock `now` is plausible, given the newest stored sample.
-pub fn clock(now: i64, newest_sample: Option<i64>) -> Check {
-    const NAME: &str = "clock";
-    let ntp = "turn on network time (`timedatectl set-ntp true` on Linux) and check the time zone";
-    if now < EARLIEST_PLAUSIBLE {
-        return Check::trouble(
-            NAME,
-            Verdict::Fail,
-            format!("the clock reads {}, before this release", local(now)),
-            ntp,
-        );
-    }
-    match newest_sample {
-        Some(newest) if newest > now + FUTURE_SLACK => Check::trouble(
-            NAME,
-            Verdict::Warn,
-            format!(
-                "the clock reads {}, earlier than the newest sample ({}): it was stepped back",
-                local(now),
-                local(newest)
-            ),
-            format!("{ntp}; if the clock is right now, samples stamped after it came from a wrong clock and age out"),
-        ),
-        _ => Check::ok(NAME, local(now)),
-    }
-}
-
-/// Where a D-Bus client would find the session bus: the `unix:path=` in `address`
-/// (`DBUS_SESSION_BUS_ADDRESS`), else `/run/user/<uid>/bus`. `None` for an address this
-/// cheap check cannot follow (an abstract socket, TCP).
-fn bus_socket(address: Option<&str>, uid: u32) -> Option<PathBuf> {
-    match address {
-        None | Some("") => Some(PathBuf::from(format!("/run/user/{uid}/bus"))),
-        Some(address) => address
-            .split(';')
-            .filter_map(|a| a.strip_prefix("unix:"))
-            .flat_map(|params| params.split(','))
-            .find_map(|kv| kv.strip_prefix("path="))
-            .map(PathBuf::from),
-    }
-}
-
-/// Whether the user's session bus answers, which desktop notifications need. Only the bus:
-/// whether a notification server is on it is the notification module's check.
-pub fn session_bus(address: Option<&str>, uid: u32) -> Check {
-    const NAME: &str = "session bus";
-    let Some(socket) = bus_socket(address, uid) else {
-        return Check::ok(
-            NAME,
-            format!("DBUS_SESSION_BUS_ADDRESS={} (not a socket path; not checked)", address.unwrap_or("")),
-        );
-    };
-    match std::os::unix::net::UnixStream::connect(&socket) {
-        Ok(_) => Check::ok(NAME, format!("{} answers", socket.display())),
-        Err(e) => Check::trouble(
-            NAME,
-            Verdict::Warn,
-            format!("no session bus at {}: {e}; desktop notifications cannot be shown", socket.display()),
-            "run hostwatch as a user service inside your desktop session (`hostwatch service install`), not as a \
-             system service or from an ssh login; webhooks work either way",
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,22 +194,5 @@ mod tests {
         assert_eq!(space(Path::new("/"), gib / 2, 100 * gib).verdict, Verdict::Warn);
         assert_eq!(space(Path::new("/"), 4 * gib, 100 * gib).verdict, Verdict::Warn, "4%");
         assert_eq!(space(Path::new("/"), 40 * gib, 100 * gib).verdict, Verdict::Ok);
-    }
-
-    #[test]
-    fn a_clock_before_this_release_fails_and_one_behind_the_samples_warns() {
-        let now = EARLIEST_PLAUSIBLE + 86_400 * 300;
-        assert_eq!(clock(0, None).verdict, Verdict::Fail);
-        assert_eq!(clock(now, Some(now + 3600)).verdict, Verdict::Warn);
-        assert_eq!(clock(now, Some(now + 30)).verdict, Verdict::Ok, "a sample stamped during the flush");
-        assert_eq!(clock(now, None).verdict, Verdict::Ok);
-    }
-
-    #[test]
-    fn the_bus_socket_comes_from_the_address_or_the_users_runtime_dir() {
-        assert_eq!(bus_socket(None, 1000), Some("/run/user/1000/bus".into()));
-        assert_eq!(bus_socket(Some("unix:path=/tmp/b,guid=42"), 0), Some("/tmp/b".into()));
-        assert_eq!(bus_socket(Some("unix:abstract=/tmp/x;unix:path=/run/b"), 0), Some("/run/b".into()));
-        assert_eq!(bus_socket(Some("tcp:host=localhost,port=1"), 0), None);
     }
 }
