@@ -15,7 +15,8 @@
 //! does (6 h hot window, its rewrite of free blocks included): the file after 30 days, and
 //! after 30 more with the default retention (raw 30 days) pruning; then a 7-day backlog
 //! (the most the hot store keeps) rolled up at once. Each row: the file's bytes per raw
-//! sample in the archive, the share of the file that is free blocks, and its WAL.
+//! sample in the archive, the share of the file that is free blocks, and its WAL. With
+//! `HOSTWATCH_BENCH_SPLIT=1` it also splits the 30 days' blocks into raw and aggregates.
 //!
 //! Otherwise, sizes are DuckDB blocks in use (256 KiB each), on a copy of the archive:
 //! - raw tables: the blocks of `raw` and `raw_recent` alone;
@@ -188,6 +189,17 @@ fn steady() {
     let mut laptop = Laptop::new();
     let rewrites = hourly(dir.path(), &mut laptop, 0, 30 * 24);
     file_row("30 days, hourly rollups", &arch, rewrites);
+    if std::env::var_os("HOSTWATCH_BENCH_SPLIT").is_some() {
+        let s = measure(dir.path());
+        let raw = hostwatch::archive::Archive::open_read(&arch).expect("archive").raw_samples().expect("count");
+        let per = |b: i64| b as f64 / raw as f64;
+        println!(
+            "(30 days, blocks in use per raw sample: raw tables {:.2}, raw tier {:.2}, all tiers {:.2})",
+            per(s.raw_tables),
+            per(s.raw_tier),
+            per(s.all_tiers)
+        );
+    }
     let rewrites = hourly(dir.path(), &mut laptop, 30 * 24, 60 * 24);
     file_row("60 days, raw retention 30 days", &arch, rewrites);
 
