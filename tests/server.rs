@@ -309,3 +309,22 @@ fn dashboard_prints_the_address_where_no_browser_can_open_it() {
     assert_eq!(off.status.code(), Some(1));
     assert!(text(&off).1.contains("the dashboard is off in the config ([server] enabled = false)"));
 }
+
+#[test]
+fn a_chart_of_whole_days_buckets_local_days() {
+    let (dir, sys) = laptop();
+    battery(&sys, 42, "Discharging");
+    let port = free_port();
+    // Tokyo is nine hours ahead of UTC: a local day starts at 15:00 UTC.
+    let agent = TestAgent::start_with_env(dir, &served(&sys, port, ""), &[("TZ", "Asia/Tokyo")]);
+    let addr = format!("127.0.0.1:{port}");
+    healthy(&addr);
+    agent.wait_for(Duration::from_secs(20), "a flush", |c| count(c, "SELECT count(*) FROM samples") > 0);
+    let points =
+        get(&addr, "/api/points?metric=battery.charge_percent&label=battery=BAT1&since=2d&step=1d", &[]).json();
+    let bucket = points["points"][0][0].as_i64().unwrap_or_else(|| panic!("{points}"));
+    assert_eq!((bucket + 9 * 3600).rem_euclid(86_400), 0, "a bucket at Tokyo's midnight: {points}");
+    let hourly =
+        get(&addr, "/api/points?metric=battery.charge_percent&label=battery=BAT1&since=2h&step=1h", &[]).json();
+    assert_eq!(hourly["points"][0][0].as_i64().unwrap().rem_euclid(3600), 0, "hours stay whole hours: {hourly}");
+}

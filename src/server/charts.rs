@@ -34,7 +34,17 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         let sel = Selector { metric: metric.name.to_owned(), labels };
         let (archive, note) = open_archive(store, archive.as_deref(), range.since)?;
         crate::trend::one_series(Some(store), archive.as_ref(), &sel)?;
-        let points = crate::trend::trend(Some(store), archive.as_ref(), &sel, range.since, range.until, range.step)?;
+        let (since, until, step) = (range.since, range.until, range.step);
+        let points = crate::trend::trends(
+            Some(store),
+            archive.as_ref(),
+            &sel,
+            Group::All,
+            (since, until),
+            (step, align(step, since)),
+        )?
+        .remove("")
+        .unwrap_or_default();
         let last = points.last().map_or(0.0, |p| p.avg);
         let key = SeriesKey::labelled(metric, sel.labels);
         let mut out = series_json(&key);
@@ -89,7 +99,7 @@ pub async fn processes(State(s): Shared, RawQuery(q): RawQuery) -> Response {
             &sel,
             group,
             (range.since, range.until),
-            (range.step, 0),
+            (range.step, align(range.step, range.since)),
         )?;
         let lines: Vec<Value> = names
             .iter()
@@ -118,4 +128,11 @@ pub(super) fn open_archive(
         Err(e @ ArchiveError::Locked(_)) => Ok((None, Some(format!("older points are missing: {e}")))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Buckets of a whole number of days are local days, as the page shows them (the host's
+/// zone, at its offset at `since`); shorter ones stay aligned to UTC, which is the same
+/// hours in any zone a whole number of hours off it.
+fn align(step: i64, since: i64) -> i64 {
+    if step % 86_400 == 0 { crate::units::local_offset(since) } else { 0 }
 }
