@@ -63,6 +63,12 @@ impl Metric {
         (value * self.scale()).round() as i64
     }
 
+    /// `value` as the stores keep it, at this metric's precision: what the rules judge, so
+    /// the agent and a replay of the store see the same numbers.
+    pub fn rounded(&self, value: f64) -> f64 {
+        (value * self.scale()).round() / self.scale()
+    }
+
     /// A value of this metric for people: bytes in binary units, anything else at the
     /// metric's precision with its unit (`47.98 %`, `0.0512 s`, `193.6 GiB`, `1.02`).
     pub fn show(&self, v: f64) -> String {

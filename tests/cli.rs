@@ -37,6 +37,10 @@ fn query_prints_nested_and_temporal_values_as_duckdb_does_and_says_a_bad_query_o
     assert_eq!(parsed[0]["m"], serde_json::json!({"k": 1}));
     assert_eq!((parsed[0]["i"].as_str(), parsed[0]["n"].is_null()), (Some("01:30:00"), true));
 
+    // A query may end in a line comment: the wrapper that shapes its columns goes on after it.
+    let (commented, err) = text(&s.run(&["query", "SELECT [1, 2] AS l -- a list", "--format", "csv"]));
+    assert_eq!(commented, "l\n\"[1, 2]\"\n", "{err}");
+
     // SQL that does not parse, or names what is not there: the usage exit code, said once.
     for (bad, says) in [("SELEC 1", "Parser Error: syntax error"), ("SELECT nope FROM samples", "Binder Error")] {
         let out = s.run(&["query", bad]);
@@ -181,6 +185,9 @@ fn every_listing_command_speaks_json_for_scripts() {
     assert!(alerts["active"].is_array() && alerts["history"].is_array() && alerts["waiting"].is_array(), "{alerts}");
     let (csv, _) = text(&s.run(&["series", "--format", "csv"]));
     assert!(csv.starts_with("series,metric,labels,unit,first_seen,last_seen\n"), "{csv}");
+    // A script's columns are plain text in CSV, not JSON strings in quotes.
+    let cpu = csv.lines().find(|l| l.contains(",cpu.usage_percent,")).unwrap_or_else(|| panic!("{csv}"));
+    assert!(cpu.contains(",%,") && !cpu.contains("\"\"\""), "{cpu}");
 }
 
 #[test]

@@ -44,6 +44,8 @@ impl Field {
     fn written(&self) -> String {
         match self {
             Field::Time(t) => local_rfc3339(*t),
+            Field::Json(serde_json::Value::String(s)) => s.clone(),
+            Field::Json(serde_json::Value::Null) => String::new(),
             Field::Json(v) => v.to_string(),
             Field::Absent(_) => String::new(),
             other => other.shown().unwrap_or_default(),

@@ -144,7 +144,8 @@ fn shaped(query: &str, shapes: &[Shape]) -> Option<String> {
             Shape::Nested => format!("CAST({c} AS VARCHAR), {c}"),
         })
         .collect();
-    Some(format!("SELECT {} FROM ({query}) AS hostwatch_q({})", columns.join(", "), names.join(", ")))
+    // The newline ends a trailing `-- comment` in the user's text before the wrapper goes on.
+    Some(format!("SELECT {} FROM ({query}\n) AS hostwatch_q({})", columns.join(", "), names.join(", ")))
 }
 
 /// The cells of one row read in `shapes`.
@@ -195,7 +196,7 @@ impl Archive {
             // The columns' names and types, where DuckDB can name them (a SELECT); other
             // statements (PRAGMA, SHOW, a refused INSERT) run as written.
             let described: Option<Vec<(String, Shape)>> =
-                c.prepare(&format!("DESCRIBE {query}")).ok().and_then(|mut d| {
+                c.prepare(&format!("DESCRIBE {query}\n")).ok().and_then(|mut d| {
                     let rows =
                         d.query_map([], |r| Ok((r.get::<_, String>(0)?, shape(&r.get::<_, String>(1)?)))).ok()?;
                     rows.collect::<Result<_, _>>().ok()
@@ -204,8 +205,8 @@ impl Archive {
             let query = shapes.as_deref().and_then(|s| shaped(query, s)).unwrap_or_else(|| query.to_owned());
             let (total, sql) = match limited {
                 Some(k) => {
-                    let total: i64 = c.query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0))?;
-                    (Some(total.unsigned_abs()), format!("SELECT * FROM ({query}) LIMIT {k}"))
+                    let total: i64 = c.query_row(&format!("SELECT count(*) FROM ({query}\n)"), [], |r| r.get(0))?;
+                    (Some(total.unsigned_abs()), format!("SELECT * FROM ({query}\n) LIMIT {k}"))
                 }
                 None => (None, query.clone()),
             };

@@ -104,14 +104,18 @@ impl Archive {
     pub fn close_rewriting(self, min_file: u64) -> Result<(Size, Option<Size>), ArchiveError> {
         self.sql(|c| c.execute_batch("CHECKPOINT"))?;
         let before = self.size()?;
-        if before.file < min_file || before.free_share() <= MAX_FREE_SHARE {
+        // The copy needs room for the blocks in use, beside the old file, with a margin: a
+        // rewrite must never be what fills the disk the hot store writes to.
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let room = crate::collect::mounts::statvfs(dir).is_ok_and(|(free, _)| free > before.used + (64 << 20));
+        if before.file < min_file || before.free_share() <= MAX_FREE_SHARE || !room {
             self.close()?;
             return Ok((before, None));
         }
         let copy = beside(&self.path);
         remove_leftover(&self.path)?;
         let quoted = copy.to_string_lossy().replace('\'', "''");
-        let used: i64 = self.sql(|c| {
+        let copied = self.sql(|c| {
             let catalog: String = c.query_row("SELECT current_database()", [], |r| r.get(0))?;
             c.execute_batch(&format!(
                 "ATTACH '{quoted}' AS hostwatch_rewrite (STORAGE_VERSION 'v1.5.0');
@@ -123,7 +127,17 @@ impl Archive {
             let used = c.query_row(sql, [], |r| r.get(0))?;
             c.execute_batch("DETACH hostwatch_rewrite")?;
             Ok(used)
-        })?;
+        });
+        let used: i64 = match copied {
+            Ok(used) => used,
+            Err(e) => {
+                // The archive is as it was (committed, checkpointed); the half copy goes now,
+                // not at the next open an hour later.
+                let _ = self.sql(|c| c.execute_batch("DETACH DATABASE IF EXISTS hostwatch_rewrite"));
+                let _ = remove_leftover(&self.path);
+                return Err(e);
+            }
+        };
         let flushed = std::fs::File::open(&copy).and_then(|f| f.sync_all());
         // Renamed while this connection still holds the old file's lock: no other process
         // can have written to the old file in between. It checkpointed above, so closing
@@ -133,7 +147,10 @@ impl Archive {
             std::fs::File::open(dir)?.sync_all()
         });
         let path = self.path.clone();
-        renamed.map_err(|source| ArchiveError::File { path: copy, source })?;
+        if let Err(source) = renamed {
+            let _ = remove_leftover(&path);
+            return Err(ArchiveError::File { path: copy, source });
+        }
         drop(self);
         let file = std::fs::metadata(&path).map_or(0, |m| m.len());
         let after = Size { file, wal: 0, used: used.unsigned_abs() };

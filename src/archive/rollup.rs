@@ -141,9 +141,14 @@ pub fn rollup(
         // Retention counts back from the newest archived data, not from a clock that ran
         // ahead of it: a wall clock stepped a year forward must not delete the year before.
         archive.prune(now.min(watermark + policy.hot_window), policy)?;
-        // What the day's compaction and retention freed goes back to the disk.
-        if let (before, Some(after)) = archive.close_rewriting(super::MIN_REWRITE)? {
-            tracing::info!(before = before.file, after = after.file, "archive rewritten to give back free blocks");
+        // What the day's compaction and retention freed goes back to the disk. A rewrite
+        // that fails changes nothing (the samples are committed): it is tried again next time.
+        match archive.close_rewriting(super::MIN_REWRITE) {
+            Ok((before, Some(after))) => {
+                tracing::info!(before = before.file, after = after.file, "archive rewritten to give back free blocks");
+            }
+            Ok((_, None)) => {}
+            Err(e) => tracing::warn!("could not rewrite the archive to give back its free blocks: {e}"),
         }
     } else {
         archive.close()?;

@@ -15,7 +15,7 @@ pub struct RuleSummary {
     pub events: usize,
     /// Times it fired.
     pub fired: usize,
-    /// Seconds any of its series spent firing, summed over series.
+    /// Seconds at least one of its series was firing (overlaps counted once).
     pub firing_secs: i64,
     /// Unix seconds `[from, to)` of each firing, in the order they resolved.
     pub firing: Vec<(i64, i64)>,
@@ -78,7 +78,7 @@ impl Summary {
             }
         }
         for r in &mut by_rule {
-            r.firing_secs = r.firing.iter().map(|(from, to)| to - from).sum();
+            r.firing_secs = union(&r.firing);
         }
         Summary { rules: by_rule, notices }
     }
@@ -87,6 +87,21 @@ impl Summary {
     pub fn rule(&self, name: &str) -> Option<&RuleSummary> {
         self.rules.iter().find(|r| r.name == name)
     }
+}
+
+/// The seconds covered by `spans` (`[from, to)`), overlaps counted once.
+fn union(spans: &[(i64, i64)]) -> i64 {
+    let mut sorted = spans.to_vec();
+    sorted.sort_unstable();
+    let (mut total, mut reach) = (0, i64::MIN);
+    for (from, to) in sorted {
+        let from = from.max(reach);
+        if to > from {
+            total += to - from;
+            reach = to;
+        }
+    }
+    total
 }
 
 #[cfg(test)]
@@ -126,6 +141,7 @@ mod tests {
         assert_eq!(s.rule("memory").unwrap().events, 0, "a rule that never fired is listed");
         assert_eq!(s.notices, vec![100_000, 400_000, 90_000_000]);
         assert_eq!(cpu.days(0, 86_400), 2, "day 0 (100 to 400) and day 1 (90000 on)");
+        assert_eq!(union(&[(0, 10), (5, 20), (30, 40), (35, 36)]), 30, "three mounts firing at once count once");
         let long = RuleSummary { firing: vec![(86_000, 3 * 86_400)], ..cpu.clone() };
         assert_eq!(long.days(0, 86_400), 3, "a firing across midnights touches every day, not the one after its end");
     }

@@ -37,7 +37,7 @@ pub struct Entry {
     pub key: String,
     /// The rule's name.
     pub alert: String,
-    /// `fired`, `escalated`, `repeated`, `resolved` or `test`.
+    /// `fired`, `escalated`, `de-escalated`, `repeated`, `resolved` or `test`.
     pub event: String,
     /// `firing` or `resolved`.
     pub state: String,

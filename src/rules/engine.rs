@@ -110,8 +110,10 @@ impl Engine {
         self.tracks.values().map(|l| l.track.clone()).collect()
     }
 
-    /// Adds samples to the windows of the series that rules watch or consult; a value
-    /// that is not a number (a sensor's glitch) is ignored, as the store ignores it.
+    /// Adds samples to the windows of the series that rules watch or consult, at their
+    /// metric's precision as the store keeps them (so a replay of the store judges the same
+    /// numbers); a value that is not a number (a sensor's glitch) is ignored, as the store
+    /// ignores it.
     pub fn observe(&mut self, samples: &[Sample]) {
         for s in samples.iter().filter(|s| s.value.is_finite()) {
             if !self.routes.contains_key(&s.key) {
@@ -127,7 +129,7 @@ impl Engine {
                 self.routes.insert(s.key.clone(), selecting);
             }
             if let Some(window) = self.windows.get_mut(&s.key) {
-                window.push(s.ts, s.value);
+                window.push(s.ts, s.key.metric.rounded(s.value));
                 if !self.routes[&s.key].is_empty() {
                     self.dirty.push(s.key.clone());
                 }

@@ -234,14 +234,18 @@ impl Rule {
     }
 
     /// Where a critical alert goes back to warning: short of the critical threshold by
-    /// the clear gap (the distance from the mild threshold to `clear`), so it cannot flap.
-    /// With no warning threshold, the clear threshold itself.
+    /// the clear gap (the distance from the warning threshold to `clear`), and by at least
+    /// half the way to the warning threshold, so it cannot flap at critical; never past the
+    /// warning threshold. With no warning threshold, the clear threshold itself.
     pub fn deescalate_at(&self) -> f64 {
         match (self.warning, self.critical) {
-            (Some(w), Some(c)) => match self.direction {
-                Direction::Above => c - (w - self.clear).abs(),
-                Direction::Below => c + (w - self.clear).abs(),
-            },
+            (Some(w), Some(c)) => {
+                let gap = (w - self.clear).abs().max((c - w).abs() / 2.0);
+                match self.direction {
+                    Direction::Above => (c - gap).max(w),
+                    Direction::Below => (c + gap).min(w),
+                }
+            }
             _ => self.clear,
         }
     }
