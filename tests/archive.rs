@@ -452,3 +452,32 @@ fn a_rewrite_gives_free_blocks_back_keeps_every_row_and_a_cut_short_copy_is_remo
     assert!(!left.exists());
     assert_eq!(counts(&path), rows);
 }
+
+#[test]
+fn a_rewrite_on_a_disk_without_room_for_the_copy_leaves_the_archive_as_it_is() {
+    let Some(disk) = crate::util::SmallDisk::mount("24m") else {
+        crate::util::require(false, "mounting a tmpfs (root)");
+        return;
+    };
+    let s = Stores::new();
+    seed_hot(&s.hot(), &some_series(3), T0 - DAY, T0, 10);
+    assert!(matches!(s.rollup(T0 + 7 * HOUR, &policy(6 * HOUR)), Outcome::Moved { .. }));
+    let path = disk.dir.path().join("archive.duckdb");
+    std::fs::copy(s.archive(), &path).unwrap();
+    let conn = duckdb::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE junk AS SELECT random() AS x FROM range(1000000); CHECKPOINT;
+         CREATE TABLE kept AS SELECT random() AS x FROM range(100000); CHECKPOINT;
+         DROP TABLE junk; CHECKPOINT;",
+    )
+    .unwrap();
+    drop(conn);
+    let rows = duck_count(&path, "SELECT count(*) FROM raw_rows");
+    // Free blocks well past 15%, but no room beside the file for a copy and a margin: it
+    // is not tried, nothing is written, the archive stays whole.
+    let (before, after) = Archive::open_write(&path).unwrap().close_rewriting(0).unwrap();
+    assert!(before.free_share() > archive::MAX_FREE_SHARE, "{before:?}");
+    assert_eq!(after, None, "no rewrite without room");
+    assert!(!path.with_file_name("archive.duckdb.rewrite").exists());
+    assert_eq!(duck_count(&path, "SELECT count(*) FROM raw_rows"), rows);
+}

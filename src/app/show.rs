@@ -109,10 +109,7 @@ pub fn status(store: &Store, config: &Config, format: Format) -> Result<()> {
         Format::Csv => return latest.print(format),
         Format::Json => {
             let time = |t: i64| crate::units::local_rfc3339(t);
-            let alerts = store.alerts()?;
-            let firing = alerts.iter().filter(|t| t.phase == Phase::Firing).count();
-            let critical =
-                alerts.iter().filter(|t| t.phase == Phase::Firing && t.severity == Severity::Critical).count();
+            let (firing, critical, pending) = alert_counts(store)?;
             let archive = config.archive.enabled.then(|| {
                 let path = store.path().with_file_name(crate::archive::FILE_NAME);
                 serde_json::json!({"path": path, "bytes": std::fs::metadata(&path).ok().map(|m| m.len())})
@@ -123,7 +120,7 @@ pub fn status(store: &Store, config: &Config, format: Format) -> Result<()> {
                 "samples": {"count": st.samples, "oldest": st.range.map(|r| time(r.0)), "newest": st.range.map(|r| time(r.1))},
                 "last_gap": st.last_gap.map(|g| serde_json::json!({"from": time(g.start_ts), "to": time(g.end_ts), "reason": g.reason})),
                 "archive": archive,
-                "alerts": {"firing": firing, "critical": critical, "pending": alerts.len() - firing},
+                "alerts": {"firing": firing, "critical": critical, "pending": pending},
                 "dashboard": dashboard,
             });
             // The summary (its keys sorted), then the series last: the long part at the end.
@@ -159,7 +156,8 @@ pub fn status(store: &Store, config: &Config, format: Format) -> Result<()> {
 fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
     let path = store.path().with_file_name(crate::archive::FILE_NAME);
     // Its blocks too, unless a rollup holds it this moment: then its length alone.
-    let size = match crate::archive::Archive::open_read(&path).and_then(|a| a.describe_size()) {
+    let described = |a: crate::archive::Archive| Ok(a.size()?.describe(a.raw_samples()?));
+    let size = match crate::archive::Archive::open_read(&path).and_then(described) {
         Ok(described) => described,
         Err(_) => std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64)),
     };
@@ -173,12 +171,18 @@ fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
     Ok(format!("{} ({size}), {last}, backlog {backlog} samples older than the hot window", path.display()))
 }
 
-/// Firing and pending alerts, and notices that wait for a channel.
-fn alerts_line(store: &Store) -> Result<String> {
+/// Alerts firing, of them critical, and pending.
+fn alert_counts(store: &Store) -> Result<(usize, usize, usize)> {
     let alerts = store.alerts()?;
     let firing = alerts.iter().filter(|t| t.phase == Phase::Firing).count();
     let critical = alerts.iter().filter(|t| t.phase == Phase::Firing && t.severity == Severity::Critical).count();
-    let mut line = format!("{firing} firing ({critical} critical), {} pending", alerts.len() - firing);
+    Ok((firing, critical, alerts.len() - firing))
+}
+
+/// Firing and pending alerts, and notices that wait for a channel.
+fn alerts_line(store: &Store) -> Result<String> {
+    let (firing, critical, pending) = alert_counts(store)?;
+    let mut line = format!("{firing} firing ({critical} critical), {pending} pending");
     for w in store.outbox_pending()? {
         line.push_str(&format!("; {}", waiting(&w)));
     }

@@ -192,7 +192,7 @@ impl Archive {
         // Without one (`hostwatch query`), the statement runs as written.
         let query = crate::sql::single(sql)?;
         let limited = i64::try_from(keep).ok().filter(|k| *k < i64::MAX);
-        self.conn_query(|c| {
+        let ran = self.sql(|c| {
             // The columns' names and types, where DuckDB can name them (a SELECT); other
             // statements (PRAGMA, SHOW, a refused INSERT) run as written.
             let described: Option<Vec<(String, Shape)>> =
@@ -224,17 +224,13 @@ impl Archive {
             }
             let total = total.unwrap_or(out.len() as u64);
             Ok((QueryResult { columns, rows: out }, total))
-        })
-    }
-
-    /// Runs `f`; DuckDB's refusal of a user's query is [`ArchiveError::BadSql`], one line.
-    fn conn_query<T>(&self, f: impl FnOnce(&duckdb::Connection) -> duckdb::Result<T>) -> Result<T, ArchiveError> {
-        f(&self.conn).map_err(|e| {
-            if is_users_mistake(&e) {
-                ArchiveError::BadSql(e.to_string())
-            } else {
-                ArchiveError::from_duckdb(&self.path, e)
+        });
+        // DuckDB's refusal of the query as written is the user's mistake, said in one line.
+        ran.map_err(|e| match e {
+            ArchiveError::DuckDb { source, .. } if is_users_mistake(&source) => {
+                ArchiveError::BadSql(source.to_string())
             }
+            e => e,
         })
     }
 }

@@ -33,6 +33,19 @@ pub struct Size {
 }
 
 impl Size {
+    /// For people, against `raw` samples: `2.5 MiB, 3% free, 1.04 B/sample over 2400000 raw
+    /// samples`.
+    #[allow(clippy::cast_precision_loss)] // byte and row counts
+    pub fn describe(&self, raw: u64) -> String {
+        let per = if raw == 0 {
+            String::new()
+        } else {
+            format!(", {:.2} B/sample over {raw} raw samples", self.file as f64 / raw as f64)
+        };
+        let wal = if self.wal == 0 { String::new() } else { format!(", WAL {}", crate::units::bytes(self.wal as f64)) };
+        format!("{}, {:.0}% free{per}{wal}", crate::units::bytes(self.file as f64), self.free_share() * 100.0)
+    }
+
     /// The share of the file that holds nothing: free blocks between used ones.
     pub fn free_share(&self) -> f64 {
         #[allow(clippy::cast_precision_loss)] // byte counts
@@ -40,23 +53,17 @@ impl Size {
     }
 }
 
-/// Where a rewrite writes its copy before the rename.
-fn beside(path: &Path) -> PathBuf {
+/// `path` with `suffix` after its whole name: the WAL DuckDB keeps beside a file
+/// (`.wal`), the copy a rewrite writes before its rename (`.rewrite`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".rewrite");
-    PathBuf::from(name)
-}
-
-/// The WAL DuckDB keeps beside `path`.
-fn wal(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".wal");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
 /// Removes what a rewrite cut short left beside `path`: the old file is the archive.
 pub(super) fn remove_leftover(path: &Path) -> Result<(), ArchiveError> {
-    for left in [beside(path), wal(&beside(path))] {
+    for left in [beside(path, ".rewrite"), beside(path, ".rewrite.wal")] {
         match std::fs::remove_file(&left) {
             Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
                 return Err(ArchiveError::File { path: left, source });
@@ -74,28 +81,12 @@ impl Archive {
             "SELECT used_blocks * block_size FROM pragma_database_size() WHERE database_name = current_database()";
         let used: i64 = self.sql(|c| c.query_row(sql, [], |r| r.get(0)))?;
         let len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        Ok(Size { file: len(&self.path), wal: len(&wal(&self.path)), used: used.unsigned_abs() })
+        Ok(Size { file: len(&self.path), wal: len(&beside(&self.path, ".wal")), used: used.unsigned_abs() })
     }
 
     /// Raw samples in the archive: what its bytes per sample are counted against.
     pub fn raw_samples(&self) -> Result<u64, ArchiveError> {
         self.sql(|c| c.query_row("SELECT count(*) FROM raw_rows", [], |r| r.get::<_, i64>(0))).map(i64::unsigned_abs)
-    }
-
-    /// The archive's size for people: `2.5 MiB, 3% free, 1.04 B/sample over 2.4 M raw samples`.
-    pub fn describe_size(&self) -> Result<String, ArchiveError> {
-        let (size, raw) = (self.size()?, self.raw_samples()?);
-        #[allow(clippy::cast_precision_loss)] // byte and row counts
-        let per = if raw == 0 {
-            String::new()
-        } else {
-            format!(", {:.2} B/sample over {raw} raw samples", size.file as f64 / raw as f64)
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let wal = if size.wal == 0 { String::new() } else { format!(", WAL {}", crate::units::bytes(size.wal as f64)) };
-        #[allow(clippy::cast_precision_loss)]
-        let file = crate::units::bytes(size.file as f64);
-        Ok(format!("{file}, {:.0}% free{per}{wal}", size.free_share() * 100.0))
     }
 
     /// Closes the archive as [`Archive::close`] does, first rewriting it into a fresh file
@@ -112,7 +103,7 @@ impl Archive {
             self.close()?;
             return Ok((before, None));
         }
-        let copy = beside(&self.path);
+        let copy = beside(&self.path, ".rewrite");
         remove_leftover(&self.path)?;
         let quoted = copy.to_string_lossy().replace('\'', "''");
         let copied = self.sql(|c| {

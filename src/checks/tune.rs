@@ -95,7 +95,8 @@ pub fn misfits(
             misfits.push(Misfit { rule, firing, p50, p99 });
         }
     }
-    let tries: Vec<Rule> = misfits.iter().flat_map(variants).collect();
+    let per_misfit: Vec<Vec<Rule>> = misfits.iter().map(variants).collect();
+    let tries: Vec<Rule> = per_misfit.iter().flatten().cloned().collect();
     let tried = if tries.is_empty() {
         None
     } else {
@@ -106,7 +107,7 @@ pub fn misfits(
         s.map_or(0, |s| s.days(since, 86_400))
     };
     let history = (covered + 86_399) / 86_400;
-    Ok(misfits.iter().map(|m| finding(m, &variants(m), days_of, history)).collect())
+    Ok(misfits.iter().zip(&per_misfit).map(|(m, v)| finding(m, v, days_of, history)).collect())
 }
 
 /// The finding for one misfit, with the most sensitive variant that would have been

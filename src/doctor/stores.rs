@@ -42,7 +42,8 @@ pub fn archive_lock(path: &Path) -> Check {
     let checked = Archive::probe_write(path).and_then(|()| {
         let archive = Archive::open_read(path)?;
         archive.verify()?;
-        Ok((archive.size()?, archive.describe_size()?))
+        let size = archive.size()?;
+        Ok((size, size.describe(archive.raw_samples()?)))
     });
     match checked {
         Ok((size, described))
