@@ -116,12 +116,32 @@ pub fn trends(
             buckets.entry((g, p.bucket)).and_modify(|b| b.merge(&p)).or_insert(p);
         }
     };
-    if let Some(a) = archive {
-        add(a.partials(sel, group, since, until.min(watermark), (step, align))?);
-    }
-    if let Some(s) = store {
-        add(s.partials(sel, group, since.max(watermark), until, (step, align))?);
-    }
+    // The two stores, and the pieces of a long hot-store range, are read at once: a week
+    // in the hot store is a scan of millions of rows, and each connection uses one core.
+    let hot = (since.max(watermark), until);
+    let pieces = store.map_or(Vec::new(), |_| pieces(hot, std::thread::available_parallelism().map_or(1, usize::from)));
+    std::thread::scope(|scope| -> Result<(), TrendError> {
+        let path = store.map(Store::path);
+        let others: Vec<_> = pieces
+            .iter()
+            .skip(1)
+            .zip(std::iter::repeat(path))
+            .filter_map(|(&(from, to), path)| {
+                let path = path?;
+                Some(scope.spawn(move || Store::open_read_only(path)?.partials(sel, group, from, to, (step, align))))
+            })
+            .collect();
+        if let Some(a) = archive {
+            add(a.partials(sel, group, since, until.min(watermark), (step, align))?);
+        }
+        if let (Some(s), Some(&(from, to))) = (store, pieces.first()) {
+            add(s.partials(sel, group, from, to, (step, align))?);
+        }
+        for handle in others {
+            add(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Ok(())
+    })?;
     let scale = scale.unwrap_or(1.0);
     let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for ((g, _), p) in buckets.into_iter().filter(|(_, p)| p.count > 0) {
@@ -134,6 +154,20 @@ pub fn trends(
         });
     }
     Ok(out)
+}
+
+/// Hot-store ranges shorter than this are read in one piece.
+const PIECE: i64 = 86_400;
+
+/// `[from, until)` cut into at most `cores` pieces (at most 4) of at least [`PIECE`]
+/// seconds each, oldest first; none when the range is empty.
+fn pieces((from, until): (i64, i64), cores: usize) -> Vec<(i64, i64)> {
+    if from >= until {
+        return Vec::new();
+    }
+    let n = ((until - from) / PIECE).clamp(1, cores.clamp(1, 4) as i64);
+    let width = (until - from + n - 1) / n;
+    (0..n).map(|i| (from + i * width, (from + (i + 1) * width).min(until))).collect()
 }
 
 /// Every raw value of the series of `metrics` in `[from, until)`, from both stores joined
@@ -160,4 +194,20 @@ pub fn values(
         }
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PIECE, pieces};
+
+    #[test]
+    fn a_long_range_is_cut_into_whole_pieces_that_cover_it_once() {
+        assert_eq!(pieces((10, 10), 2), vec![], "an empty range has no piece");
+        assert_eq!(pieces((0, PIECE - 1), 8), vec![(0, PIECE - 1)], "a short range is one piece");
+        assert_eq!(pieces((0, 7 * PIECE + 1), 2), vec![(0, 3 * PIECE + 43_201), (3 * PIECE + 43_201, 7 * PIECE + 1)]);
+        let four = pieces((5, 30 * PIECE), 16);
+        assert_eq!(four.len(), 4, "at most 4 threads");
+        assert!(four.windows(2).all(|w| w[0].1 == w[1].0) && four[0].0 == 5 && four[3].1 == 30 * PIECE);
+        assert_eq!(pieces((0, 3 * PIECE), 0), vec![(0, 3 * PIECE)], "no core count reads in one piece");
+    }
 }

@@ -249,6 +249,39 @@ fn grouped_trends_equal_one_trend_per_group_across_the_watermark() {
     assert_eq!(trends(both.0, both.1, &sel, Group::Label("name", &[]), range, (2 * HOUR, 0)).unwrap().len(), 0);
 }
 
+/// Days in the hot store are read in pieces, each on a thread and connection of its own,
+/// beside the archive: buckets that straddle two pieces still count every sample once.
+#[test]
+fn a_long_hot_range_read_in_pieces_counts_every_sample_once() {
+    let s = Stores::new();
+    let (from, until, every) = (T0 - 5 * DAY - 7, T0, 60);
+    seed_hot(&s.hot(), &some_series(3), from, until, every);
+    let store = Store::open_read_only(&s.hot()).unwrap();
+    // Series 0 is the only CPU series: its i-th sample is i % 100.
+    let sel = Selector { metric: "cpu.usage_percent".into(), labels: vec![] };
+    let step = 7 * HOUR;
+    let mut expected: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
+    for (i, ts) in (from..until).step_by(every as usize).enumerate() {
+        expected.entry(ts.div_euclid(step) * step).or_default().push((i % 100) as f64);
+    }
+    let points = hostwatch::trend::trend(Some(&store), None, &sel, from, until, step).unwrap();
+    assert_eq!(points.len(), expected.len());
+    for (p, (bucket, values)) in points.iter().zip(&expected) {
+        let sum: f64 = values.iter().sum();
+        assert_eq!((p.bucket, p.count), (*bucket, values.len() as i64));
+        assert_eq!(
+            (p.min, p.max),
+            (values.iter().copied().fold(f64::MAX, f64::min), values.iter().copied().fold(0.0, f64::max))
+        );
+        assert!(
+            (p.avg - sum / values.len() as f64).abs() < 1e-9,
+            "{bucket}: {} against {}",
+            p.avg,
+            sum / values.len() as f64
+        );
+    }
+}
+
 /// Past 500 series a trend filters the range's samples by series after reading them: the
 /// same answer as naming them, and no other metric's samples slip in.
 #[test]
