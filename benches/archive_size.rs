@@ -15,7 +15,8 @@
 //! does (6 h hot window, its rewrite of free blocks included): the file after 30 days, and
 //! after 30 more with the default retention (raw 30 days) pruning; then a 7-day backlog
 //! (the most the hot store keeps) rolled up at once. Each row: the file's bytes per raw
-//! sample in the archive, the share of the file that is free blocks, and its WAL. With
+//! sample in the archive and per sample it holds (raw rows and those aged into the minute
+//! tier), the share of the file that is free blocks, and its WAL. With
 //! `HOSTWATCH_BENCH_SPLIT=1` it also splits the 30 days' blocks into raw and aggregates.
 //!
 //! Otherwise, sizes are DuckDB blocks in use (256 KiB each), on a copy of the archive:
@@ -142,17 +143,40 @@ fn recorded_hour(path: &Path) -> Vec<Vec<(SeriesKey, f64)>> {
 }
 
 /// One row of the `steady` table: the archive at `path` as `du` sees it.
+/// Also counts the samples whose raw rows aged into the minute tier: the file holds them too.
 fn file_row(label: &str, path: &Path, rewrites: usize) {
-    let archive = hostwatch::archive::Archive::open_read(path).expect("archive");
-    let (size, raw) = (archive.size().expect("size"), archive.raw_samples().expect("count"));
+    let (size, raw) = {
+        let archive = hostwatch::archive::Archive::open_read(path).expect("archive");
+        (archive.size().expect("size"), archive.raw_samples().expect("count"))
+    };
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config");
+    let conn = duckdb::Connection::open_with_flags(path, config).expect("open");
+    let sql = "SELECT coalesce(sum(count), 0)::BIGINT FROM agg_1m";
+    let aged = conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect(sql).unsigned_abs();
     println!(
-        "| {label} | {raw} | {:.1} MB | {:.2} | {:.2} | {:.0}% | {} | {rewrites} |",
+        "| {label} | {raw} | {aged} | {:.1} MB | {:.2} | {:.2} | {:.2} | {:.0}% | {} | {rewrites} |",
         size.file as f64 / 1e6,
         size.file as f64 / raw as f64,
+        size.file as f64 / (raw + aged) as f64,
         size.used as f64 / raw as f64,
         size.free_share() * 100.0,
         size.wal
     );
+}
+
+/// Bytes per raw sample that an ideal coder of each series' steps (its value minus the one
+/// before, per UTC day) would take, counting each step by its frequency in the series: the
+/// floor for any layout that, like DuckDB's delta bit-packing, codes steps one by one.
+fn step_entropy(path: &Path) -> f64 {
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config");
+    let conn = duckdb::Connection::open_with_flags(path, config).expect("open");
+    let sql =
+        "WITH d AS (SELECT series_id, value - lag(value) OVER (PARTITION BY series_id, ts // 86400 ORDER BY ts) AS step
+                          FROM raw_rows),
+                   f AS (SELECT series_id, step, count(*) AS n FROM d WHERE step IS NOT NULL GROUP BY ALL),
+                   t AS (SELECT series_id, sum(n) AS total FROM f GROUP BY ALL)
+               SELECT sum(-n * log2(n / total)) / 8 / (SELECT count(*) FROM raw_rows) FROM f JOIN t USING (series_id)";
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
 }
 
 /// Hours `from..to` of the laptop at 5 s, written and rolled up hourly with the default
@@ -181,9 +205,9 @@ fn hourly(dir: &Path, laptop: &mut Laptop, from: i64, to: i64) -> usize {
 
 fn steady() {
     println!(
-        "| archive of 5 s samples | raw samples | file | file B/sample | blocks in use B/sample | free | WAL bytes | rollups that shrank the file |"
+        "| archive of 5 s samples | raw samples | samples aged into minutes | file | file B/raw sample | file B/sample held | blocks in use B/raw sample | free | WAL bytes | rollups that shrank the file |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let dir = tempfile::tempdir().expect("temp dir");
     let arch = dir.path().join("archive.duckdb");
     let mut laptop = Laptop::new();
@@ -194,14 +218,19 @@ fn steady() {
         let raw = hostwatch::archive::Archive::open_read(&arch).expect("archive").raw_samples().expect("count");
         let per = |b: i64| b as f64 / raw as f64;
         println!(
-            "(30 days, blocks in use per raw sample: raw tables {:.2}, raw tier {:.2}, all tiers {:.2})",
+            "(30 days, blocks in use per raw sample: raw tables {:.2}, raw tier {:.2}, all tiers {:.2}; \
+             order-0 entropy of each series' steps: {:.2})",
             per(s.raw_tables),
             per(s.raw_tier),
-            per(s.all_tiers)
+            per(s.all_tiers),
+            step_entropy(&arch)
         );
     }
     let rewrites = hourly(dir.path(), &mut laptop, 30 * 24, 60 * 24);
     file_row("60 days, raw retention 30 days", &arch, rewrites);
+    if let Some(keep) = std::env::var_os("HOSTWATCH_BENCH_KEEP") {
+        std::fs::copy(&arch, Path::new(&keep).join("archive.duckdb")).expect("keep the 60-day archive");
+    }
 
     // A week the hot store kept (the agent was off or the archive held), rolled up at once.
     let dir = tempfile::tempdir().expect("temp dir");

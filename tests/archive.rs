@@ -58,7 +58,8 @@ fn rollup_moves_samples_older_than_the_hot_window_into_every_tier() {
     assert_eq!(s.hot_count() as u64, total - moved);
     let a = s.archive();
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), moved as i64);
-    assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), moved as i64);
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM samples_1m"), moved as i64, "every minute, from raw");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 0, "the minute tier repeats no raw row");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 3 * 8);
     // Real values come back through the views: series 1 is disk.used_percent, 1000 + i % 100.
     assert_eq!(duck_count(&a, "SELECT min(value)::BIGINT FROM samples WHERE metric = 'disk.used_percent'"), 1000);
@@ -85,7 +86,8 @@ fn rows_found_below_the_watermark_are_inserted_once() {
     assert_eq!(outcome, Outcome::Moved { samples: 1, watermark: T0 - HOUR });
     assert_eq!(duck_count(&s.archive(), "SELECT count(*) FROM raw_rows"), archived + 1);
     assert_eq!(duck_count(&s.archive(), "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw_rows"), 0);
-    assert_eq!(duck_count(&s.archive(), "SELECT sum(count) FROM agg_1m"), archived + 1);
+    assert_eq!(duck_count(&s.archive(), "SELECT sum(count) FROM samples_1m"), archived + 1);
+    assert_eq!(duck_count(&s.archive(), "SELECT sum(count) FROM agg_1h"), archived + 1);
     let below = format!("SELECT count(*) FROM samples WHERE ts < {}", T0 - HOUR);
     assert_eq!(count(&rusqlite::Connection::open(s.hot()).unwrap(), &below), 0);
 }
@@ -106,16 +108,26 @@ fn each_tier_keeps_its_own_retention_with_time_passed_in() {
     s.rollup(T0, &p);
     let a = s.archive();
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 60, "raw older than a day is gone");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 25 * 60, "minutes are kept three days");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 24 * 60, "the day raw keeps no longer, in minutes");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_1m"), 25 * 60, "minutes are kept three days");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 25);
     // A day later the agent has moved more samples; that rollup applies retention again.
+    // Raw goes a whole UTC day at a time: the hour before last is a day old, its UTC day not.
     seed_hot(&s.hot(), &some_series(1), T0 + DAY, T0 + DAY + HOUR, 60);
     s.rollup(T0 + DAY + 2 * HOUR, &p);
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 120, "the old day's minutes are gone");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 60, "only the new hour is raw");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 0, "the old day's minutes are gone");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 120, "both hours are raw");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1h"), 26, "hours are kept forever");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1h'"), 24, "the old day, in hours");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1m'"), 0);
+    // A day later again, that hour's day has aged out of raw: it is in minutes now.
+    seed_hot(&s.hot(), &some_series(1), T0 + 2 * DAY, T0 + 2 * DAY + HOUR, 60);
+    s.rollup(T0 + 2 * DAY + 2 * HOUR, &p);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 120, "the two newer hours are raw");
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m"), 60, "the hour before last, in its minutes");
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM samples_1m"), 180, "each sample counted once");
     assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1m'"), 60);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM samples_best WHERE tier = '1h'"), 24);
 }
 
 #[test]
@@ -145,7 +157,8 @@ fn a_rollup_onto_a_full_disk_loses_nothing_and_completes_once_space_returns() {
     assert_eq!(hot_count(), 0);
     assert_eq!(duck_count(&arch, "SELECT count(*) FROM raw_rows") as u64, total, "every sample, once");
     assert_eq!(duck_count(&arch, "SELECT count(*) - count(DISTINCT (series_id, ts)) FROM raw_rows"), 0);
-    assert_eq!(duck_count(&arch, "SELECT sum(count) FROM agg_1m") as u64, total);
+    assert_eq!(duck_count(&arch, "SELECT sum(count) FROM samples_1m") as u64, total);
+    assert_eq!(duck_count(&arch, "SELECT sum(count) FROM agg_1h") as u64, total);
 }
 
 #[test]
@@ -157,7 +170,8 @@ fn a_clock_stepped_far_ahead_does_not_prune_what_was_just_archived() {
     let a = s.archive();
     assert_eq!(s.hot_count(), 0);
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows") as u64, total, "raw is kept 30 days of the data");
-    assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1m") as u64, total);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 0, "nothing aged out of raw");
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM agg_1h") as u64, total);
 }
 
 #[test]
@@ -177,11 +191,12 @@ fn a_trend_finer_than_what_a_tier_still_keeps_falls_back_to_the_next_coarser_tie
     let sel = Selector { metric: "cpu.usage_percent".into(), labels: vec![] };
     let points = hostwatch::trend::trend(None, Some(&archive), &sel, T0 - 3 * DAY, T0, 30).unwrap();
     let count_at = |t: i64| points.iter().find(|p| p.bucket == t).map(|p| p.count);
-    // Raw for the last 23 hours (30 s buckets of 3), minutes for the 24 before (6 each),
+    // Raw goes a whole UTC day at a time (T0 is 08:00 UTC): raw for the last 32 hours (30 s
+    // buckets of 3), minutes for the 15 before (6 each, kept 47 hours back from T0 + 1 h),
     // hours before that (360 each): every sample counted once.
-    assert_eq!(points.len(), 23 * 120 + 24 * 60 + 25);
+    assert_eq!(points.len(), 32 * 120 + 15 * 60 + 25);
     assert_eq!(points.iter().map(|p| p.count).sum::<i64>() as u64, total);
-    assert_eq!((count_at(T0 - 30), count_at(T0 - 30 * HOUR), count_at(T0 - 3 * DAY)), (Some(3), Some(6), Some(360)));
+    assert_eq!((count_at(T0 - 30), count_at(T0 - 40 * HOUR), count_at(T0 - 3 * DAY)), (Some(3), Some(6), Some(360)));
     // A range the archive has not reached yet is simply empty there.
     assert_eq!(hostwatch::trend::trend(None, Some(&archive), &sel, T0 + HOUR, T0 + 2 * HOUR, 30).unwrap(), vec![]);
 }
@@ -307,6 +322,37 @@ fn a_trend_over_many_series_counts_each_of_them_and_nothing_else() {
     let all = trends(Some(&store), None, &sel, Group::All, (T0 - HOUR, T0), (HOUR, 0)).unwrap();
     // Series k holds k * 1000 + (i % 100): the largest process value is series 599's.
     assert_eq!((all[""][0].count, all[""][0].max), (600 * 60, 599_059.0));
+}
+
+/// An archive whose minute tier repeated its raw rows (schema 4) keeps each sample counted
+/// once: minutes raw holds whole lose their partials, a minute partly pruned loses its raw
+/// rows (its partial counts them), minutes raw no longer holds keep theirs.
+#[test]
+fn the_minute_tier_of_an_older_archive_stops_repeating_raw_rows() {
+    let s = Stores::new();
+    {
+        let conn = duckdb::Connection::open(s.archive()).unwrap();
+        for (_, _, sql) in &archive::MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        let (whole, partly, aged, watermark) = (T0, T0 + 60, T0 - DAY, T0 + HOUR);
+        conn.execute_batch(&format!(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1), (2), (3), (4);
+             INSERT INTO series (id, metric, labels, unit, scale) VALUES (1, 'cpu.usage_percent', '{{\"cpu\":\"total\"}}', '%', 10);
+             INSERT INTO raw_recent VALUES (1, {whole}, 10), (1, {whole} + 30, 30), (1, {partly} + 5, 50);
+             INSERT INTO agg_1m VALUES (1, {whole}, 10, 30, 40, 2, 30, {whole} + 30),
+                                       (1, {partly}, 40, 50, 90, 2, 50, {partly} + 5),
+                                       (1, {aged}, 70, 70, 70, 1, 70, {aged});
+             UPDATE rollup_state SET watermark = {watermark};"
+        ))
+        .unwrap();
+    }
+    drop(Archive::open_write(&s.archive()).unwrap());
+    let a = s.archive();
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 2, "the partly pruned minute and the aged one");
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 2, "the whole minute");
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM samples_1m"), 5, "each sample once");
+    assert_eq!(duck_count(&a, "SELECT (sum(avg * count) * 10)::BIGINT FROM samples_1m"), 40 + 90 + 70);
 }
 
 #[test]

@@ -81,7 +81,8 @@ fn an_archive_from_the_previous_release_is_migrated_and_rescaled_at_the_next_rol
     archive::rollup(&mut store, &arch, T0, &policy, &AtomicBool::new(false)).unwrap();
     let q = |sql: &str| duck_count(&arch, sql);
     assert_eq!(q("SELECT count(*) FROM series WHERE scale = 1.0 / 4096"), 1, "one series, in pages");
-    assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 4);
+    assert_eq!(q("SELECT (SELECT max(version) FROM schema_version)"), 5);
+    assert_eq!(q("SELECT count(*) FROM agg_1m"), 0, "its minute partial repeated a raw row");
     // Both rows in pages, and the views give back the bytes each release saw.
     assert_eq!(q("SELECT sum(value) FROM raw_rows"), 768 + 1024);
     assert_eq!(q("SELECT sum(sum) + sum(min) + sum(max) + sum(last) FROM agg_1h"), 4 * (768 + 1024));

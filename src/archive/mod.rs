@@ -21,8 +21,12 @@
 //!   pass prunes the rest, and new series take ids above the highest in use.
 //! - A series has one `scale`, in both stores; a precision change rescales its rows
 //!   (see `series.rs`).
-//! - Aggregate tiers hold partial aggregates of the rows inserted into `raw_rows`; readers
-//!   combine partials (the views do), so a late sample never corrupts a bucket.
+//! - Aggregate tiers hold partial aggregates; readers combine partials (the views do), so a
+//!   late sample never corrupts a bucket. `agg_1h` counts every archived sample, added with
+//!   its chunk. `agg_1m` counts only samples whose raw rows are gone: retention deletes raw
+//!   a whole UTC day at a time and aggregates that day into `agg_1m` in the same
+//!   transaction, so each sample is a raw row or in `agg_1m`, never both, and `samples_1m`
+//!   adds the minutes of the raw rows still kept.
 //! - One writer: DuckDB locks the file per process. The agent opens it only for a rollup
 //!   and checkpoints before closing, so the main file alone is complete; while another
 //!   process holds it the rollup is deferred and the hot store keeps the data.
@@ -64,6 +68,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (2, "0002_precision.sql", include_str!("../../schema/duckdb/0002_precision.sql")),
     (3, "0003_no_staging.sql", include_str!("../../schema/duckdb/0003_no_staging.sql")),
     (4, "0004_probe_label.sql", include_str!("../../schema/duckdb/0004_probe_label.sql")),
+    (5, "0005_minutes_as_raw_ages.sql", include_str!("../../schema/duckdb/0005_minutes_as_raw_ages.sql")),
 ];
 
 /// An archive operation that failed, with the file it was about.

@@ -187,11 +187,8 @@ impl Archive {
             let have = raw_keys(&tx, oldest, watermark).map_err(err)?;
             archived.retain(|r| r.1 >= watermark || !have.contains(&(r.0, r.1)));
         }
-        let batches = [
-            ("raw_recent", rows_batch(&archived)),
-            ("agg_1m", buckets_batch(&buckets(&archived, 60))),
-            ("agg_1h", buckets_batch(&buckets(&archived, HOUR))),
-        ];
+        // The minute tier is built as raw rows age out (`prune`), not here.
+        let batches = [("raw_recent", rows_batch(&archived)), ("agg_1h", buckets_batch(&buckets(&archived, HOUR)))];
         for (table, batch) in batches {
             let batch = batch.map_err(|e| ArchiveError::Inconsistent(format!("{table}: {e}")))?;
             append(&tx, table, batch).map_err(err)?;
@@ -223,18 +220,34 @@ impl Archive {
         })
     }
 
-    /// Deletes what each tier keeps no longer, as of `now`. Cut-offs are whole hours, so
-    /// where one tier ends the next coarser one starts without a partial bucket between.
+    /// Deletes what each tier keeps no longer, as of `now`, in one transaction. Raw rows
+    /// age out a whole UTC day at a time, into the minute tier: the day's minutes, sorted by
+    /// series (alternating direction, as `compact` lays raw out), are inserted in the
+    /// transaction that deletes its rows, so every sample stays counted exactly once. The
+    /// aggregate tiers' cut-offs are whole hours, so where one tier ends the next coarser one
+    /// starts without a partial bucket between.
     fn prune(&mut self, now: i64, policy: &Policy) -> Result<(), ArchiveError> {
-        self.sql(|c| {
+        let cut = |keep: Option<i64>, unit: i64| keep.map(|keep| (now - keep).div_euclid(unit) * unit);
+        self.sql_mut(|conn| {
+            let c = conn.transaction()?;
+            if let Some(raw_cut) = cut(policy.raw_retention, DAY) {
+                c.execute(
+                    "INSERT INTO agg_1m
+                     SELECT series_id, ts // 60 * 60 AS bucket, min(value), max(value), sum(value), count(*),
+                            arg_max(value, ts), max(ts)
+                     FROM raw_rows WHERE ts < ?1 AND ts >= ?2 GROUP BY series_id, bucket
+                     ORDER BY series_id, CASE WHEN series_id % 2 = 0 THEN bucket ELSE -bucket END",
+                    [raw_cut, cut(policy.minute_retention, HOUR).unwrap_or(i64::MIN)],
+                )?;
+                c.execute("DELETE FROM raw WHERE ts < ?1", [raw_cut])?;
+                c.execute("DELETE FROM raw_recent WHERE ts < ?1", [raw_cut])?;
+            }
             for (sql, keep) in [
-                ("DELETE FROM raw WHERE ts < ?1", policy.raw_retention),
-                ("DELETE FROM raw_recent WHERE ts < ?1", policy.raw_retention),
                 ("DELETE FROM agg_1m WHERE bucket < ?1", policy.minute_retention),
                 ("DELETE FROM agg_1h WHERE bucket < ?1", policy.hour_retention),
             ] {
-                if let Some(keep) = keep {
-                    c.execute(sql, [(now - keep).div_euclid(HOUR) * HOUR])?;
+                if let Some(cut) = cut(keep, HOUR) {
+                    c.execute(sql, [cut])?;
                 }
             }
             // A series with no row left in any tier (a process long gone) leaves the catalogue,
@@ -245,7 +258,7 @@ impl Archive {
                    AND NOT EXISTS (SELECT 1 FROM agg_1m r WHERE r.series_id = s.id)
                    AND NOT EXISTS (SELECT 1 FROM agg_1h r WHERE r.series_id = s.id)",
             )?;
-            Ok(())
+            c.commit()
         })
     }
 }

@@ -27,10 +27,11 @@ impl Archive {
     }
 
     /// Partials per group and `step`-second bucket in `[from, until)`, and the scale. They come
-    /// from the coarsest tier whose buckets divide `step` (hours, minutes, else raw), and
-    /// where retention has pruned that tier, from the next coarser one (as `samples_best`
-    /// does): a 30 s trend over last year shows last year's minutes, not nothing. Buckets
-    /// start `align` seconds before the multiples of `step` (a zone's offset: local days).
+    /// from the coarsest tier whose buckets divide `step` (hours, else raw and the minutes
+    /// raw no longer holds), and where retention has pruned that tier, from the next coarser
+    /// one (as `samples_best` does): a 30 s trend over last year shows last year's minutes,
+    /// not nothing. Buckets start `align` seconds before the multiples of `step` (a zone's
+    /// offset: local days).
     pub fn partials(
         &self,
         sel: &Selector,
@@ -39,7 +40,11 @@ impl Archive {
         until: i64,
         (step, align): (i64, i64),
     ) -> Result<Grouped, ArchiveError> {
-        let first = TIERS.iter().rposition(|t| step % t.width == 0 && align % t.width == 0).unwrap_or(0);
+        // The minute tier holds only minutes whose raw rows are gone: raw answers the rest.
+        let first = match TIERS.iter().rposition(|t| step % t.width == 0 && align % t.width == 0) {
+            Some(1) | None => 0,
+            Some(tier) => tier,
+        };
         self.sql(|c| {
             let (mut rows, mut scale) = (Vec::new(), None);
             // Newest first: each tier answers from where it starts, and the next coarser one
