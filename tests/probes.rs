@@ -265,60 +265,47 @@ fn a_hung_target_never_delays_the_sampling_tick() {
     assert_eq!(reason, "timeout");
 }
 
+/// A CA's certificate, and a server certificate and key it signed for 127.0.0.1 and
+/// localhost, valid for 30 days: PEM files made by `openssl`.
+struct TestCa {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+impl TestCa {
+    /// Made in `dir`; `None` (with a note, or a failure under CI) without openssl.
+    fn make(dir: &std::path::Path) -> Option<TestCa> {
+        let have = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
+        if !require(have, "openssl (Debian package openssl)") {
+            return None;
+        }
+        let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+        let (ca, ca_key, cert, key, csr) =
+            (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("req.csr"));
+        let san = path("san.ext");
+        std::fs::write(&san, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+        let steps: [&[&str]; 3] = [
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=test CA"],
+            &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", &key, "-out", &csr],
+            &["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days", "30"],
+        ];
+        let tails: [&[&str]; 3] = [&["-keyout", &ca_key, "-out", &ca], &[], &["-extfile", &san, "-out", &cert]];
+        for (args, tail) in steps.iter().zip(tails) {
+            let made =
+                Command::new("openssl").args(*args).args(tail).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            assert!(made.unwrap().success(), "openssl {args:?}");
+        }
+        Some(TestCa { ca, cert, key })
+    }
+}
+
 /// `openssl` makes a CA and a certificate it signs, valid for 30 days, and serves it
 /// (`s_server -www`).
 #[test]
 fn an_https_certificate_is_measured_in_days_and_an_untrusted_one_fails_as_tls() {
-    let have = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
-    if !require(have, "openssl (Debian package openssl)") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let (ca, ca_key, cert, key, csr) =
-        (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("req.csr"));
-    let san = path("san.ext");
-    std::fs::write(&san, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
-    // A local CA, and a server certificate it signs, valid for 30 days from now.
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=test CA",
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca,
-        ],
-        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", &key, "-out", &csr],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            &san,
-            "-out",
-            &cert,
-        ],
-    ];
-    for args in steps {
-        let made = Command::new("openssl").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
-        assert!(made.success(), "openssl {args:?}");
-    }
+    let Some(TestCa { ca, cert, key }) = TestCa::make(dir.path()) else { return };
     let port = free_port();
     let mut server = Command::new("openssl")
         .args(["s_server", "-quiet", "-www", "-accept", &port.to_string(), "-cert"])
@@ -421,7 +408,8 @@ fn script(ending: Ending, llama_timings: bool) -> Script {
 #[test]
 fn an_ai_probe_measures_the_first_token_and_the_decode_rate_as_the_server_sent_them() {
     let dir = tempfile::tempdir().unwrap();
-    for (api, llama) in [("openai", false), ("openai", true), ("ollama", false)] {
+    // For Ollama, `true` is a server before 0.30, which reports no cached count.
+    for (api, llama) in [("openai", false), ("openai", true), ("ollama", false), ("ollama", true)] {
         let server = ModelServer::start(script(Ending::Done, llama));
         let config =
             ai_probe("model", &server.url(), api, "secret_env = \"HW_TEST_KEY\"\nconditions = [\"ttft < 5s\"]");
@@ -451,8 +439,8 @@ fn an_ai_probe_measures_the_first_token_and_the_decode_rate_as_the_server_sent_t
         assert_eq!(printed(&stdout, "probe.completion_tokens"), 16.0);
         assert_eq!(printed(&stdout, "probe.prompt_tokens"), 16.0);
         assert!(printed(&stdout, "probe.ai_response_seconds") >= ttft);
-        if api == "ollama" {
-            assert!(!stdout.contains("probe.cache_hit_percent"), "Ollama reports no cache: {stdout}");
+        if api == "ollama" && llama {
+            assert!(!stdout.contains("probe.cache_hit_percent"), "this Ollama reports no cache: {stdout}");
         } else {
             assert_eq!(printed(&stdout, "probe.cache_hit_percent"), 75.0, "{stdout}");
         }
@@ -561,6 +549,36 @@ fn pg_probe(server: &PgServer, query: &str, extra: &str) -> String {
         "[probes.db]\nkind = \"postgres\"\nconnection = \"{}\"\nquery = \"{query}\"\nsecret_env = \"HW_TEST_PGPASSWORD\"\n{extra}\n",
         server.connection()
     )
+}
+
+/// PostgreSQL speaking TLS with a certificate from the test's own CA: with
+/// `sslmode=require` and that CA as `ca_file` the probe's session is encrypted (the
+/// server's `pg_stat_ssl` says so), without the CA it fails as tls, and without
+/// `sslmode=require` it stays plain TCP as before.
+#[test]
+fn a_postgres_probe_speaks_verified_tls_with_sslmode_require() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(TestCa { ca, cert, key }) = TestCa::make(dir.path()) else { return };
+    let Some(server) = PgServer::start_tls(&cert, &key) else { return };
+    let env = [("HW_TEST_PGPASSWORD", util_postgres::PASSWORD)];
+    let mine = "SELECT ssl::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    let tls = |name: &str, extra: &str| {
+        pg_probe(&server, mine, extra)
+            .replace("[probes.db]", &format!("[probes.{name}]"))
+            .replace("dbname=postgres", "dbname=postgres sslmode=require")
+    };
+    let plain = pg_probe(&server, mine, "conditions = [\"value == 0\"]");
+    let config =
+        [tls("tls", &format!("ca_file = {ca:?}\nconditions = [\"value == 1\"]")), tls("untrusted", ""), plain].concat();
+    let (code, stdout, stderr) = run_probe(dir.path(), &config, "tls", &env);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(printed(&stdout, "probe.value"), 1.0, "the session is encrypted");
+    assert!(printed(&stdout, "probe.connect_seconds") > 0.0);
+    let (code, _, stderr) = run_probe(dir.path(), &config, "untrusted", &env);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("failed (tls)") && stderr.contains("certificate"), "{stderr}");
+    let (code, stdout, stderr) = run_probe(dir.path(), &config, "db", &env);
+    assert_eq!(code, Some(0), "plain TCP without sslmode=require: {stdout}{stderr}");
 }
 
 #[test]

@@ -41,7 +41,8 @@ pub struct Script {
     pub ending: Ending,
     /// Cached prompt tokens reported (OpenAI-style `cached_tokens`, or llama.cpp's `cache_n`).
     pub cached: u32,
-    /// Report the cache as llama.cpp's `timings` rather than OpenAI's usage details.
+    /// Report the cache as llama.cpp's `timings` rather than OpenAI's usage details; for
+    /// Ollama, report none (`prompt_eval_cached_count` came with Ollama 0.30).
     pub llama_timings: bool,
 }
 
@@ -179,8 +180,11 @@ fn serve(mut conn: TcpStream, accepted: Instant, script: Script, log: &Mutex<Vec
             send(&mut conn, serde_json::json!({ "error": { "message": "model overloaded", "type": "server_error" } }));
         }
         Ending::Done | Ending::Empty if ollama => {
-            let end = serde_json::json!({ "model": "tiny", "message": { "role": "assistant", "content": "" }, "done": true,
-                                          "done_reason": "stop", "prompt_eval_count": PROMPT_TOKENS, "eval_count": tokens });
+            let mut end = serde_json::json!({ "model": "tiny", "message": { "role": "assistant", "content": "" }, "done": true,
+                                              "done_reason": "stop", "prompt_eval_count": PROMPT_TOKENS, "eval_count": tokens });
+            if !script.llama_timings {
+                end["prompt_eval_cached_count"] = script.cached.into();
+            }
             send(&mut conn, end);
         }
         Ending::Done | Ending::Empty => {

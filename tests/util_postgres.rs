@@ -50,6 +50,15 @@ impl PgServer {
     /// Starts a server; `None` (with a note, or a failure under CI) where PostgreSQL is
     /// not installed.
     pub fn start() -> Option<PgServer> {
+        PgServer::start_with(None)
+    }
+
+    /// Starts a server that also speaks TLS with this PEM certificate and key.
+    pub fn start_tls(cert: &str, key: &str) -> Option<PgServer> {
+        PgServer::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Option<PgServer> {
         let bin = bin_dir();
         if !require(bin.is_some(), "PostgreSQL (Debian package postgresql)") {
             return None;
@@ -60,13 +69,23 @@ impl PgServer {
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let pw = dir.path().join("pw");
         std::fs::write(&pw, PASSWORD).unwrap();
+        let mut owned = vec![pw.clone(), dir.path().to_owned()];
+        let mut ssl = String::new();
+        if let Some((cert, key)) = tls {
+            // The server reads its key only if the key is its own and private.
+            let (c, k) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            std::fs::copy(cert, &c).unwrap();
+            std::fs::copy(key, &k).unwrap();
+            std::fs::set_permissions(&k, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            ssl = format!(" -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}", c.display(), k.display());
+            owned.extend([c, k]);
+        }
         if is_root() {
-            let c = std::ffi::CString::new(pw.to_str().unwrap()).unwrap();
-            // SAFETY: a valid C path; nobody is uid/gid 65534 on Debian.
-            assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
-            let d = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
-            // SAFETY: as above.
-            assert_eq!(unsafe { libc::chown(d.as_ptr(), 65534, 65534) }, 0);
+            for path in owned {
+                let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+                // SAFETY: a valid C path; nobody is uid/gid 65534 on Debian.
+                assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+            }
         }
         let data = dir.path().join("data");
         let ok = command(&bin.join("initdb"))
@@ -80,7 +99,7 @@ impl PgServer {
         assert!(ok.success(), "initdb failed");
         let port = free_port();
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=20 -c shared_preload_libraries=pg_stat_statements -c fsync=off",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=20 -c shared_preload_libraries=pg_stat_statements -c fsync=off{ssl}",
             dir.path().display()
         );
         let ok = command(&bin.join("pg_ctl"))

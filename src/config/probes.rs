@@ -81,6 +81,7 @@ fn probe(name: String, p: RawProbe, loc: &Locator) -> Result<Probe, ConfigError>
 fn foreign_key(p: &RawProbe, kind: &str) -> Option<(&'static str, usize)> {
     const HTTP: &[&str] = &["http"];
     const WEB: &[&str] = &["http", "ai"];
+    const TLS: &[&str] = &["http", "ai", "postgres"];
     const SECRET: &[&str] = &["http", "ai", "postgres"];
     const AI: &[&str] = &["ai"];
     const QUERY: &[&str] = &["sqlite", "postgres"];
@@ -94,7 +95,7 @@ fn foreign_key(p: &RawProbe, kind: &str) -> Option<(&'static str, usize)> {
         ("secret_env", SECRET, p.secret_env.as_ref().map(|v| v.span().start)),
         ("secret_file", SECRET, p.secret_file.as_ref().map(|v| v.span().start)),
         ("secret_header", HTTP, p.secret_header.as_ref().map(|v| v.span().start)),
-        ("ca_file", WEB, p.ca_file.as_ref().map(|v| v.span().start)),
+        ("ca_file", TLS, p.ca_file.as_ref().map(|v| v.span().start)),
         ("max_redirects", HTTP, p.max_redirects.as_ref().map(|v| v.span().start)),
         ("api", AI, p.api.as_ref().map(|v| v.span().start)),
         ("model", AI, p.model.as_ref().map(|v| v.span().start)),
@@ -135,10 +136,13 @@ fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<
         let msg = format!("{key}.connection holds a password: put it in secret_env or secret_file");
         return Err(loc.error(at, msg));
     }
-    if connection.get_ssl_mode() == SslMode::Require {
-        return Err(
-            loc.error(at, format!("{key}.connection: sslmode=require is not supported yet (no TLS to PostgreSQL)"))
-        );
+    let require = connection.get_ssl_mode() == SslMode::Require;
+    if let Some(file) = &p.ca_file {
+        let at = file.span().start;
+        if !require {
+            return Err(loc.error(at, format!("{key}.ca_file is for TLS: add sslmode=require to the connection")));
+        }
+        crate::probe::Tls::check(file.get_ref()).map_err(|e| loc.error(at, format!("{key}.ca_file: {e}")))?;
     }
     if connection.get_hosts().is_empty() {
         connection.host("localhost");
@@ -147,6 +151,7 @@ fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<
     Ok(Postgres {
         shown: raw.get_ref().clone(),
         connection,
+        tls: require.then(|| crate::probe::Tls::new(p.ca_file.map(Spanned::into_inner))),
         query: query(key, p.query.as_ref(), loc)?,
         secret: secret(key, p.secret_env, p.secret_file, loc)?,
         statements: p.statements.is_some_and(|s| *s.get_ref()),

@@ -277,6 +277,9 @@ impl Stream {
                 self.done = true;
                 self.prompt_tokens = number("/prompt_eval_count");
                 self.completion_tokens = number("/eval_count");
+                // Since Ollama 0.30 the prompt count includes the tokens its KV cache served,
+                // and these are counted apart; older servers report no cache.
+                self.cached_tokens = number("/prompt_eval_cached_count");
             }
             Api::Ollama => {}
         }

@@ -5,8 +5,8 @@
 //! (`pg_stat_statements`, as deltas of its counters: calls and mean time).
 //!
 //! The password comes from the probe's secret, never from the connection string (the
-//! config refuses one there). TLS to PostgreSQL is not spoken yet: `sslmode=require` is a
-//! config error rather than a probe that always fails.
+//! config refuses one there). With `sslmode=require` the connection is TLS, verified
+//! (`pg_tls.rs`); otherwise plain TCP.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -47,6 +47,8 @@ const STATS: &str =
 pub struct Postgres {
     /// The connection settings, without a password.
     pub connection: tokio_postgres::Config,
+    /// TLS settings, with `sslmode=require`.
+    pub tls: Option<super::Tls>,
     /// The connection string as written (no password in it), for display.
     pub shown: String,
     /// One statement (`SELECT 1` unless configured).
@@ -70,12 +72,23 @@ fn failure(e: &tokio_postgres::Error, connecting: bool) -> Failure {
         detail = format!("{detail}: {source}");
     }
     let refused = detail.contains("Connection refused");
-    let reason = match (connecting, refused) {
-        (true, true) => Reason::Refused,
-        (true, false) => Reason::Connect,
-        (false, _) => Reason::Query,
+    let tls = ["TLS", "certificate", "InvalidDnsName"].iter().any(|t| detail.contains(t));
+    let reason = match (connecting, refused, tls) {
+        (true, true, _) => Reason::Refused,
+        (true, false, true) => Reason::Tls,
+        (true, false, false) => Reason::Connect,
+        (false, ..) => Reason::Query,
     };
     Failure { reason, detail }
+}
+
+/// Runs a connection until its client is gone.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let _ = connection.await;
 }
 
 impl Postgres {
@@ -90,16 +103,21 @@ impl Postgres {
                 Err(detail) => return attempt.failed(Failure { reason: Reason::Secret, detail }),
             };
         }
+        let connector = match self.tls.as_ref().map(super::Tls::connector).transpose() {
+            Ok(connector) => connector,
+            Err(detail) => return attempt.failed(Failure { reason: Reason::Tls, detail }),
+        };
         let start = Instant::now();
-        let (client, connection) = match config.connect(NoTls).await {
+        // The connection's own task ends when the client is dropped below.
+        let connected = match connector {
+            Some(tls) => config.connect(tls).await.map(|(client, c)| (client, tokio::spawn(drive(c)))),
+            None => config.connect(NoTls).await.map(|(client, c)| (client, tokio::spawn(drive(c)))),
+        };
+        let (client, driver) = match connected {
             Ok(pair) => pair,
             Err(e) => return attempt.failed(failure(&e, true)),
         };
         let connect = start.elapsed();
-        // The connection's own task: it ends when the client is dropped below.
-        let driver = tokio::spawn(async move {
-            let _ = connection.await;
-        });
         let mut attempt = attempt;
         attempt.values.push((&PROBE_CONNECT, connect.as_secs_f64()));
         let result = self.measure(&client, &mut attempt).await;
