@@ -29,6 +29,7 @@
 
 mod alerting;
 mod checklist;
+mod pages;
 mod probing;
 mod rollups;
 mod writer;
@@ -80,6 +81,12 @@ pub enum DaemonError {
 pub fn wall_ms() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Drops the agent's resident code pages after `what` ran (see `pages.rs`).
+fn give_back_code(what: &str) {
+    let bytes = pages::give_back_code();
+    tracing::debug!(bytes, "code pages given back after {what}");
 }
 
 /// A schedule whose first tick is one period from now.
@@ -213,6 +220,8 @@ pub async fn run(
     let mut proc_tick = every(proc_interval, true);
     let mut flush_tick = every(config.sampling.flush_interval, false);
     let mut batch = Batch::default();
+    // Start-up's code (config, migrations, set-up) runs once: its pages go after the first flush.
+    let mut started = false;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -246,6 +255,7 @@ pub async fn run(
             report = async { match checklist.as_mut() { Some(c) => c.step().await, None => None } }, if checklist.is_some() => {
                 if let Some(report) = report {
                     alerting.announce(&report, wall_ms());
+                    give_back_code("a checklist job");
                 }
             }
             _ = flush_tick.tick() => {
@@ -253,6 +263,9 @@ pub async fn run(
                 live.forget_before(now - quiet);
                 if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {
                     break;
+                }
+                if !std::mem::replace(&mut started, true) {
+                    give_back_code("start-up");
                 }
             }
         }
