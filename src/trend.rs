@@ -118,30 +118,34 @@ pub fn trends(
     };
     // The two stores, and the pieces of a long hot-store range, are read at once: a week
     // in the hot store is a scan of millions of rows, and each connection uses one core.
-    let hot = (since.max(watermark), until);
-    let pieces = store.map_or(Vec::new(), |_| pieces(hot, std::thread::available_parallelism().map_or(1, usize::from)));
-    std::thread::scope(|scope| -> Result<(), TrendError> {
-        let path = store.map(Store::path);
-        let others: Vec<_> = pieces
-            .iter()
-            .skip(1)
-            .zip(std::iter::repeat(path))
-            .filter_map(|(&(from, to), path)| {
-                let path = path?;
-                Some(scope.spawn(move || Store::open_read_only(path)?.partials(sel, group, from, to, (step, align))))
-            })
-            .collect();
+    // With the archive read on this thread, every hot piece gets a thread of its own.
+    let hot = if store.is_some() { pieces((since.max(watermark), until), cores()) } else { Vec::new() };
+    let (mine, theirs) = hot.split_at(usize::from(archive.is_none()).min(hot.len()));
+    let parts: Vec<Result<Grouped, TrendError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = match store.map(Store::path) {
+            Some(path) => theirs
+                .iter()
+                .map(|&(from, to)| {
+                    scope.spawn(move || Store::open_read_only(path)?.partials(sel, group, from, to, (step, align)))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut parts = Vec::new();
         if let Some(a) = archive {
-            add(a.partials(sel, group, since, until.min(watermark), (step, align))?);
+            parts.push(a.partials(sel, group, since, until.min(watermark), (step, align)).map_err(TrendError::from));
         }
-        if let (Some(s), Some(&(from, to))) = (store, pieces.first()) {
-            add(s.partials(sel, group, from, to, (step, align))?);
+        if let (Some(s), Some(&(from, to))) = (store, mine.first()) {
+            parts.push(s.partials(sel, group, from, to, (step, align)).map_err(TrendError::from));
         }
-        for handle in others {
-            add(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
-        }
-        Ok(())
-    })?;
+        // Every thread is joined before any error is returned: none scans on unwatched.
+        let joined = handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        parts.extend(joined.map(|part| part.map_err(TrendError::from)));
+        parts
+    });
+    for part in parts {
+        add(part?);
+    }
     let scale = scale.unwrap_or(1.0);
     let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for ((g, _), p) in buckets.into_iter().filter(|(_, p)| p.count > 0) {
@@ -154,6 +158,11 @@ pub fn trends(
         });
     }
     Ok(out)
+}
+
+/// Cores to read a long range with.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Hot-store ranges shorter than this are read in one piece.

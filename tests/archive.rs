@@ -326,7 +326,8 @@ fn a_trend_over_many_series_counts_each_of_them_and_nothing_else() {
 
 /// An archive whose minute tier repeated its raw rows (schema 4) keeps each sample counted
 /// once: minutes raw holds whole lose their partials, a minute partly pruned loses its raw
-/// rows (its partial counts them), minutes raw no longer holds keep theirs.
+/// rows (its partial counts them), minutes raw no longer holds keep theirs, and a minute
+/// whose partials minute retention pruned before a late sample added one keeps its raw rows.
 #[test]
 fn the_minute_tier_of_an_older_archive_stops_repeating_raw_rows() {
     let s = Stores::new();
@@ -336,13 +337,16 @@ fn the_minute_tier_of_an_older_archive_stops_repeating_raw_rows() {
             conn.execute_batch(sql).unwrap();
         }
         let (whole, partly, aged, watermark) = (T0, T0 + 60, T0 - DAY, T0 + HOUR);
+        let pruned = T0 + 120;
         conn.execute_batch(&format!(
             "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1), (2), (3), (4);
              INSERT INTO series (id, metric, labels, unit, scale) VALUES (1, 'cpu.usage_percent', '{{\"cpu\":\"total\"}}', '%', 10);
-             INSERT INTO raw_recent VALUES (1, {whole}, 10), (1, {whole} + 30, 30), (1, {partly} + 5, 50);
+             INSERT INTO raw_recent VALUES (1, {whole}, 10), (1, {whole} + 30, 30), (1, {partly} + 5, 50),
+                                           (1, {pruned}, 20), (1, {pruned} + 9, 20);
              INSERT INTO agg_1m VALUES (1, {whole}, 10, 30, 40, 2, 30, {whole} + 30),
                                        (1, {partly}, 40, 50, 90, 2, 50, {partly} + 5),
-                                       (1, {aged}, 70, 70, 70, 1, 70, {aged});
+                                       (1, {aged}, 70, 70, 70, 1, 70, {aged}),
+                                       (1, {pruned}, 20, 20, 20, 1, 20, {pruned} + 9);
              UPDATE rollup_state SET watermark = {watermark};"
         ))
         .unwrap();
@@ -350,9 +354,9 @@ fn the_minute_tier_of_an_older_archive_stops_repeating_raw_rows() {
     drop(Archive::open_write(&s.archive()).unwrap());
     let a = s.archive();
     assert_eq!(duck_count(&a, "SELECT count(*) FROM agg_1m"), 2, "the partly pruned minute and the aged one");
-    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 2, "the whole minute");
-    assert_eq!(duck_count(&a, "SELECT sum(count) FROM samples_1m"), 5, "each sample once");
-    assert_eq!(duck_count(&a, "SELECT (sum(avg * count) * 10)::BIGINT FROM samples_1m"), 40 + 90 + 70);
+    assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows"), 4, "the whole minute and the pruned one");
+    assert_eq!(duck_count(&a, "SELECT sum(count) FROM samples_1m"), 7, "each sample once");
+    assert_eq!(duck_count(&a, "SELECT (sum(avg * count) * 10)::BIGINT FROM samples_1m"), 40 + 90 + 70 + 40);
 }
 
 #[test]

@@ -5,12 +5,14 @@
 -- archived sample is counted once: as a raw row, or in agg_1m. agg_1h still counts every
 -- sample (an hour's partial is 1/720 of its samples at 5 s).
 
--- Minutes whose every sample is still a raw row: their partials repeat those rows.
+-- Minutes whose every counted sample is still a raw row: their partials repeat those rows.
+-- (Raw holds more where minute_retention pruned a minute that a late sample then gave a
+-- partial again: raw has them all.)
 DELETE FROM agg_1m a USING (
     SELECT m.series_id, m.bucket
     FROM (SELECT series_id, bucket, sum(count) AS n FROM agg_1m GROUP BY ALL) m
     JOIN (SELECT series_id, ts // 60 * 60 AS bucket, count(*) AS n FROM raw_rows GROUP BY ALL) r
-      ON r.series_id = m.series_id AND r.bucket = m.bucket AND r.n = m.n
+      ON r.series_id = m.series_id AND r.bucket = m.bucket AND r.n >= m.n
 ) covered
 WHERE a.series_id = covered.series_id AND a.bucket = covered.bucket;
 

@@ -137,6 +137,14 @@ fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<
         return Err(loc.error(at, msg));
     }
     let require = connection.get_ssl_mode() == SslMode::Require;
+    if require && connection.get_hosts().iter().any(|h| matches!(h, tokio_postgres::config::Host::Unix(_))) {
+        let msg = format!("{key}.connection: sslmode=require needs a TCP host (a Unix socket has no TLS)");
+        return Err(loc.error(at, msg));
+    }
+    if connection.get_channel_binding() == tokio_postgres::config::ChannelBinding::Require {
+        let msg = format!("{key}.connection: channel_binding=require is not supported (the probe binds no channel)");
+        return Err(loc.error(at, msg));
+    }
     if let Some(file) = &p.ca_file {
         let at = file.span().start;
         if !require {

@@ -83,7 +83,8 @@ pub fn wall_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Drops the agent's resident code pages after `what` ran (see `pages.rs`).
+/// Drops the agent's resident code pages after `what` ran (see `pages.rs`); a blocking
+/// call (it reads `/proc` and trims the heap), off the agent loop.
 fn give_back_code(what: &str) {
     let bytes = pages::give_back_code();
     tracing::debug!(bytes, "code pages given back after {what}");
@@ -255,7 +256,7 @@ pub async fn run(
             report = async { match checklist.as_mut() { Some(c) => c.step().await, None => None } }, if checklist.is_some() => {
                 if let Some(report) = report {
                     alerting.announce(&report, wall_ms());
-                    give_back_code("a checklist job");
+                    tokio::task::spawn_blocking(|| give_back_code("a checklist job"));
                 }
             }
             _ = flush_tick.tick() => {
@@ -265,7 +266,7 @@ pub async fn run(
                     break;
                 }
                 if !std::mem::replace(&mut started, true) {
-                    give_back_code("start-up");
+                    tokio::task::spawn_blocking(|| give_back_code("start-up"));
                 }
             }
         }

@@ -22,12 +22,13 @@ use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream}
 
 /// A probe's TLS settings, and the client configuration made from them at its first
 /// attempt (loading the platform's roots costs time and memory a probe without TLS and a
-/// `config check` should not pay).
+/// `config check` should not pay). A failure to make it is not kept: the next attempt
+/// tries again (a `ca_file` being replaced, say).
 #[derive(Debug, Clone, Default)]
 pub struct Tls {
     /// PEM certificates trusted beside the system's.
     pub ca_file: Option<PathBuf>,
-    made: Arc<OnceLock<Result<Arc<ClientConfig>, String>>>,
+    made: Arc<OnceLock<Arc<ClientConfig>>>,
 }
 
 impl PartialEq for Tls {
@@ -49,8 +50,11 @@ impl Tls {
 
     /// The connector, made once; the error says what is wrong with `ca_file`.
     pub fn connector(&self) -> Result<Connector, String> {
-        let made = self.made.get_or_init(|| config(self.ca_file.as_deref()).map(Arc::new));
-        made.clone().map(Connector)
+        if let Some(made) = self.made.get() {
+            return Ok(Connector(made.clone()));
+        }
+        let made = Arc::new(config(self.ca_file.as_deref())?);
+        Ok(Connector(self.made.get_or_init(|| made).clone()))
     }
 }
 

@@ -63,8 +63,9 @@ pub struct Postgres {
     pub warn_conditions: Vec<Condition>,
 }
 
-/// A failure of the connect (reason `refused` or `connect`) or of a query (`query`).
-fn failure(e: &tokio_postgres::Error, connecting: bool) -> Failure {
+/// A failure of the connect (reason `refused`, `tls` when TLS was asked for, or `connect`)
+/// or of a query (`query`).
+fn failure(e: &tokio_postgres::Error, connecting: bool, tls: bool) -> Failure {
     let mut detail = e.to_string();
     if let Some(db) = e.as_db_error() {
         detail = format!("{}: {}", db.severity(), db.message());
@@ -72,7 +73,7 @@ fn failure(e: &tokio_postgres::Error, connecting: bool) -> Failure {
         detail = format!("{detail}: {source}");
     }
     let refused = detail.contains("Connection refused");
-    let tls = ["TLS", "certificate", "InvalidDnsName"].iter().any(|t| detail.contains(t));
+    let tls = tls && ["TLS", "certificate", "InvalidDnsName"].iter().any(|t| detail.contains(t));
     let reason = match (connecting, refused, tls) {
         (true, true, _) => Reason::Refused,
         (true, false, true) => Reason::Tls,
@@ -115,7 +116,7 @@ impl Postgres {
         };
         let (client, driver) = match connected {
             Ok(pair) => pair,
-            Err(e) => return attempt.failed(failure(&e, true)),
+            Err(e) => return attempt.failed(failure(&e, true, self.tls.is_some())),
         };
         let connect = start.elapsed();
         let mut attempt = attempt;
@@ -124,14 +125,14 @@ impl Postgres {
         if result.is_ok() && self.statements {
             // A missing extension degrades the probe rather than failing it.
             if let Err(e) = statements(&client, &mut attempt, counters).await {
-                attempt.warnings.push(format!("pg_stat_statements: {}", failure(&e, false).detail));
+                attempt.warnings.push(format!("pg_stat_statements: {}", failure(&e, false, false).detail));
             }
         }
         drop(client);
         let _ = driver.await;
         match result {
             Ok(answer) => attempt.judge(&self.conditions, &self.warn_conditions, &answer.as_answer()),
-            Err(e) => attempt.failed(failure(&e, false)),
+            Err(e) => attempt.failed(failure(&e, false, false)),
         }
     }
 
