@@ -143,16 +143,9 @@ fn recorded_hour(path: &Path) -> Vec<Vec<(SeriesKey, f64)>> {
 }
 
 /// One row of the `steady` table: the archive at `path` as `du` sees it.
-/// Also counts the samples whose raw rows aged into the minute tier: the file holds them too.
 fn file_row(label: &str, path: &Path, rewrites: usize) {
-    let (size, raw) = {
-        let archive = hostwatch::archive::Archive::open_read(path).expect("archive");
-        (archive.size().expect("size"), archive.raw_samples().expect("count"))
-    };
-    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config");
-    let conn = duckdb::Connection::open_with_flags(path, config).expect("open");
-    let sql = "SELECT coalesce(sum(count), 0)::BIGINT FROM agg_1m";
-    let aged = conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect(sql).unsigned_abs();
+    let archive = hostwatch::archive::Archive::open_read(path).expect("archive");
+    let (size, (raw, aged)) = (archive.size().expect("size"), archive.samples().expect("count"));
     println!(
         "| {label} | {raw} | {aged} | {:.1} MB | {:.2} | {:.2} | {:.2} | {:.0}% | {} | {rewrites} |",
         size.file as f64 / 1e6,
@@ -215,7 +208,7 @@ fn steady() {
     file_row("30 days, hourly rollups", &arch, rewrites);
     if std::env::var_os("HOSTWATCH_BENCH_SPLIT").is_some() {
         let s = measure(dir.path());
-        let raw = hostwatch::archive::Archive::open_read(&arch).expect("archive").raw_samples().expect("count");
+        let raw = hostwatch::archive::Archive::open_read(&arch).expect("archive").samples().expect("count").0;
         let per = |b: i64| b as f64 / raw as f64;
         println!(
             "(30 days, blocks in use per raw sample: raw tables {:.2}, raw tier {:.2}, all tiers {:.2}; \

@@ -156,7 +156,7 @@ pub fn status(store: &Store, config: &Config, format: Format) -> Result<()> {
 fn archive_line(store: &Store, config: &Config, now: i64) -> Result<String> {
     let path = store.path().with_file_name(crate::archive::FILE_NAME);
     // Its blocks too, unless a rollup holds it this moment: then its length alone.
-    let described = |a: crate::archive::Archive| Ok(a.size()?.describe(a.raw_samples()?));
+    let described = |a: crate::archive::Archive| Ok(a.size()?.describe(a.samples()?));
     let size = match crate::archive::Archive::open_read(&path).and_then(described) {
         Ok(described) => described,
         Err(_) => std::fs::metadata(&path).map_or_else(|_| "not created yet".to_owned(), |m| bytes(m.len() as f64)),

@@ -33,14 +33,15 @@ pub struct Size {
 }
 
 impl Size {
-    /// For people, against `raw` samples: `2.5 MiB, 3% free, 1.04 B/sample over 2400000 raw
-    /// samples`.
+    /// For people, against the samples the file holds (raw rows and those aged into the
+    /// minute tier): `2.5 MiB, 3% free, 1.04 B/sample over 2400000 samples (0 in minutes)`.
     #[allow(clippy::cast_precision_loss)] // byte and row counts
-    pub fn describe(&self, raw: u64) -> String {
-        let per = if raw == 0 {
+    pub fn describe(&self, (raw, aged): (u64, u64)) -> String {
+        let held = raw + aged;
+        let per = if held == 0 {
             String::new()
         } else {
-            format!(", {:.2} B/sample over {raw} raw samples", self.file as f64 / raw as f64)
+            format!(", {:.2} B/sample over {held} samples ({aged} in minutes)", self.file as f64 / held as f64)
         };
         let wal = if self.wal == 0 { String::new() } else { format!(", WAL {}", crate::units::bytes(self.wal as f64)) };
         format!("{}, {:.0}% free{per}{wal}", crate::units::bytes(self.file as f64), self.free_share() * 100.0)
@@ -84,9 +85,12 @@ impl Archive {
         Ok(Size { file: len(&self.path), wal: len(&beside(&self.path, ".wal")), used: used.unsigned_abs() })
     }
 
-    /// Raw samples in the archive: what its bytes per sample are counted against.
-    pub fn raw_samples(&self) -> Result<u64, ArchiveError> {
-        self.sql(|c| c.query_row("SELECT count(*) FROM raw_rows", [], |r| r.get::<_, i64>(0))).map(i64::unsigned_abs)
+    /// Samples the archive holds: raw rows, and those aged into the minute tier (counted
+    /// there, their raw rows gone). Its bytes per sample are counted against both.
+    pub fn samples(&self) -> Result<(u64, u64), ArchiveError> {
+        let sql = "SELECT (SELECT count(*) FROM raw_rows), (SELECT coalesce(sum(count), 0)::BIGINT FROM agg_1m)";
+        let (raw, aged) = self.sql(|c| c.query_row(sql, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))))?;
+        Ok((raw.unsigned_abs(), aged.unsigned_abs()))
     }
 
     /// Closes the archive as [`Archive::close`] does, first rewriting it into a fresh file

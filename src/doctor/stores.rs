@@ -43,7 +43,7 @@ pub fn archive_lock(path: &Path) -> Check {
         let archive = Archive::open_read(path)?;
         archive.verify()?;
         let size = archive.size()?;
-        Ok((size, size.describe(archive.raw_samples()?)))
+        Ok((size, size.describe(archive.samples()?)))
     });
     match checked {
         Ok((size, described))
