@@ -85,7 +85,7 @@ pub fn wall_ms() -> i64 {
 
 /// Drops the agent's resident code pages after `what` ran (see `pages.rs`); a blocking
 /// call (it reads `/proc` and trims the heap), off the agent loop.
-fn give_back_code(what: &str) {
+pub fn give_back_code(what: &str) {
     let bytes = pages::give_back_code();
     tracing::debug!(bytes, "code pages given back after {what}");
 }
@@ -182,6 +182,8 @@ pub async fn run(
         std::process::id(),
         env!("CARGO_PKG_VERSION"),
     )?;
+    // The config, the store's opening and its migrations ran once.
+    give_back_code("configuration");
     let collectors = collect::system_collectors(&config.collectors, &config.filters, &config.host)?;
     let mut system = Sampler::new(collectors, interval)?;
     let mut procs = collect::process_sampler(&config.processes)?;
@@ -217,12 +219,12 @@ pub async fn run(
         .spawn(move || write_loop(store, &rx, retention, &wakes, &writer_live))
         .map_err(|_| DaemonError::WriterPanicked)?;
 
+    // The set-up (collectors, rules, jobs, probes' clients, the server) ran once.
+    give_back_code("the set-up");
     let mut sys_tick = every(interval, true);
     let mut proc_tick = every(proc_interval, true);
     let mut flush_tick = every(config.sampling.flush_interval, false);
     let mut batch = Batch::default();
-    // Start-up's code (config, migrations, set-up) runs once: its pages go after the first flush.
-    let mut started = false;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -265,9 +267,9 @@ pub async fn run(
                 if tx.send(Msg::Write { batch: std::mem::take(&mut batch), now }).is_err() {
                     break;
                 }
-                if !std::mem::replace(&mut started, true) {
-                    tokio::task::spawn_blocking(|| give_back_code("start-up"));
-                }
+                // What stays resident is the code of one flush interval: the set-up's, a
+                // probe's first client, an hourly job's go with the next write.
+                tokio::task::spawn_blocking(|| give_back_code("a flush interval"));
             }
         }
     }

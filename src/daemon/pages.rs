@@ -1,10 +1,12 @@
 //! Giving back the pages of code the agent ran once. The binary is about 70 MB (DuckDB's
 //! C++ most of it), and the kernel maps 64 KiB of it around each page the agent touches;
 //! those pages stay counted in its resident set until memory runs short, long after the
-//! code that touched them (start-up, a rollup's DuckDB, a report) has finished. After
-//! such work the agent drops its mappings of its own code: the pages stay in the page
-//! cache, and what runs again maps them back (a minor fault), so its resident set is what
-//! it runs, not what it ever ran.
+//! code that touched them has finished: loading (DuckDB's C++ static initialisers run all
+//! over the binary before `main`), the configuration and the store's migrations, the
+//! agent's set-up, a rollup's DuckDB, a report. After each of these, and after each write
+//! to the store (every flush interval), the agent drops its mappings of its own code: the
+//! pages stay in the page cache, and what runs again maps them back (minor faults, about
+//! a hundred per flush), so its resident set is what it runs, not what it ever ran.
 //!
 //! The heap's free pages go back too (`malloc_trim`). Only the executable's `r-xp`
 //! mappings are dropped: code is never written, so
