@@ -118,9 +118,12 @@ pub fn trends(
     };
     // The two stores, and the pieces of a long hot-store range, are read at once: a week
     // in the hot store is a scan of millions of rows, and each connection uses one core.
-    // With the archive read on this thread, every hot piece gets a thread of its own.
-    let hot = if store.is_some() { pieces((since.max(watermark), until), cores()) } else { Vec::new() };
-    let (mine, theirs) = hot.split_at(usize::from(archive.is_none()).min(hot.len()));
+    // With the archive read on this thread, every piece of a long hot range gets a thread of
+    // its own; a short one (the hours at the defaults) is read here after it.
+    let (from, to) = (since.max(watermark), until);
+    let hot = if store.is_some() { pieces((from, to), cores()) } else { Vec::new() };
+    let here = usize::from(archive.is_none() || to - from < PIECE);
+    let (mine, theirs) = hot.split_at(here.min(hot.len()));
     let parts: Vec<Result<Grouped, TrendError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = match store.map(Store::path) {
             Some(path) => theirs

@@ -489,6 +489,18 @@ fn series_with_no_row_left_in_any_tier_leave_the_catalogue_and_new_ones_get_fres
     assert_eq!(duck_count(&a, "SELECT count(*) FROM raw_rows") as u64, moved);
 }
 
+/// A small archive has few free blocks: frees some in the file at `path` as a day's
+/// compaction does on a big one, with a table written and dropped.
+fn free_some_blocks(path: &std::path::Path) {
+    let conn = duckdb::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE junk AS SELECT random() AS x FROM range(1000000); CHECKPOINT;
+         CREATE TABLE kept AS SELECT random() AS x FROM range(100000); CHECKPOINT;
+         DROP TABLE junk; CHECKPOINT;",
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_rewrite_gives_free_blocks_back_keeps_every_row_and_a_cut_short_copy_is_removed() {
     let s = Stores::new();
@@ -502,16 +514,7 @@ fn a_rewrite_gives_free_blocks_back_keeps_every_row_and_a_cut_short_copy_is_remo
             .map(|q| duck_count(p, q))
     };
     let rows = counts(&path);
-    // A small archive has few free blocks: free some as a day's compaction does on a big
-    // one, with a table written and dropped.
-    let conn = duckdb::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE junk AS SELECT random() AS x FROM range(1000000); CHECKPOINT;
-         CREATE TABLE kept AS SELECT random() AS x FROM range(100000); CHECKPOINT;
-         DROP TABLE junk; CHECKPOINT;",
-    )
-    .unwrap();
-    drop(conn);
+    free_some_blocks(&path);
     let size = Archive::open_write(&path).unwrap().size().unwrap();
     // Under MIN_REWRITE the agent's rollup keeps a file; forced at any size, a rewrite
     // gives the free blocks back and keeps every row and the watermark.
@@ -547,14 +550,7 @@ fn a_rewrite_on_a_disk_without_room_for_the_copy_leaves_the_archive_as_it_is() {
     assert!(matches!(s.rollup(T0 + 7 * HOUR, &policy(6 * HOUR)), Outcome::Moved { .. }));
     let path = disk.dir.path().join("archive.duckdb");
     std::fs::copy(s.archive(), &path).unwrap();
-    let conn = duckdb::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE junk AS SELECT random() AS x FROM range(1000000); CHECKPOINT;
-         CREATE TABLE kept AS SELECT random() AS x FROM range(100000); CHECKPOINT;
-         DROP TABLE junk; CHECKPOINT;",
-    )
-    .unwrap();
-    drop(conn);
+    free_some_blocks(&path);
     let rows = duck_count(&path, "SELECT count(*) FROM raw_rows");
     // Free blocks well past 15%, but no room beside the file for a copy and a margin: it
     // is not tried, nothing is written, the archive stays whole.

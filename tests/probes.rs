@@ -285,15 +285,16 @@ impl TestCa {
             (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("req.csr"));
         let san = path("san.ext");
         std::fs::write(&san, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
-        let steps: [&[&str]; 3] = [
-            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=test CA"],
-            &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", &key, "-out", &csr],
-            &["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days", "30"],
+        let ca_req = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=test CA"];
+        let server_req = ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"];
+        let sign = ["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days", "30"];
+        let steps: [Vec<&str>; 3] = [
+            [&ca_req[..], &["-keyout", &ca_key, "-out", &ca]].concat(),
+            [&server_req[..], &["-keyout", &key, "-out", &csr]].concat(),
+            [&sign[..], &["-extfile", &san, "-out", &cert]].concat(),
         ];
-        let tails: [&[&str]; 3] = [&["-keyout", &ca_key, "-out", &ca], &[], &["-extfile", &san, "-out", &cert]];
-        for (args, tail) in steps.iter().zip(tails) {
-            let made =
-                Command::new("openssl").args(*args).args(tail).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        for args in &steps {
+            let made = Command::new("openssl").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
             assert!(made.unwrap().success(), "openssl {args:?}");
         }
         Some(TestCa { ca, cert, key })
