@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
-bin="${CARGO_TARGET_DIR:-$HOME/.cache/hostwatch/target}/release/hostwatch"
+# HOSTWATCH_BIN=path measures another build (two at once: before and after a change).
+bin="${HOSTWATCH_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/hostwatch/target}/release/hostwatch}"
 [ -x "$bin" ] || { echo "no release build at $bin: run cargo build --release --locked" >&2; exit 2; }
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$pgbin/postgres" ] || { echo "no PostgreSQL under /usr/lib/postgresql (apt-get install postgresql)" >&2; exit 2; }

@@ -608,6 +608,11 @@ fn a_postgres_probe_times_its_query_counts_connections_and_names_a_stopped_serve
         stderr.contains("failed (connect): FATAL: password authentication failed for user \"postgres\""),
         "{stderr}"
     );
+    // A server without TLS, asked for it: refused as tls before the password is sent.
+    let require = config.replace("dbname=postgres", "dbname=postgres sslmode=require");
+    let (code, _, stderr) = run_probe(dir.path(), &require, "db", &env);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("failed (tls)"), "{stderr}");
 
     // Three sessions the test holds, one of them idle in a transaction: counted, the
     // probe's own connection left out.

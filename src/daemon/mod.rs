@@ -83,7 +83,7 @@ pub fn wall_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Drops the agent's resident code pages after `what` ran (see `pages.rs`); a blocking
+/// Drops the agent's resident pages of code and constants after `what` ran (see `pages.rs`); a blocking
 /// call (it reads `/proc` and trims the heap), off the agent loop.
 pub fn give_back_code(what: &str) {
     let bytes = pages::give_back_code();
