@@ -1,8 +1,11 @@
 //! One agent per data dir: an exclusive lock on `<data>/agent.lock`, which holds its pid.
+//! And whether the process that claimed a checklist job still runs.
 //!
 //! The lock is an advisory `flock`: the kernel drops it when the process ends, however it
 //! ends (a kill -9 included), so a stale file never blocks a start. `status` and `doctor`
-//! ask it whether an agent is running instead of guessing from the last write.
+//! ask it whether an agent is running instead of guessing from the last write. A claim's
+//! owner is named the same way for the same reason: by what the kernel says now, not by how
+//! long ago the claim was made.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -82,6 +85,28 @@ pub fn holder(dir: &Path) -> Option<String> {
     }
 }
 
+/// This process as a claim's owner names it: `boot id:pid:start time` (clock ticks after
+/// boot, `/proc/PID/stat`'s 22nd field), so neither a reboot nor a reused pid makes another
+/// process look like it; `None` if `/proc` cannot tell.
+pub fn this_process() -> Option<String> {
+    process(std::process::id())
+}
+
+/// Whether the process `owner` names (another's [`this_process`]) runs now.
+pub fn runs(owner: &str) -> bool {
+    let pid = owner.split(':').nth(1).and_then(|p| p.parse().ok());
+    pid.and_then(process).is_some_and(|now| now == owner)
+}
+
+fn process(pid: u32) -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's name, which may hold spaces and parentheses: state is the 3rd
+    // field, the start time the 22nd.
+    let start = stat.rsplit_once(')')?.1.split_whitespace().nth(19)?;
+    Some(format!("{}:{pid}:{start}", boot.trim()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +125,24 @@ mod tests {
         drop(lock);
         assert_eq!(holder(dir.path()), None);
         AgentLock::take(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn an_owner_runs_while_its_process_does_and_never_after() {
+        let me = this_process().unwrap();
+        assert!(runs(&me));
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let other = process(child.id()).unwrap();
+        assert!(runs(&other) && other != me);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!runs(&other), "a reaped child no longer runs");
+        // The same pid started at another tick, or in another boot, is another process.
+        let (boot, rest) = me.split_once(':').unwrap();
+        let (pid, start) = rest.split_once(':').unwrap();
+        let start: u64 = start.parse().unwrap();
+        assert!(!runs(&format!("{boot}:{pid}:{}", start + 1)));
+        assert!(!runs(&format!("00000000-0000-0000-0000-000000000000:{pid}:{start}")));
+        assert!(!runs("") && !runs("garbage"));
     }
 }

@@ -221,8 +221,8 @@ fn the_weekly_trends_rank_the_biggest_movers_and_time_the_host() {
     let config = hostwatch::config::Config::defaults();
     let ctx = config.checks_context(&dir.path().join("archive.duckdb"), hostwatch::daemon::wall_ms);
     let report = hostwatch::checks::run_job(&config.checks.jobs[2], &store, &ctx, now()).unwrap();
-    assert!(store.claim_slot("weekly_trends", now(), now() * 1000).unwrap());
-    assert!(!store.claim_slot("weekly_trends", now(), now() * 1000).unwrap(), "a slot is claimed once");
+    assert!(store.claim_slot("weekly_trends", now(), now() * 1000, None).unwrap());
+    assert!(!store.claim_slot("weekly_trends", now(), now() * 1000, None).unwrap(), "a slot is claimed once");
     store.finish_run("weekly_trends", now(), "ok", Some(&report), now() * 1000).unwrap();
     assert_eq!(store.benches().unwrap(), vec![report.bench.unwrap()]);
 }
@@ -272,7 +272,7 @@ fn the_monthly_audit_keeps_baselines_and_names_rules_that_never_or_always_fire()
     let cfg = hostwatch::config::Config::load(std::path::Path::new(config)).unwrap();
     let ctx = cfg.checks_context(&std::path::Path::new(data).join("archive.duckdb"), hostwatch::daemon::wall_ms);
     let report = hostwatch::checks::run_job(&cfg.checks.jobs[3], &store, &ctx, now()).unwrap();
-    assert!(store.claim_slot("monthly_audit", now(), now() * 1000).unwrap());
+    assert!(store.claim_slot("monthly_audit", now(), now() * 1000, None).unwrap());
     store.finish_run("monthly_audit", now(), "findings", Some(&report), now() * 1000).unwrap();
     drop(store);
     let conn = rusqlite::Connection::open(std::path::Path::new(data).join("hot.sqlite")).unwrap();

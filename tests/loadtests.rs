@@ -277,7 +277,8 @@ fn a_hanging_a_redirecting_and_an_endless_target_are_failures_of_their_kind_with
 #[test]
 fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
     let target = Target::delayed(Duration::from_millis(5));
-    let s = Setup::new(&test_table("long", &target.url(), "users = 2\nduration = \"60s\"\nramp_up = \"0s\""));
+    let long = test_table("long", &target.url(), "users = 2\nduration = \"60s\"\nramp_up = \"0s\"");
+    let s = Setup::new(&format!("{long}{}", test_table("short", &target.url(), "users = 1\nduration = \"1s\"")));
     std::fs::create_dir_all(s.data()).unwrap();
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGKILL, "kill -9")] {
         let before = target.served();
@@ -288,8 +289,8 @@ fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
             let (ok, stdout, _) = s.run("long");
             assert!(!ok && stdout.contains("refused: another checklist job is under way: load.long"), "{stdout}");
         }
-        let sent = Instant::now();
-        unsafe { libc::kill(i32::try_from(child.id()).unwrap(), signal) };
+        let (sent, child_pid) = (Instant::now(), child.id());
+        unsafe { libc::kill(i32::try_from(child_pid).unwrap(), signal) };
         let out = child.wait_with_output().unwrap();
         assert!(sent.elapsed() < Duration::from_secs(5), "{name} stopped it at once");
         let runs = s.runs();
@@ -297,10 +298,18 @@ fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
             assert_eq!(runs.len(), 2, "a killed run leaves no row: {runs:?}");
             let ok: String = s.db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
             assert_eq!(ok, "ok");
-            // Its claim stays, unfinished, as the agent's claims of a job killed midway do:
-            // the next run waits for it to age out rather than guess the run is dead.
-            let (ok, stdout, _) = s.run("long");
-            assert!(!ok && stdout.contains("another checklist job is under way: load.long"), "{stdout}");
+            // Its claim stays, unfinished, but names a process that is gone: it holds back
+            // no run (a claim without an owner, from before owners, would for 75 minutes).
+            let owner: String = s
+                .db()
+                .query_row("SELECT owner FROM check_runs WHERE job = 'load.long' AND finished_ms IS NULL", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert!(owner.contains(&format!(":{}:", child_pid)), "the killed run's claim names it: {owner}");
+            let (_, stdout, _) = s.run("short");
+            assert!(!stdout.contains("refused"), "a killed run's claim held back the next: {stdout}");
+            assert_eq!(s.runs().len(), 3, "the next run ran");
         } else {
             let (stdout, _) = text(&out);
             assert_eq!(runs.len(), 2, "the refusal and the run: {stdout}");

@@ -62,7 +62,8 @@ pub fn run_now(paths: &Paths, config: &Config, name: &str) -> Result<()> {
     // A command-line run's slot is the second it started, or the next one free (a refused
     // run ends within its second).
     let mut slot = now.div_euclid(1000);
-    while !store.claim_slot(&job, slot, now)? {
+    let me = crate::lock::this_process();
+    while !store.claim_slot(&job, slot, now, me.as_deref())? {
         slot += 1;
     }
     let ctx = config.checks_context(&paths.archive, wall_ms);

@@ -13,8 +13,9 @@ use crate::report::{Finding, Level, Report};
 use crate::store::{Store, StoreError};
 
 /// How long an unfinished claim of another job counts as under way: the longest job (a
-/// load test of an hour) and its margin. An agent killed during a job leaves its claim
-/// unfinished; it stops refusing tests after this.
+/// load test of an hour) and its margin. A process killed during a job leaves its claim
+/// unfinished: it stops refusing tests once its owner is gone, or, for a claim that names
+/// none (made before claims had owners), after this.
 const UNDER_WAY: i64 = 75 * 60 * 1000;
 
 /// Why `test` must not run now, if it must not: `own` is the caller's claim.
@@ -38,8 +39,9 @@ pub fn refusal(
     if let Some(cpu) = guard::busy(&cpu) {
         return Ok(Some(Refusal::Busy(cpu)));
     }
-    let others = store.jobs_under_way(now_ms - UNDER_WAY, own)?;
-    Ok(others.into_iter().next().map(Refusal::OtherJob))
+    let mut others = store.jobs_under_way(now_ms - UNDER_WAY, own)?.into_iter();
+    let running = others.find(|(_, owner)| owner.as_deref().is_none_or(crate::lock::runs));
+    Ok(running.map(|(job, _)| Refusal::OtherJob(job)))
 }
 
 /// Runs `test` as `job`'s `slot` unless refused, reporting progress each second; `stop`

@@ -64,6 +64,8 @@ pub struct Checklist {
     state: State,
     /// Set by [`Checklist::shutdown`]: a job claimed during it starts stopped.
     stopping: bool,
+    /// This agent as its claims name it ([`crate::lock::this_process`]).
+    me: Option<String>,
 }
 
 impl Checklist {
@@ -72,7 +74,8 @@ impl Checklist {
         let db = Store::open(hot)?;
         let last = db.last_runs()?.into_iter().map(|r| (r.job, r.slot)).collect();
         let (ctx, hot, db) = (Arc::new(ctx), hot.to_owned(), Shared::new(db));
-        Ok(Checklist { settings, ctx, hot, db, last, state: State::Idle, stopping: false })
+        let me = crate::lock::this_process();
+        Ok(Checklist { settings, ctx, hot, db, last, state: State::Idle, stopping: false, me })
     }
 
     /// One step: sleeps until a slot is due and claims it, starts the claimed job, waits for
@@ -116,7 +119,8 @@ impl Checklist {
             let Some(slot) = due(&job.schedule, last, &now, self.settings.catch_up, tolerance) else { continue };
             self.last.insert(job.name.clone(), slot);
             let (name, at) = (job.name.clone(), wall_ms());
-            let claim = self.db.spawn(move |db| db.claim_slot(&name, slot, at));
+            let me = self.me.clone();
+            let claim = self.db.spawn(move |db| db.claim_slot(&name, slot, at, me.as_deref()));
             self.state = State::Claiming { job: job.clone(), slot, claim };
             return;
         }

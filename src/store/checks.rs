@@ -37,13 +37,14 @@ pub struct StoredReport {
 }
 
 impl Store {
-    /// Claims `slot` for `job` before it runs; false if it was claimed before (a restart
-    /// never runs one slot twice).
-    pub fn claim_slot(&mut self, job: &str, slot: i64, now_ms: i64) -> Result<bool, StoreError> {
+    /// Claims `slot` for `job` before it runs, for the process `owner` names
+    /// ([`crate::lock::this_process`]); false if it was claimed before (a restart never runs
+    /// one slot twice).
+    pub fn claim_slot(&mut self, job: &str, slot: i64, now_ms: i64, owner: Option<&str>) -> Result<bool, StoreError> {
         let n = self.sql(|c| {
             c.execute(
-                "INSERT OR IGNORE INTO check_runs(job, slot, started_ms) VALUES (?1, ?2, ?3)",
-                params![job, slot, now_ms],
+                "INSERT OR IGNORE INTO check_runs(job, slot, started_ms, owner) VALUES (?1, ?2, ?3, ?4)",
+                params![job, slot, now_ms, owner],
             )
         })?;
         Ok(n == 1)

@@ -85,10 +85,15 @@ impl Store {
     }
 
     /// Checklist jobs claimed since `since_ms` that have not finished, but `except`: (job,
-    /// slot) of the caller's own claim.
-    pub fn jobs_under_way(&self, since_ms: i64, except: (&str, i64)) -> Result<Vec<String>, StoreError> {
-        let sql = "SELECT job FROM check_runs WHERE finished_ms IS NULL AND started_ms >= ?1
+    /// slot) of the caller's own claim; each with its claim's owner, if it has one.
+    pub fn jobs_under_way(
+        &self,
+        since_ms: i64,
+        except: (&str, i64),
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let sql = "SELECT job, owner FROM check_runs WHERE finished_ms IS NULL AND started_ms >= ?1
                    AND NOT (job = ?2 AND slot = ?3) ORDER BY started_ms";
-        self.sql(|c| c.prepare(sql)?.query_map(params![since_ms, except.0, except.1], |r| r.get(0))?.collect())
+        let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+        self.sql(|c| c.prepare(sql)?.query_map(params![since_ms, except.0, except.1], row)?.collect())
     }
 }

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (6, "0006_baselines.sql", include_str!("../../schema/sqlite/0006_baselines.sql")),
     (7, "0007_probes.sql", include_str!("../../schema/sqlite/0007_probes.sql")),
     (8, "0008_loadtests.sql", include_str!("../../schema/sqlite/0008_loadtests.sql")),
+    (9, "0009_claim_owner.sql", include_str!("../../schema/sqlite/0009_claim_owner.sql")),
 ];
 
 /// Brings the schema up to date; each migration runs in its own transaction.
