@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::archive::{Archive, ArchiveError};
 use crate::metrics::Partial;
 use crate::store::{Group, Grouped, Selector, Store, StoreError};
+use crate::units::Shift;
 
 /// One bucket of a trend, in real units.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,26 +88,26 @@ pub fn trend(
     until: i64,
     step: i64,
 ) -> Result<Vec<Point>, TrendError> {
-    Ok(trends(store, archive, sel, Group::All, (since, until), (step, 0))?.remove("").unwrap_or_default())
+    let utc = Shift::fixed(0);
+    Ok(trends(store, archive, sel, Group::All, (since, until), (step, &utc))?.remove("").unwrap_or_default())
 }
 
 /// The series `sel` matches in `group`s, a trend per group in `step`-second buckets over
-/// `[since, until)`, by group key; a group with no sample has no entry. Buckets start
-/// `align` seconds before the multiples of `step`: a zone's offset east of UTC makes daily
-/// buckets local days. Each store answers in one query whatever the groups.
+/// `[since, until)`, by group key; a group with no sample has no entry. Buckets lie as
+/// `shift` lays them (local days, say). Each store answers in one query whatever the groups.
 pub fn trends(
     store: Option<&Store>,
     archive: Option<&Archive>,
     sel: &Selector,
     group: Group<'_>,
     (since, until): (i64, i64),
-    (step, align): (i64, i64),
+    (step, shift): (i64, &Shift),
 ) -> Result<BTreeMap<String, Vec<Point>>, TrendError> {
     if group.is_empty() {
         return Ok(BTreeMap::new());
     }
     // Whole buckets only, so both stores cover the first bucket alike.
-    let since = (since + align).div_euclid(step) * step - align;
+    let since = shift.start(shift.key(since, step));
     let watermark = archive.map(Archive::watermark).transpose()?.unwrap_or(0);
     let mut buckets: BTreeMap<(String, i64), Partial> = BTreeMap::new();
     let mut scale = None;
@@ -129,17 +130,17 @@ pub fn trends(
             Some(path) => theirs
                 .iter()
                 .map(|&(from, to)| {
-                    scope.spawn(move || Store::open_read_only(path)?.partials(sel, group, from, to, (step, align)))
+                    scope.spawn(move || Store::open_read_only(path)?.partials(sel, group, from, to, (step, shift)))
                 })
                 .collect(),
             None => Vec::new(),
         };
         let mut parts = Vec::new();
         if let Some(a) = archive {
-            parts.push(a.partials(sel, group, since, until.min(watermark), (step, align)).map_err(TrendError::from));
+            parts.push(a.partials(sel, group, since, until.min(watermark), (step, shift)).map_err(TrendError::from));
         }
         if let (Some(s), Some(&(from, to))) = (store, mine.first()) {
-            parts.push(s.partials(sel, group, from, to, (step, align)).map_err(TrendError::from));
+            parts.push(s.partials(sel, group, from, to, (step, shift)).map_err(TrendError::from));
         }
         // Every thread is joined before any error is returned: none scans on unwatched.
         let joined = handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
@@ -153,7 +154,7 @@ pub fn trends(
     let mut out: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for ((g, _), p) in buckets.into_iter().filter(|(_, p)| p.count > 0) {
         out.entry(g).or_default().push(Point {
-            bucket: p.bucket,
+            bucket: shift.start(p.bucket),
             min: p.min as f64 / scale,
             max: p.max as f64 / scale,
             avg: p.sum as f64 / p.count as f64 / scale,

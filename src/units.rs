@@ -52,6 +52,84 @@ pub fn local_offset(ts: i64) -> i64 {
     chrono::Local.timestamp_opt(ts, 0).single().map_or(0, |t| i64::from(t.offset().fix().local_minus_utc()))
 }
 
+/// How a trend's buckets lie on time: each instant is moved by the offset in force at it,
+/// then cut at multiples of the step; a bucket's key is that moved start. One offset (UTC,
+/// or a zone's) for buckets shorter than a day; the local zone's offsets as they change for
+/// whole days, so each bucket is a local day, 23 or 25 hours long across a daylight-saving
+/// change, and every one starts at local midnight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shift {
+    /// `(from, offset)`: seconds east of UTC from Unix second `from` on, oldest first; the
+    /// first holds before its `from` too.
+    changes: Vec<(i64, i64)>,
+}
+
+impl Shift {
+    /// One offset throughout.
+    pub fn fixed(offset: i64) -> Shift {
+        Shift { changes: vec![(i64::MIN, offset)] }
+    }
+
+    /// The local zone's offsets over `[since, until]` and the day before `since` (the
+    /// first bucket starts at the midnight before it), looked at once a day and each change
+    /// found to the second.
+    pub fn local_days(since: i64, until: i64) -> Shift {
+        let from = since.saturating_sub(86_400);
+        let mut changes = vec![(i64::MIN, local_offset(from))];
+        let mut t = from;
+        while t < until {
+            let next = t.saturating_add(86_400).min(until);
+            let before = changes.last().map_or(0, |c| c.1);
+            if local_offset(next) != before {
+                let (mut lo, mut hi) = (t, next);
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if local_offset(mid) == before { lo = mid } else { hi = mid }
+                }
+                changes.push((hi, local_offset(hi)));
+            }
+            t = next;
+        }
+        Shift { changes }
+    }
+
+    /// The offset in force at `ts`.
+    pub fn at(&self, ts: i64) -> i64 {
+        self.changes.iter().rev().find(|c| c.0 <= ts).map_or(self.changes[0].1, |c| c.1)
+    }
+
+    /// The key of the `step`-second bucket holding `ts`.
+    pub fn key(&self, ts: i64, step: i64) -> i64 {
+        (ts + self.at(ts)).div_euclid(step) * step
+    }
+
+    /// The first Unix second of the bucket `key`: where the moved time reaches it (local
+    /// midnight, or the change itself when a zone skips midnight).
+    pub fn start(&self, key: i64) -> i64 {
+        let moved = |t: i64| t + self.at(t);
+        let exact = self.changes.iter().map(|c| key - c.1).filter(|&t| moved(t) == key);
+        let skipped = self.changes.iter().skip(1).map(|c| c.0).filter(|&t| moved(t) > key && moved(t - 1) < key);
+        exact.chain(skipped).min().unwrap_or(key - self.changes[0].1)
+    }
+
+    /// Whether buckets of `width` seconds lie whole inside this shift's buckets: every
+    /// offset, and every change's time, is a multiple of it.
+    pub fn keeps_whole(&self, width: i64) -> bool {
+        self.changes.iter().all(|&(from, offset)| offset % width == 0 && (from == i64::MIN || from % width == 0))
+    }
+
+    /// The offset at the Unix-seconds column `column` as an SQL expression, written alike
+    /// for SQLite and DuckDB: a constant unless the offset changes.
+    pub fn sql_offset(&self, column: &str) -> String {
+        let (first, rest) = (self.changes[0].1, &self.changes[1..]);
+        if rest.is_empty() {
+            return first.to_string();
+        }
+        let arms: String = rest.iter().rev().map(|(from, o)| format!(" WHEN {column} >= {from} THEN {o}")).collect();
+        format!("(CASE{arms} ELSE {first} END)")
+    }
+}
+
 /// A point in time as people write it: `30d` (that long ago), `2026-11-01` (local
 /// midnight), or an RFC 3339 time (`2026-11-01T08:00:00Z`, `2026-11-01T08:00:00+01:00`).
 /// Read by the command line and the dashboard's API.
@@ -100,4 +178,56 @@ pub fn parse_step(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?}: the step must be a whole number of seconds, at least 1s"));
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shift;
+
+    const DAY: i64 = 86_400;
+    const HOUR: i64 = 3600;
+
+    /// UTC+1, UTC+2 from `spring` (01:00 UTC), UTC+1 again from `autumn`.
+    fn summer(spring: i64, autumn: i64) -> Shift {
+        Shift { changes: vec![(i64::MIN, HOUR), (spring, 2 * HOUR), (autumn, HOUR)] }
+    }
+
+    #[test]
+    fn each_day_starts_at_local_midnight_on_both_sides_of_a_change() {
+        // Day 100 (UTC) springs forward at 01:00 UTC; day 300 falls back at 01:00 UTC.
+        let (spring, autumn) = (100 * DAY + HOUR, 300 * DAY + HOUR);
+        let s = summer(spring, autumn);
+        // Midnight before a change is 23:00 UTC the day before; after it, 22:00.
+        assert_eq!(s.start(s.key(spring - 1, DAY)), 100 * DAY - HOUR, "the 23-hour day");
+        assert_eq!(s.start(s.key(spring, DAY)), 100 * DAY - HOUR, "the same day after the change");
+        assert_eq!(s.start(s.key(spring + DAY, DAY)), 101 * DAY - 2 * HOUR, "the next day");
+        assert_eq!(s.start(s.key(autumn, DAY)), 300 * DAY - 2 * HOUR, "the 25-hour day");
+        assert_eq!(s.start(s.key(autumn + DAY, DAY)), 301 * DAY - HOUR);
+        // Every second of the 25-hour day has one key, and the next day another.
+        let long = s.key(300 * DAY - 2 * HOUR, DAY);
+        assert!((300 * DAY - 2 * HOUR..301 * DAY - HOUR).step_by(600).all(|t| s.key(t, DAY) == long));
+        assert_ne!(s.key(301 * DAY - HOUR, DAY), long);
+    }
+
+    #[test]
+    fn a_zone_that_skips_midnight_starts_that_day_at_its_change() {
+        // UTC-4 to UTC-3 at local midnight (04:00 UTC): 00:00 to 01:00 never happens.
+        let change = 50 * DAY + 4 * HOUR;
+        let s = Shift { changes: vec![(i64::MIN, -4 * HOUR), (change, -3 * HOUR)] };
+        assert_eq!(s.start(s.key(change, DAY)), change);
+        assert_eq!(s.start(s.key(change - 1, DAY)), 49 * DAY + 4 * HOUR, "the day before is whole");
+    }
+
+    #[test]
+    fn one_offset_is_a_constant_in_sql_and_changes_are_a_case() {
+        assert_eq!(Shift::fixed(-18_000).sql_offset("ts"), "-18000");
+        assert_eq!(
+            summer(10, 20).sql_offset("t.bucket"),
+            "(CASE WHEN t.bucket >= 20 THEN 3600 WHEN t.bucket >= 10 THEN 7200 ELSE 3600 END)"
+        );
+        assert!(summer(HOUR, 2 * HOUR).keeps_whole(HOUR));
+        assert!(!summer(HOUR, 2 * HOUR).keeps_whole(DAY), "an hour's offset splits a day's buckets");
+        assert!(!Shift::fixed(19_800).keeps_whole(HOUR), "India's half hour");
+        assert!(Shift::fixed(19_800).keeps_whole(60));
+    }
 }

@@ -251,17 +251,18 @@ fn grouped_trends_equal_one_trend_per_group_across_the_watermark() {
 
     let names = ["make".to_owned(), "cc".to_owned()];
     let range = (T0 - 6 * HOUR, T0);
-    let by_name = trends(both.0, both.1, &sel, Group::Label("name", &names), range, (2 * HOUR, 0)).unwrap();
+    let utc = hostwatch::units::Shift::fixed(0);
+    let by_name = trends(both.0, both.1, &sel, Group::Label("name", &names), range, (2 * HOUR, &utc)).unwrap();
     assert_eq!(by_name.keys().collect::<Vec<_>>(), ["cc", "make"], "only the names asked for");
     for name in names {
         assert_eq!(by_name[&name], one(vec![("name", name.clone())]), "{name}");
     }
     assert_eq!(by_name["make"].iter().map(|p| p.count).collect::<Vec<_>>(), vec![1440, 1440, 1440]);
 
-    let by_series = trends(both.0, both.1, &sel, Group::Series, range, (2 * HOUR, 0)).unwrap();
+    let by_series = trends(both.0, both.1, &sel, Group::Series, range, (2 * HOUR, &utc)).unwrap();
     assert_eq!(by_series.len(), 4);
     assert_eq!(by_series[r#"{"name":"ld","pid":"4"}"#], one(vec![("pid", "4".into())]));
-    assert_eq!(trends(both.0, both.1, &sel, Group::Label("name", &[]), range, (2 * HOUR, 0)).unwrap().len(), 0);
+    assert_eq!(trends(both.0, both.1, &sel, Group::Label("name", &[]), range, (2 * HOUR, &utc)).unwrap().len(), 0);
 }
 
 /// Days in the hot store are read in pieces, each on a thread and connection of its own,
@@ -316,10 +317,12 @@ fn a_trend_over_many_series_counts_each_of_them_and_nothing_else() {
     let store = Store::open_read_only(&s.hot()).unwrap();
     let sel = Selector { metric: m::PROC_CPU.name.into(), labels: vec![] };
     let names = ["even".to_owned(), "odd".to_owned()];
-    let by_name = trends(Some(&store), None, &sel, Group::Label("name", &names), (T0 - HOUR, T0), (HOUR, 0)).unwrap();
+    let utc = hostwatch::units::Shift::fixed(0);
+    let by_name =
+        trends(Some(&store), None, &sel, Group::Label("name", &names), (T0 - HOUR, T0), (HOUR, &utc)).unwrap();
     assert_eq!(by_name["even"][0].count, 300 * 60);
     assert_eq!(by_name["odd"][0].count, 300 * 60);
-    let all = trends(Some(&store), None, &sel, Group::All, (T0 - HOUR, T0), (HOUR, 0)).unwrap();
+    let all = trends(Some(&store), None, &sel, Group::All, (T0 - HOUR, T0), (HOUR, &utc)).unwrap();
     // Series k holds k * 1000 + (i % 100): the largest process value is series 599's.
     assert_eq!((all[""][0].count, all[""][0].max), (600 * 60, 599_059.0));
 }

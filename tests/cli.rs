@@ -145,6 +145,59 @@ fn trend_reads_dates_and_buckets_days_in_local_time_in_any_zone() {
     }
 }
 
+/// A zone of its own (a POSIX TZ rule: UTC+1, UTC+2 in summer) whose clocks change two
+/// days ago, going back (a 25-hour day) or forward (23 hours): each day's bucket starts at
+/// its local midnight, the day after the change too, and holds that day's samples.
+#[test]
+fn a_day_bucket_is_a_local_day_across_a_daylight_saving_change() {
+    use chrono::Datelike;
+    let s = Seeded::new(100, 3);
+    assert!(s.run(&["rollup"]).status.success());
+    let base = ["--config", s.path("config.toml"), "--data-dir", s.dir.path().to_str().unwrap()];
+    // Two days ago in that zone (UTC+1 or +2 there, whichever): a day that is not 29 Feb.
+    let mut day = (chrono::Utc::now() + chrono::Duration::hours(1)).date_naive() - chrono::Days::new(2);
+    if (day.month(), day.day()) == (2, 29) {
+        day = day - chrono::Days::new(1);
+    }
+    // `Jn` counts days of the year without 29 February; the other change is half a year off.
+    let leap = day.leap_year() && day.ordinal() > 59;
+    let n = day.ordinal() - u32::from(leap);
+    let other = (n - 1 + 182) % 365 + 1;
+    let (back, forward) = (format!("XST-1XDT,J{other}/2,J{n}/3"), format!("XST-1XDT,J{n}/2,J{other}/3"));
+    let days = [day - chrono::Days::new(1), day, day + chrono::Days::new(1), day + chrono::Days::new(2)];
+    let midnight = |d: chrono::NaiveDate, offset: &str| format!("{d}T00:00:00{offset}");
+    for (zone, offsets, samples) in [
+        (back, ["+02:00", "+02:00", "+01:00"], [8640, 9000, 8640]),
+        (forward, ["+01:00", "+01:00", "+02:00"], [8640, 8280, 8640]),
+    ] {
+        let until = days[3].to_string();
+        let trend = |since: &str| {
+            let args = ["trend", "disk.used_percent", "--label", "mount=/m1", "--since", since, "--until", &until];
+            let out = crate::util::bin()
+                .env("TZ", &zone)
+                .args(base)
+                .args(args)
+                .args(["--step", "1d", "--format", "csv"])
+                .output()
+                .unwrap();
+            let (csv, stderr) = text(&out);
+            assert!(out.status.success(), "{zone}: {stderr}");
+            csv
+        };
+        let csv = trend(&days[0].to_string());
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        assert_eq!(rows.len(), 3, "{zone}: {csv}");
+        for i in 0..3 {
+            let want = midnight(days[i], offsets[i]);
+            assert!(rows[i].starts_with(&format!("{want},")), "{zone}: day {i} wants {want}: {csv}");
+            assert!(rows[i].ends_with(&format!(",{}", samples[i])), "{zone}: day {i} holds {}: {csv}", samples[i]);
+        }
+        // From noon of the day of the change, after it: that whole day from its midnight.
+        let noon = trend(&format!("{}T12:00:00{}", days[1], offsets[2]));
+        assert_eq!(noon.lines().skip(1).collect::<Vec<_>>(), rows[1..], "{zone}: {noon}");
+    }
+}
+
 #[test]
 fn every_listing_command_speaks_json_for_scripts() {
     let s = Seeded::new(2, 3);

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::daemon::wall_ms;
 use crate::sql::Cell;
 use crate::store::{Selector, Store};
-use crate::units::When;
+use crate::units::{Shift, When};
 
 /// `hostwatch rollup`.
 pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
@@ -65,12 +65,17 @@ pub fn trend(
     if !sum {
         crate::trend::one_series(store, archive, selector)?;
     }
-    // Buckets of local time: a day is a local day (its offset at --since), as are hours in
-    // a zone half an hour off UTC. People read local times and units; scripts get RFC 3339
-    // and plain numbers.
-    let align = crate::units::local_offset(since);
+    // Buckets of local time: a day is a local day (from local midnight, across
+    // daylight-saving changes too), as are hours in a zone half an hour off UTC (at its
+    // offset at --since). People read local times and units; scripts get RFC 3339 and plain
+    // numbers.
+    let shift = if step % 86_400 == 0 {
+        Shift::local_days(since, until)
+    } else {
+        Shift::fixed(crate::units::local_offset(since))
+    };
     let group = if sum { crate::store::Group::Series } else { crate::store::Group::All };
-    let by = crate::trend::trends(store, archive, selector, group, (since, until), (step, align))?;
+    let by = crate::trend::trends(store, archive, selector, group, (since, until), (step, &shift))?;
     let when = |t: i64| if format == Format::Table { local(t) } else { crate::units::local_rfc3339(t) };
     let number = |v: f64| if format == Format::Table { Cell::Text(metric.show(v)) } else { Cell::Float(v) };
     if sum {

@@ -6,6 +6,7 @@ use duckdb::{Connection, params_from_iter};
 use super::{Archive, ArchiveError};
 use crate::metrics::Partial;
 use crate::store::{Group, Grouped, Selector};
+use crate::units::Shift;
 
 /// The condition on the archive's `series s` (labels are columns there), and its
 /// parameters; label keys are column names the caller checked against
@@ -30,18 +31,17 @@ impl Archive {
     /// from the coarsest tier whose buckets divide `step` (hours, else raw and the minutes
     /// raw no longer holds), and where retention has pruned that tier, from the next coarser
     /// one (as `samples_best` does): a 30 s trend over last year shows last year's minutes,
-    /// not nothing. Buckets start `align` seconds before the multiples of `step` (a zone's
-    /// offset: local days).
+    /// not nothing. Each partial's bucket is the key `shift` gives it (local days, say).
     pub fn partials(
         &self,
         sel: &Selector,
         group: Group<'_>,
         from: i64,
         until: i64,
-        (step, align): (i64, i64),
+        (step, shift): (i64, &Shift),
     ) -> Result<Grouped, ArchiveError> {
         // The minute tier holds only minutes whose raw rows are gone: raw answers the rest.
-        let first = match TIERS.iter().rposition(|t| step % t.width == 0 && align % t.width == 0) {
+        let first = match TIERS.iter().rposition(|t| step % t.width == 0 && shift.keeps_whole(t.width)) {
             Some(1) | None => 0,
             Some(tier) => tier,
         };
@@ -56,7 +56,7 @@ impl Archive {
                 }
                 let lo = if i + 1 == TIERS.len() { from } else { kept_from(c, tier)?.clamp(from, hi) };
                 if lo < hi {
-                    let (mut part, s) = tier_partials(c, tier, (sel, group), (lo, reach, hi), (step, align))?;
+                    let (mut part, s) = tier_partials(c, tier, (sel, group), (lo, reach, hi), (step, shift))?;
                     rows.append(&mut part);
                     scale = scale.or(s);
                 }
@@ -79,15 +79,16 @@ fn tier_partials(
     tier: &Tier,
     (sel, group): (&Selector, Group<'_>),
     (lo, reach, hi): (i64, i64, i64),
-    (step, align): (i64, i64),
+    (step, shift): (i64, &Shift),
 ) -> duckdb::Result<Grouped> {
     let (cond, mut args) = condition(sel);
     let (key, only, values) = group.sql("s.labels", |k| format!("s.{k}"));
     args.extend(values.into_iter().map(Value::Text));
     args.extend([Value::BigInt(lo), Value::BigInt(reach), Value::BigInt(hi)]);
     let Tier { table, time, min, max, sum, count, .. } = tier;
+    let offset = shift.sql_offset(&format!("t.{time}"));
     let sql = format!(
-        "SELECT {key} AS g, ((t.{time} + {align}) // {step}) * {step} - {align} AS b, min(t.{min}), max(t.{max}),
+        "SELECT {key} AS g, ((t.{time} + {offset}) // {step}) * {step} AS b, min(t.{min}), max(t.{max}),
              sum(t.{sum})::HUGEINT, {count}::BIGINT, max(s.scale)
              FROM {table} t JOIN series s ON s.id = t.series_id
              WHERE {cond}{only} AND t.{time} >= ? AND t.{time} + ? <= ? GROUP BY g, b ORDER BY g, b"

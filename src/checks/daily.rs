@@ -15,6 +15,7 @@ use crate::report::{Finding, Level, Report};
 use crate::rules::EventKind;
 use crate::store::{Group, Selector, SeriesInfo, Store, StoreError};
 use crate::trend::{Point, trends};
+use crate::units::Shift;
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -33,7 +34,7 @@ fn hourly(
     to: i64,
 ) -> BTreeMap<String, Vec<Point>> {
     let sel = Selector { metric: metric.name.to_owned(), labels: Vec::new() };
-    trends(Some(store), archive, &sel, group, (from, to), (HOUR, 0))
+    trends(Some(store), archive, &sel, group, (from, to), (HOUR, &Shift::fixed(0)))
         .inspect_err(|e| tracing::warn!("daily review: {} by {group:?} failed: {e}", metric.name))
         .unwrap_or_default()
 }

@@ -12,6 +12,7 @@ use crate::report::{Finding, Level, quantile};
 use crate::rules::{Condition, Rule};
 use crate::store::{Group, ProbeLast, Selector, SeriesValues, Store, StoreError};
 use crate::trend::{Point, TrendError};
+use crate::units::Shift;
 
 /// Where a probe's response time is kept, first found first: a completion's, a query's,
 /// else an answer's (an ai probe's liveness checks time an answer too).
@@ -125,9 +126,16 @@ pub fn availability(
     }
     let names: Vec<String> = slas.iter().map(|(n, _)| n.clone()).collect();
     let sel = Selector { metric: m::PROBE_UP.name.to_owned(), labels: Vec::new() };
-    let by = crate::trend::trends(Some(store), archive, &sel, Group::Label("probe", &names), (from, to), (86_400, 0))
-        .inspect_err(|e| tracing::warn!("availability of probes failed: {e}"))
-        .unwrap_or_default();
+    let by = crate::trend::trends(
+        Some(store),
+        archive,
+        &sel,
+        Group::Label("probe", &names),
+        (from, to),
+        (86_400, &Shift::fixed(0)),
+    )
+    .inspect_err(|e| tracing::warn!("availability of probes failed: {e}"))
+    .unwrap_or_default();
     let days = (to - from) / 86_400;
     for (name, sla) in slas {
         let points = by.get(name).map(Vec::as_slice).unwrap_or_default();
@@ -194,7 +202,14 @@ pub fn overview(
     let mut availability = Vec::new();
     for days in [1, 7, 30] {
         let span = (now - days * 24 * HOUR, now + 1);
-        availability.push(crate::trend::trends(store, archive, &up, Group::Label("probe", &names), span, (HOUR, 0))?);
+        availability.push(crate::trend::trends(
+            store,
+            archive,
+            &up,
+            Group::Label("probe", &names),
+            span,
+            (HOUR, &Shift::fixed(0)),
+        )?);
     }
     let share_up = |map: &BTreeMap<String, Vec<Point>>, name: &str| {
         let points = map.get(name)?;

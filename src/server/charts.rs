@@ -13,6 +13,7 @@ use crate::archive::{Archive, ArchiveError};
 use crate::metrics::{PROC_CPU, PROC_RSS, SeriesKey};
 use crate::store::{Group, Selector, Store};
 use crate::trend::{Point, TrendError};
+use crate::units::Shift;
 
 type Shared = State<Arc<super::State>>;
 
@@ -41,7 +42,7 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
             &sel,
             Group::All,
             (since, until),
-            (step, align(step, since)),
+            (step, &shift(step, since, until)),
         )?
         .remove("")
         .unwrap_or_default();
@@ -99,7 +100,7 @@ pub async fn processes(State(s): Shared, RawQuery(q): RawQuery) -> Response {
             &sel,
             group,
             (range.since, range.until),
-            (range.step, align(range.step, range.since)),
+            (range.step, &shift(range.step, range.since, range.until)),
         )?;
         let lines: Vec<Value> = names
             .iter()
@@ -131,8 +132,8 @@ pub(super) fn open_archive(
 }
 
 /// Buckets of a whole number of days are local days, as the page shows them (the host's
-/// zone, at its offset at `since`); shorter ones stay aligned to UTC, which is the same
-/// hours in any zone a whole number of hours off it.
-fn align(step: i64, since: i64) -> i64 {
-    if step % 86_400 == 0 { crate::units::local_offset(since) } else { 0 }
+/// zone, each starting at local midnight across daylight-saving changes too); shorter ones
+/// stay aligned to UTC, which is the same hours in any zone a whole number of hours off it.
+fn shift(step: i64, since: i64, until: i64) -> Shift {
+    if step % 86_400 == 0 { Shift::local_days(since, until) } else { Shift::fixed(0) }
 }

@@ -8,6 +8,7 @@ use rusqlite::types::Value;
 
 use super::{Store, StoreError};
 use crate::metrics::Partial;
+use crate::units::Shift;
 
 /// Series ids named in a trend's query at most; past this the range's samples are filtered
 /// by series after they are read.
@@ -97,8 +98,8 @@ impl Store {
         })
     }
 
-    /// Partials per group and `step`-second bucket for samples in `[from, until)`, buckets
-    /// starting `align` seconds before the multiples of `step` (a zone's offset: local days).
+    /// Partials per group and `step`-second bucket for samples in `[from, until)`, each
+    /// partial's bucket the key `shift` gives it (local days, say).
     ///
     /// The series come first (a small table): the selector's and the group's label lookups
     /// run once a series, not once a sample. The samples of the range are then aggregated
@@ -109,7 +110,7 @@ impl Store {
         group: Group<'_>,
         from: i64,
         until: i64,
-        (step, align): (i64, i64),
+        (step, shift): (i64, &Shift),
     ) -> Result<Grouped, StoreError> {
         let (cond, mut args) = sel.sql();
         let (key, only, values) = group.sql("se.labels", label_sql);
@@ -132,8 +133,9 @@ impl Store {
                 (String::new(), Vec::new())
             };
             params.extend([Value::Integer(from), Value::Integer(until)]);
+            let offset = shift.sql_offset("ts");
             let sql = format!(
-                "SELECT series_id, ((ts + {align}) / {step}) * {step} - {align} AS b, min(value), max(value), sum(value), count(*)
+                "SELECT series_id, ((ts + {offset}) / {step}) * {step} AS b, min(value), max(value), sum(value), count(*)
                  FROM samples WHERE 1{filter} AND ts >= ? AND ts < ? GROUP BY series_id, b"
             );
             let mut stmt = c.prepare(&sql)?;
