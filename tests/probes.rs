@@ -265,8 +265,8 @@ fn a_hung_target_never_delays_the_sampling_tick() {
     assert_eq!(reason, "timeout");
 }
 
-/// A CA's certificate, and a server certificate and key it signed for 127.0.0.1 and
-/// localhost, valid for 30 days: PEM files made by `openssl`.
+/// A CA's certificate, and a server certificate and key it signed for the names in `san`
+/// (`IP:127.0.0.1,DNS:localhost`), valid for 30 days: PEM files made by `openssl`.
 struct TestCa {
     ca: String,
     cert: String,
@@ -275,7 +275,7 @@ struct TestCa {
 
 impl TestCa {
     /// Made in `dir`; `None` (with a note, or a failure under CI) without openssl.
-    fn make(dir: &std::path::Path) -> Option<TestCa> {
+    fn make(dir: &std::path::Path, san: &str) -> Option<TestCa> {
         let have = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
         if !require(have, "openssl (Debian package openssl)") {
             return None;
@@ -283,8 +283,8 @@ impl TestCa {
         let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
         let (ca, ca_key, cert, key, csr) =
             (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("req.csr"));
-        let san = path("san.ext");
-        std::fs::write(&san, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+        let (names, san) = (san, path("san.ext"));
+        std::fs::write(&san, format!("subjectAltName={names}\nbasicConstraints=CA:FALSE\n")).unwrap();
         let ca_req = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=test CA"];
         let server_req = ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"];
         let sign = ["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days", "30"];
@@ -306,7 +306,7 @@ impl TestCa {
 #[test]
 fn an_https_certificate_is_measured_in_days_and_an_untrusted_one_fails_as_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(TestCa { ca, cert, key }) = TestCa::make(dir.path()) else { return };
+    let Some(TestCa { ca, cert, key }) = TestCa::make(dir.path(), "IP:127.0.0.1,DNS:localhost") else { return };
     let port = free_port();
     let mut server = Command::new("openssl")
         .args(["s_server", "-quiet", "-www", "-accept", &port.to_string(), "-cert"])
@@ -559,7 +559,8 @@ fn pg_probe(server: &PgServer, query: &str, extra: &str) -> String {
 #[test]
 fn a_postgres_probe_speaks_verified_tls_with_sslmode_require() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(TestCa { ca, cert, key }) = TestCa::make(dir.path()) else { return };
+    // For the address only: a name the certificate does not hold fails.
+    let Some(TestCa { ca, cert, key }) = TestCa::make(dir.path(), "IP:127.0.0.1") else { return };
     let Some(server) = PgServer::start_tls(&cert, &key) else { return };
     let env = [("HW_TEST_PGPASSWORD", util_postgres::PASSWORD)];
     let mine = "SELECT ssl::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
@@ -580,6 +581,15 @@ fn a_postgres_probe_speaks_verified_tls_with_sslmode_require() {
     assert!(stderr.contains("failed (tls)") && stderr.contains("certificate"), "{stderr}");
     let (code, stdout, stderr) = run_probe(dir.path(), &config, "db", &env);
     assert_eq!(code, Some(0), "plain TCP without sslmode=require: {stdout}{stderr}");
+
+    // `hostaddr` without `host`: the certificate is checked against that address, as libpq
+    // does; `host` names what it is checked against.
+    let with_ca = |host: &str| tls("named", &format!("ca_file = {ca:?}")).replace("host=127.0.0.1", host);
+    let (code, stdout, stderr) = run_probe(dir.path(), &with_ca("hostaddr=127.0.0.1"), "named", &env);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let (code, _, stderr) = run_probe(dir.path(), &with_ca("host=localhost hostaddr=127.0.0.1"), "named", &env);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("failed (tls)") && stderr.contains("localhost"), "{stderr}");
 }
 
 #[test]

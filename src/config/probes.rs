@@ -153,7 +153,15 @@ fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<
         crate::probe::Tls::check(file.get_ref()).map_err(|e| loc.error(at, format!("{key}.ca_file: {e}")))?;
     }
     if connection.get_hosts().is_empty() {
-        connection.host("localhost");
+        // With `hostaddr` only, each address is also the name TLS checks the certificate
+        // against, as libpq does; with neither, localhost.
+        let addresses: Vec<String> = connection.get_hostaddrs().iter().map(ToString::to_string).collect();
+        if addresses.is_empty() {
+            connection.host("localhost");
+        }
+        for address in addresses {
+            connection.host(&address);
+        }
     }
     connection.connect_timeout(timeout).application_name("hostwatch");
     Ok(Postgres {
