@@ -85,26 +85,48 @@ pub fn holder(dir: &Path) -> Option<String> {
     }
 }
 
-/// This process as a claim's owner names it: `boot id:pid:start time` (clock ticks after
-/// boot, `/proc/PID/stat`'s 22nd field), so neither a reboot nor a reused pid makes another
-/// process look like it; `None` if `/proc` cannot tell.
+/// This process as a claim's owner names it: `boot id:pid namespace:uid:pid:start time`
+/// (the start in clock ticks after boot, `/proc/PID/stat`'s 22nd field), so neither a
+/// reboot nor a reused pid makes another process look like it; `None` if `/proc` cannot
+/// tell.
 pub fn this_process() -> Option<String> {
-    process(std::process::id())
-}
-
-/// Whether the process `owner` names (another's [`this_process`]) runs now.
-pub fn runs(owner: &str) -> bool {
-    let pid = owner.split(':').nth(1).and_then(|p| p.parse().ok());
-    pid.and_then(process).is_some_and(|now| now == owner)
-}
-
-fn process(pid: u32) -> Option<String> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let (boot, namespace, uid) = context()?;
+    let pid = std::process::id();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the command's name, which may hold spaces and parentheses: state is the 3rd
-    // field, the start time the 22nd.
-    let start = stat.rsplit_once(')')?.1.split_whitespace().nth(19)?;
-    Some(format!("{}:{pid}:{start}", boot.trim()))
+    Some(format!("{boot}:{namespace}:{uid}:{pid}:{}", start_time(&stat)?))
+}
+
+/// Whether the process `owner` names (another's [`this_process`]) may still run: false only
+/// when this process can tell it ended: another boot, or, in this pid namespace and for this
+/// user (whose processes `/proc` never hides), its pid gone or started anew.
+pub fn runs(owner: &str) -> bool {
+    let fields: Vec<&str> = owner.split(':').collect();
+    let (&[boot, namespace, uid, pid, start], Some(here)) = (fields.as_slice(), context()) else { return true };
+    if boot != here.0 {
+        return false;
+    }
+    if (namespace, uid) != (here.1.as_str(), here.2.to_string().as_str()) {
+        return true;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => start_time(&stat).is_none_or(|now| now == start),
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
+}
+
+/// This boot's id, this process's pid namespace (its inode) and user.
+fn context() -> Option<(String, String, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_owned();
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let namespace: String = link.to_string_lossy().chars().filter(char::is_ascii_digit).collect();
+    Some((boot, namespace, std::fs::metadata("/proc/self").ok()?.uid()))
+}
+
+/// The start time in a `/proc/PID/stat` text: after the command's name, which may hold
+/// spaces and parentheses, the state is the 3rd field and the start time the 22nd.
+fn start_time(stat: &str) -> Option<&str> {
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)
 }
 
 #[cfg(test)]
@@ -132,17 +154,21 @@ mod tests {
         let me = this_process().unwrap();
         assert!(runs(&me));
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        let other = process(child.id()).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+        let (boot, namespace, uid) = context().unwrap();
+        let other = format!("{boot}:{namespace}:{uid}:{}:{}", child.id(), start_time(&stat).unwrap());
         assert!(runs(&other) && other != me);
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(!runs(&other), "a reaped child no longer runs");
         // The same pid started at another tick, or in another boot, is another process.
-        let (boot, rest) = me.split_once(':').unwrap();
-        let (pid, start) = rest.split_once(':').unwrap();
-        let start: u64 = start.parse().unwrap();
-        assert!(!runs(&format!("{boot}:{pid}:{}", start + 1)));
-        assert!(!runs(&format!("00000000-0000-0000-0000-000000000000:{pid}:{start}")));
-        assert!(!runs("") && !runs("garbage"));
+        let start: u64 = me.rsplit_once(':').unwrap().1.parse().unwrap();
+        let pid = std::process::id();
+        assert!(!runs(&format!("{boot}:{namespace}:{uid}:{pid}:{}", start + 1)));
+        assert!(!runs(&format!("00000000-0000-0000-0000-000000000000:{namespace}:{uid}:{pid}:{start}")));
+        // What this process cannot see may still run: the time rule decides.
+        assert!(runs(&format!("{boot}:1:{uid}:{}:1", u32::MAX)), "another pid namespace");
+        assert!(runs(&format!("{boot}:{namespace}:{}:{}:1", uid + 1, u32::MAX)), "another user's");
+        assert!(runs("") && runs("garbage"), "no owner this process can read");
     }
 }

@@ -72,9 +72,12 @@ impl Shift {
 
     /// The local zone's offsets over `[since, until]` and the day before `since` (the
     /// first bucket starts at the midnight before it), looked at once a day and each change
-    /// found to the second.
+    /// found to the second; within 1970 to 2200, where samples can be (a range beyond
+    /// takes the offsets at its ends).
     pub fn local_days(since: i64, until: i64) -> Shift {
-        let from = since.saturating_sub(86_400);
+        const LAST: i64 = 7_258_118_400; // 2200-01-01
+        let from = since.saturating_sub(86_400).clamp(0, LAST);
+        let until = until.clamp(0, LAST);
         let mut changes = vec![(i64::MIN, local_offset(from))];
         let mut t = from;
         while t < until {

@@ -154,7 +154,7 @@ fn postgres(key: &str, p: RawProbe, timeout: Duration, loc: &Locator) -> Result<
     }
     if connection.get_hosts().is_empty() {
         // With `hostaddr` only, each address is also the name TLS checks the certificate
-        // against, as libpq does; with neither, localhost.
+        // against (an IP address in its subjectAltName); with neither, localhost.
         let addresses: Vec<String> = connection.get_hostaddrs().iter().map(ToString::to_string).collect();
         if addresses.is_empty() {
             connection.host("localhost");

@@ -10,13 +10,15 @@
 //! cache, and what runs again maps them back (minor faults, a few hundred per flush), so
 //! its resident set is what it runs, not what it ever ran.
 //!
-//! The heap's free pages go back too (`malloc_trim`). Only segments the object's own program
-//! headers load without write permission are dropped, from an object that has no text
-//! relocations: their pages are never written, so `MADV_DONTNEED` changes nothing but
-//! residency, as the kernel's own reclaim of clean file pages does. Writable and relocated
-//! data (the data segments, RELRO inside them) would lose their contents and are never
-//! touched. The walk runs under the loader's lock (`dl_iterate_phdr`), so no object can be
-//! unloaded, and its address range reused, between finding a segment and dropping it.
+//! The heap's free pages go back too (`malloc_trim`). Only the file's bytes of segments an
+//! object's program headers load without write permission are dropped, and only where
+//! `/proc/self/smaps` shows no private copy in their mapping: such pages were never written,
+//! so `MADV_DONTNEED` changes nothing but residency, as the kernel's own reclaim of clean
+//! file pages does. A private copy (text relocations, a zeroed tail, a debugger's
+//! breakpoint, a uprobe perf or bpftrace placed) keeps its whole mapping resident; data
+//! segments and the RELRO inside them are never touched. The walk runs under the loader's
+//! lock (`dl_iterate_phdr`), so no object can be unloaded, and its range reused, between
+//! finding a segment and dropping it. Under a debugger nothing is dropped at all.
 
 use std::ffi::{CStr, c_int, c_void};
 
@@ -26,20 +28,20 @@ struct Segment {
     kind: u32,
     flags: u32,
     vaddr: usize,
-    memsz: usize,
+    /// Bytes backed by the file (past them, zeroes the loader wrote).
+    filesz: usize,
 }
 
-/// `d_tag` values of the dynamic section that say an object writes into its code.
-const DT_NULL: u64 = 0;
-const DT_TEXTREL: u64 = 22;
-const DT_FLAGS: u64 = 30;
-const DF_TEXTREL: u64 = 0x4;
+/// What the walk over loaded objects carries: the ranges never to drop, and the bytes it
+/// dropped.
+struct Walk {
+    kept: Vec<(usize, usize)>,
+    advised: usize,
+}
 
 /// Drops the resident pages of every loaded object's read-only segments, and hands the
 /// heap's free pages back to the system (a rollup's DuckDB frees megabytes the allocator
-/// would otherwise keep); returns the bytes advised. Under a debugger nothing is dropped:
-/// its breakpoints live in private copies of code pages, which the drop would discard (as
-/// it would uprobes that perf or bpftrace placed in hostwatch).
+/// would otherwise keep); returns the bytes advised.
 #[allow(unsafe_code)] // dl_iterate_phdr(3), whose callback keeps its promise below.
 pub fn give_back_code() -> usize {
     trim_heap();
@@ -47,20 +49,21 @@ pub fn give_back_code() -> usize {
     if status.lines().any(|l| l.starts_with("TracerPid:") && l.split_whitespace().nth(1) != Some("0")) {
         return 0;
     }
-    let mut advised = 0usize;
-    // SAFETY: `each_object` reads only what the loader hands it and writes only `advised`,
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
+    let mut walk = Walk { kept: private_copies(&smaps), advised: 0 };
+    // SAFETY: `each_object` reads only what the loader hands it and writes only `walk`,
     // which outlives the call.
-    unsafe { libc::dl_iterate_phdr(Some(each_object), (&raw mut advised).cast()) };
-    advised
+    unsafe { libc::dl_iterate_phdr(Some(each_object), (&raw mut walk).cast()) };
+    walk.advised
 }
 
-/// `dl_iterate_phdr`'s callback: drops one object's read-only segments, adds their bytes to
-/// the `usize` at `data`.
+/// `dl_iterate_phdr`'s callback: drops one object's read-only segments outside the kept
+/// ranges, adds their bytes to the [`Walk`] at `data`.
 #[allow(unsafe_code)] // reads the loader's structures; madvise(2) through `advise`.
 unsafe extern "C" fn each_object(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: the loader passes a valid `info` for the call; `data` is give_back_code's
-    // `advised`.
-    let (info, advised) = unsafe { (&*info, &mut *data.cast::<usize>()) };
+    // `walk`.
+    let (info, walk) = unsafe { (&*info, &mut *data.cast::<Walk>()) };
     // SAFETY: a non-null `dlpi_name` is a C string the loader keeps for the call.
     let name = if info.dlpi_name.is_null() { c"" } else { unsafe { CStr::from_ptr(info.dlpi_name) } };
     // The program (no name) and objects loaded from files; not the kernel's vDSO.
@@ -71,56 +74,55 @@ unsafe extern "C" fn each_object(info: *mut libc::dl_phdr_info, _size: usize, da
     let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
     let segments: Vec<Segment> = headers
         .iter()
-        .map(|h| Segment { kind: h.p_type, flags: h.p_flags, vaddr: h.p_vaddr as usize, memsz: h.p_memsz as usize })
+        .map(|h| Segment { kind: h.p_type, flags: h.p_flags, vaddr: h.p_vaddr as usize, filesz: h.p_filesz as usize })
         .collect();
-    let base = info.dlpi_addr as usize;
-    // SAFETY: `segments` are this loaded object's headers and `base` its load address.
-    if unsafe { relocates_text(base, &segments) } {
-        return 0;
-    }
-    let page = page_size();
-    for (start, len) in read_only_ranges(base, &segments, page) {
-        // SAFETY: a whole-page range inside a segment this object loads without write
-        // permission and never relocates, under the loader's lock, with no debugger attached.
+    for (start, len) in read_only_ranges(info.dlpi_addr as usize, &segments, page_size()) {
+        if walk.kept.iter().any(|&(from, to)| start < to && from < start + len) {
+            continue;
+        }
+        // SAFETY: whole pages of a file's bytes that this object loads without write
+        // permission, in a mapping with no private copy, under the loader's lock, with no
+        // debugger attached.
         if unsafe { advise(start, len) } {
-            *advised += len;
+            walk.advised += len;
         }
     }
     0
 }
 
-/// The whole pages of each loaded segment without write permission, at `base`.
+/// The whole pages of the file's bytes of each loaded segment without write permission,
+/// at `base`.
 fn read_only_ranges(base: usize, segments: &[Segment], page: usize) -> Vec<(usize, usize)> {
     segments
         .iter()
         .filter(|s| s.kind == libc::PT_LOAD && s.flags & libc::PF_W == 0)
         .filter_map(|s| {
             let start = (base + s.vaddr).next_multiple_of(page);
-            let end = (base + s.vaddr + s.memsz) / page * page;
+            let end = (base + s.vaddr + s.filesz) / page * page;
             end.checked_sub(start).filter(|&len| len > 0).map(|len| (start, len))
         })
         .collect()
 }
 
-/// Whether the object's dynamic section asks the loader to write into its read-only
-/// segments (text relocations): then their pages hold private, relocated copies.
-///
-/// # Safety
-/// `segments` must be a loaded object's program headers and `base` its load address.
-#[allow(unsafe_code)] // reads the object's dynamic section, which the loader mapped.
-unsafe fn relocates_text(base: usize, segments: &[Segment]) -> bool {
-    let Some(dynamic) = segments.iter().find(|s| s.kind == libc::PT_DYNAMIC) else { return false };
-    let entries = (base + dynamic.vaddr) as *const [u64; 2];
-    for i in 0..dynamic.memsz / size_of::<[u64; 2]>() {
-        // SAFETY: the caller's promise: `i` is inside the mapped dynamic section.
-        match unsafe { entries.add(i).read_unaligned() } {
-            [DT_NULL, _] => return false,
-            [DT_TEXTREL, _] => return true,
-            [DT_FLAGS, flags] if flags & DF_TEXTREL != 0 => return true,
+/// `[start, end)` of each mapping in a `/proc/PID/smaps` text that holds a private copy of
+/// a page (`Anonymous` or `Swap` above 0 kB): never to be dropped.
+fn private_copies(smaps: &str) -> Vec<(usize, usize)> {
+    let mut kept = Vec::new();
+    let mut range = None;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(first) = fields.next() else { continue };
+        match first {
+            "Anonymous:" | "Swap:" if fields.next() != Some("0") => kept.extend(range.take()),
+            _ if !first.ends_with(':') => {
+                range = first.split_once('-').and_then(|(start, end)| {
+                    Some((usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?))
+                });
+            }
             _ => {}
         }
     }
-    false
+    kept
 }
 
 #[allow(unsafe_code)] // sysconf(3), which std does not wrap.
@@ -153,14 +155,14 @@ unsafe fn advise(start: usize, len: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{DF_TEXTREL, DT_FLAGS, DT_TEXTREL, Segment, give_back_code, read_only_ranges, relocates_text};
+    use super::{Segment, give_back_code, private_copies, read_only_ranges};
 
-    const fn segment(kind: u32, flags: u32, vaddr: usize, memsz: usize) -> Segment {
-        Segment { kind, flags, vaddr, memsz }
+    const fn segment(kind: u32, flags: u32, vaddr: usize, filesz: usize) -> Segment {
+        Segment { kind, flags, vaddr, filesz }
     }
 
     #[test]
-    fn only_whole_pages_of_loaded_segments_without_write_permission_are_picked() {
+    fn only_whole_pages_of_the_files_bytes_of_read_only_segments_are_picked() {
         let (r, rx, rw) = (libc::PF_R, libc::PF_R | libc::PF_X, libc::PF_R | libc::PF_W);
         let segments = [
             segment(libc::PT_PHDR, r, 0x40, 0x2a0),
@@ -171,23 +173,31 @@ mod tests {
             segment(libc::PT_LOAD, r, 0x9100, 0x800), // less than a page: nothing
         ];
         let base = 0x7f00_0000_0000;
-        assert_eq!(read_only_ranges(base, &segments, 0x1000), vec![(base, 0x1000), (base + 0x2000, 0x3000)],);
+        assert_eq!(read_only_ranges(base, &segments, 0x1000), vec![(base, 0x1000), (base + 0x2000, 0x3000)]);
     }
 
     #[test]
-    #[allow(unsafe_code)] // the dynamic sections are arrays of this test's own.
-    fn an_object_with_text_relocations_is_left_alone() {
-        let plain: [[u64; 2]; 3] = [[1, 7], [DT_FLAGS, 0x8], [0, 0]];
-        let textrel: [[u64; 2]; 3] = [[1, 7], [DT_TEXTREL, 0], [0, 0]];
-        let flagged: [[u64; 2]; 2] = [[DT_FLAGS, DF_TEXTREL | 0x8], [0, 0]];
-        let at = |d: &[[u64; 2]]| [segment(libc::PT_DYNAMIC, libc::PF_R, d.as_ptr() as usize, size_of_val(d))];
-        // SAFETY: each segment is an array above, at base 0.
-        unsafe {
-            assert!(!relocates_text(0, &at(&plain)));
-            assert!(relocates_text(0, &at(&textrel)));
-            assert!(relocates_text(0, &at(&flagged)));
-            assert!(!relocates_text(0, &[]));
-        }
+    fn a_mapping_holding_a_private_copy_is_kept() {
+        let smaps = "\
+55d0a0000000-55d0a0400000 r--p 00000000 fd:01 123 /usr/bin/hostwatch
+Rss:                 400 kB
+Anonymous:             0 kB
+Swap:                  0 kB
+55d0a0400000-55d0a4000000 r-xp 00400000 fd:01 123 /usr/bin/hostwatch
+Anonymous:             4 kB
+Swap:                  0 kB
+VmFlags: rd ex mr mw me
+7f0000000000-7f0000200000 r--p 00028000 fd:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             0 kB
+Swap:                  8 kB
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 [stack]
+Anonymous:             0 kB";
+        assert_eq!(
+            private_copies(smaps),
+            vec![(0x55d0_a040_0000, 0x55d0_a400_0000), (0x7f00_0000_0000, 0x7f00_0020_0000)],
+            "a breakpoint in the code, a relocated page in swap",
+        );
+        assert_eq!(private_copies(""), vec![]);
     }
 
     #[test]
