@@ -33,7 +33,7 @@ pub struct Cli {
 impl Cli {
     /// Parses `args` (the program's name first), exiting on bad usage, `--help` and
     /// `--version`. `long_version` is called only when `--version` or `-V` is there: it
-    /// opens DuckDB to ask its version, which no other command should pay for.
+    /// asks the databases' libraries their versions, which no other command needs.
     pub fn parse_with_version(args: Vec<OsString>, long_version: impl FnOnce() -> String) -> Cli {
         let mut command = Cli::command();
         if args.iter().skip(1).any(|a| a == "--version" || a == "-V") {

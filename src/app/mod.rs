@@ -90,8 +90,8 @@ pub struct Paths {
 /// What `hostwatch --version` prints after the name: ours and the bundled databases'
 /// versions, e.g. `0.1.0 (DuckDB v2.0.0, SQLite 3.50.4)`.
 pub fn long_version() -> String {
-    let duckdb = crate::archive::engine_version().unwrap_or_else(|e| format!("unknown ({e})"));
-    format!("{} (DuckDB {duckdb}, SQLite {})", env!("CARGO_PKG_VERSION"), crate::store::engine_version())
+    let (duckdb, sqlite) = (crate::archive::engine_version(), crate::store::engine_version());
+    format!("{} (DuckDB {duckdb}, SQLite {sqlite})", env!("CARGO_PKG_VERSION"))
 }
 
 /// Runs one command.
