@@ -321,6 +321,22 @@ fn sigterm_keeps_a_partial_run_and_kill_9_leaves_none() {
     }
 }
 
+/// A ramp from nothing to 20 rps over 1 s, then 4 s at 20: the schedule holds 10 + 80
+/// requests, and the generator sends them, the ramp's too (it once sent one in the ramp: the
+/// rate at its start, taken for the next second).
+#[test]
+fn the_open_model_sends_what_its_ramp_adds_up_to() {
+    let target = Target::delayed(Duration::ZERO);
+    let s = Setup::new(&test_table("ramped", &target.url(), "target_rps = 20\nramp_up = \"1s\"\nduration = \"5s\""));
+    let (ok, stdout, stderr) = s.run("ramped");
+    assert!(ok, "{stdout}{stderr}");
+    let kept = s.runs()[0].2.clone().unwrap();
+    let t = &kept.total;
+    assert!((88..=91).contains(&t.requests), "90 planned: {t:?}\n{stdout}");
+    assert!((t.intended_rps.unwrap() - 18.0).abs() < 0.5, "{t:?}");
+    assert_eq!(target.served(), t.requests, "every request reached the target");
+}
+
 #[test]
 fn the_open_model_counts_latency_from_when_a_request_was_meant_to_leave() {
     // Two requests at most under way, each 50 ms: 40 rps can be served, 100 are asked for.

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::record::{Outcome, Recorder, Summary};
+use super::schedule;
 use super::wire::{Conn, Wire};
 use super::{Loadtest, Model, Shape, Step};
 use crate::probe::{Answer, Failure, read_body};
@@ -195,15 +196,6 @@ pub(super) fn judged(test: &Loadtest, since: Instant, ttfb: Duration, status: u1
     Outcome { latency: Some(latency), ttfb: Some(ttfb), error }
 }
 
-/// The level `at` into a step: linear from `from` over its ramp, then the step's.
-fn level_at(step: &Step, from: u32, at: Duration) -> f64 {
-    if at >= step.ramp_up || step.ramp_up.is_zero() {
-        return f64::from(step.level);
-    }
-    let share = at.as_secs_f64() / step.ramp_up.as_secs_f64();
-    f64::from(from) + (f64::from(step.level) - f64::from(from)) * share
-}
-
 /// Runs `test` now on this thread; `stop` ends it at once (the result is kept, partial);
 /// `progress` is called each second. An error is a client that cannot be built.
 pub fn run(test: &Loadtest, stop: &AtomicBool, progress: impl FnMut(&Progress)) -> Result<Run, String> {
@@ -276,7 +268,7 @@ async fn drive(
         let into = now - step_begun;
         if model == Model::Closed {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let want = level_at(step, from, into).ceil() as usize;
+            let want = schedule::level_at(step, from, into).ceil() as usize;
             while tasks.len() < want {
                 tasks.push(tokio::spawn(user(sender.clone())));
             }
@@ -345,12 +337,7 @@ fn finish_step(sender: &Sender, total: &mut Recorder, (step, from): (&Step, u32)
     let seconds = took.as_secs_f64();
     // The open model's intended rate: the schedule's requests over the time, whether or not
     // the sender kept up with them.
-    let intended = (sender.test.shape.model() == Model::Open).then(|| {
-        let ramp = step.ramp_up.min(took).as_secs_f64();
-        let at_ramp_end = level_at(step, from, step.ramp_up.min(took));
-        let planned = (f64::from(from) + at_ramp_end) / 2.0 * ramp + f64::from(step.level) * (seconds - ramp);
-        planned / seconds
-    });
+    let intended = (sender.test.shape.model() == Model::Open).then(|| schedule::planned(step, from, took) / seconds);
     recorder.summary(step.level, seconds, intended)
 }
 
@@ -405,18 +392,20 @@ async fn user(sender: Arc<Sender>) {
 }
 
 /// The open model's sender: each request leaves at its intended time (late ones at once,
-/// so the rate holds), at most `max_in_flight` under way.
+/// so the rate holds), at most `max_in_flight` under way. Request `n` of a step leaves where
+/// the schedule's rate, added up from the step's start, reaches `n` (ramps included).
 async fn open_sender(sender: Arc<Sender>, steps: Vec<Step>, slots: Arc<tokio::sync::Semaphore>) {
-    let (mut at, mut step_index, mut step_begun, mut from) = (0.0_f64, 0, 0.0_f64, 0);
+    let (mut n, mut step_index, mut step_begun, mut from) = (0.0_f64, 0, 0.0_f64, 0);
     loop {
         let Some(step) = steps.get(step_index) else { return };
-        if at - step_begun >= step.duration.as_secs_f64() {
+        let Some(at) = schedule::nth_send(step, from, n) else {
+            // What this step held is sent; the fraction of a request left over goes on.
+            n -= schedule::planned(step, from, step.duration);
             (step_index, step_begun, from) = (step_index + 1, step_begun + step.duration.as_secs_f64(), step.level);
             continue;
-        }
-        let rate = level_at(step, from, Duration::from_secs_f64(at - step_begun)).max(1.0);
-        let intended = sender.begun + Duration::from_secs_f64(at);
-        at += 1.0 / rate;
+        };
+        n += 1.0;
+        let intended = sender.begun + Duration::from_secs_f64(step_begun + at);
         tokio::time::sleep_until(intended).await;
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         if !sender.may_send() {

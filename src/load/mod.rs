@@ -14,6 +14,7 @@ pub mod generator;
 pub mod guard;
 pub mod judge;
 pub mod record;
+mod schedule;
 mod wire;
 
 use std::time::Duration;
