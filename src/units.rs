@@ -174,11 +174,18 @@ impl When {
     }
 }
 
-/// A bucket width: a whole number of seconds, at least one.
+/// The longest bucket: a year and a day (a leap year's days); a longer one would start
+/// its first bucket long before any range asked for (at 1970 for the longest).
+pub const MAX_STEP: Duration = Duration::from_secs(366 * 86_400);
+
+/// A bucket width: a whole number of seconds, from one to [`MAX_STEP`].
 pub fn parse_step(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration: {e}"))?;
     if d.as_secs() == 0 || d.subsec_nanos() != 0 {
         return Err(format!("{s:?}: the step must be a whole number of seconds, at least 1s"));
+    }
+    if d > MAX_STEP {
+        return Err(format!("{s:?}: the step must be at most 366d"));
     }
     Ok(d)
 }

@@ -93,6 +93,9 @@ fn trend_reads_both_stores_and_rejects_bad_flags() {
         (vec!["trend", "disk.used_percent", "--label", "colour=red"], "unknown label \"colour\""),
         (vec!["trend", "disk.used_percent", "--step", "0s"], "at least 1s"),
         (vec!["trend", "disk.used_percent", "--since", "last tuesday"], "neither a duration"),
+        (vec!["trend", "disk.used_percent", "--step", "99999999999d"], "at most 366d"),
+        (vec!["trend", "disk.used_percent", "--since", "1m", "--until", "5m"], "must be before --until"),
+        (vec!["export", "--out", "/nonexistent/x", "--since", "1h", "--until", "5h"], "must be before --until"),
     ] {
         let out = s.run(&args);
         let (_, stderr) = text(&out);

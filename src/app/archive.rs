@@ -55,7 +55,7 @@ pub fn trend(
     format: Format,
 ) -> Result<()> {
     let now = wall_ms() / 1000;
-    let (since, until) = (since.resolve(now), until.map_or(now + 1, |u| u.resolve(now)));
+    let (since, until) = super::span(Some(since), until, now)?;
     let step = i64::try_from(step.as_secs()).context("step too large")?;
     let (store, archive) = sources(paths)?;
     let (store, archive) = (store.as_ref(), archive.as_ref());
@@ -113,7 +113,7 @@ pub fn sources(paths: &Paths) -> Result<(Option<Store>, Option<Archive>)> {
 
 /// `hostwatch export`.
 pub fn export(paths: &Paths, format: ExportFormat, out: &Path, since: Option<When>, until: Option<When>) -> Result<()> {
-    let now = wall_ms() / 1000;
+    let (since, until) = super::span(since, until, wall_ms() / 1000)?;
     let store = Store::open_read_only(&paths.hot)?;
     let host = crate::collect::host_name();
     let req = archive::Export {
@@ -122,8 +122,8 @@ pub fn export(paths: &Paths, format: ExportFormat, out: &Path, since: Option<Whe
             ExportFormat::Parquet => archive::Format::Parquet,
             ExportFormat::Csv => archive::Format::Csv,
         },
-        since: since.map_or(0, |s| s.resolve(now)),
-        until: until.map_or(now + 1, |u| u.resolve(now)),
+        since,
+        until,
         host,
     };
     let rows = archive::export(&paths.archive, &store, &req)?;

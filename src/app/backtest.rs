@@ -31,8 +31,7 @@ pub fn backtest(
         setup.rules.retain(|r| names.contains(&r.name));
     }
     let now = wall_ms() / 1000;
-    // By default up to now, this second included.
-    let (since, until) = (span.0.resolve(now), span.1.map_or(now + 1, |w| w.resolve(now)));
+    let (since, until) = super::span(Some(span.0), span.1, now)?;
     let (store, archive) = super::archive::sources(paths)?;
     let result = crate::backtest::backtest(store.as_ref(), archive.as_ref(), &setup, since, until)?;
     match format {

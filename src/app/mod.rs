@@ -39,7 +39,7 @@ mod show;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use directories::ProjectDirs;
 
 use crate::cli::{
@@ -92,6 +92,17 @@ pub struct Paths {
 pub fn long_version() -> String {
     let (duckdb, sqlite) = (crate::archive::engine_version(), crate::store::engine_version());
     format!("{} (DuckDB {duckdb}, SQLite {sqlite})", env!("CARGO_PKG_VERSION"))
+}
+
+/// `--since` and `--until` as Unix seconds at `now` (from the start, and up to now with
+/// this second, by default), refused unless since comes first.
+fn span(since: Option<crate::units::When>, until: Option<crate::units::When>, now: i64) -> Result<(i64, i64)> {
+    let (since, until) = (since.map_or(0, |s| s.resolve(now)), until.map_or(now + 1, |u| u.resolve(now)));
+    if since >= until {
+        let (since, until) = (show::local(since), show::local(until));
+        bail!(UsageError(format!("--since ({since}) must be before --until ({until})")));
+    }
+    Ok((since, until))
 }
 
 /// Runs one command.

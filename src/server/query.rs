@@ -131,6 +131,8 @@ mod tests {
         assert!(err("since=yesterday").contains("neither a duration"), "{}", err("since=yesterday"));
         assert!(err("since=1h&until=2h").contains("must be before until"));
         assert!(err("step=0s").contains("at least 1s"));
+        assert!(err("step=367d").contains("at most 366d"));
+        assert!(err("step=18446744073709551615s").contains("at most 366d"));
         assert!(err("step=1s&since=30d").contains("at most 6000"));
         assert!(err("since=20y").contains("ten years"));
         assert!(err("since=9000000000000000000s").contains("ten years"), "no overflow on a huge duration");
