@@ -47,6 +47,9 @@ impl Seeded {
 fn query_prints_tables_csv_and_json_and_refuses_writes() {
     let s = Seeded::new(4, 3);
     assert!(s.run(&["rollup"]).status.success());
+    // The archive `rollup` made is as private as the agent's files, whatever the umask.
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(s.archive()).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "archive mode {mode:o}");
     let sql = "SELECT metric, count(*) AS n FROM samples GROUP BY metric ORDER BY metric";
     let (out, err) = text(&s.run(&["query", sql]));
     let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();

@@ -130,7 +130,6 @@ fn a_backtest_of_a_recorded_stretch_announces_exactly_what_the_agent_did() {
     let fired: Vec<&str> = csv.lines().filter(|l| l.contains(",battery_30,fired,")).collect();
     assert_eq!(fired.len(), 1, "the trial rule fires once, when the battery fell to 12: {csv}");
     assert!(fired[0].contains(",12,"), "{csv}");
-
 }
 
 #[test]

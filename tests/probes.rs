@@ -161,13 +161,15 @@ fn a_name_that_does_not_resolve_fails_as_dns() {
 #[test]
 fn a_secret_reaches_the_target_and_nothing_else() {
     const TOKEN: &str = "tok-3f9c1d-never-shown";
-    let site = Site::start(&[("/api", ok("{}"))]);
+    // A query string may hold a key too: shown as `?…`.
+    let signed = "/api?sig=q-never-shown";
+    let site = Site::start(&[("/api", ok("{}")), (signed, ok("{}"))]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let config = [
-        probe("env", &site.url("/api"), "secret_env = \"HW_TEST_TOKEN\"\ninterval = \"1s\"\ntimeout = \"900ms\""),
+        probe("env", &site.url(signed), "secret_env = \"HW_TEST_TOKEN\"\ninterval = \"1s\"\ntimeout = \"900ms\""),
         probe(
             "file",
             &site.url("/api"),
@@ -212,6 +214,7 @@ fn a_secret_reaches_the_target_and_nothing_else() {
         stdout.contains("secret at") && stdout.contains("HW_TEST_UNSET is not set") && !stdout.contains(TOKEN),
         "{stdout}"
     );
+    assert!(stdout.contains("/api?…") && !stdout.contains("q-never-shown"), "{stdout}");
     for entry in std::fs::read_dir(&data).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the secret is in the data dir");

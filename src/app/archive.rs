@@ -21,6 +21,8 @@ pub fn rollup(paths: &Paths, config: &Config) -> Result<()> {
     if !paths.hot.exists() {
         bail!("nothing to roll up: no hot store at {} yet (start the agent with `hostwatch run`)", paths.hot.display());
     }
+    // The archive it may create is the data dir's, as private as the agent's own files.
+    super::private_data_dir(&paths.dir)?;
     let policy = Policy::from(&config.archive);
     let outcome =
         archive::rollup_logged(&paths.hot, &paths.archive, wall_ms() / 1000, &policy, &AtomicBool::new(false))?;

@@ -205,10 +205,11 @@ impl Http {
     /// The target as it may be shown: method and URL with the query hidden.
     pub fn target(&self) -> String {
         let mut shown = self.url.clone();
-        if shown.query().is_some() {
-            shown.set_query(Some("…"));
-        }
-        format!("{} {shown}", self.method)
+        // Set as text after the URL: a URL would percent-encode the ellipsis.
+        let hidden = if shown.query().is_some() { "?…" } else { "" };
+        shown.set_query(None);
+        shown.set_fragment(None);
+        format!("{} {shown}{hidden}", self.method)
     }
 }
 
