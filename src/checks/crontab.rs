@@ -29,12 +29,27 @@ pub fn translate(expr: &str) -> Result<Vec<String>, String> {
             fields.len()
         ));
     };
+    for (name, field, (lo, hi)) in
+        [("minute", minute, (0, 59)), ("hour", hour, (0, 23)), ("day", dom, (1, 31)), ("month", month, (1, 12))]
+    {
+        in_range(field, lo, hi).map_err(|n| format!("{expr:?}: {name} {n} is out of range: write {lo}-{hi}"))?;
+    }
     let days = weekdays(dow).map_err(|why| format!("{expr:?}: weekday {dow:?}: {why}"))?;
     // crontab(5): a field that starts with `*` is unrestricted, and then both must match.
     if dom.starts_with('*') || dow.starts_with('*') {
         return Ok(vec![format!("0 {minute} {hour} {dom} {month} {days}")]);
     }
     Ok(vec![format!("0 {minute} {hour} {dom} {month} *"), format!("0 {minute} {hour} * {month} {days}")])
+}
+
+/// Every number in a crontab field (`5`, `1-5`, `*/15`, `0,30`: not a step, not a name)
+/// within `lo..=hi`; the first that is not, otherwise.
+fn in_range(field: &str, lo: u32, hi: u32) -> Result<(), u32> {
+    let numbers = field.split(',').flat_map(|item| item.split('/').next().unwrap_or("").split('-'));
+    match numbers.filter_map(|n| n.parse::<u32>().ok()).find(|n| !(lo..=hi).contains(n)) {
+        Some(n) => Err(n),
+        None => Ok(()),
+    }
 }
 
 /// Crontab's weekday field (`*`, `0`-`7`, `sun`-`sat`, ranges, lists, steps) as a list of
@@ -111,5 +126,12 @@ mod tests {
         assert_eq!(translate("0 9 */2 * 5").unwrap(), ["0 0 9 */2 * FRI"]);
         assert!(translate("@often").unwrap_err().contains("@hourly"));
         assert!(translate("0 9 * *").unwrap_err().contains("has 4 fields"));
+        // Each field's range, as crontab(5) gives it, said in the user's own terms.
+        let err = translate("60 * * * *").unwrap_err();
+        assert_eq!(err, "\"60 * * * *\": minute 60 is out of range: write 0-59");
+        assert!(translate("0 24 * * *").unwrap_err().contains("hour 24 is out of range: write 0-23"));
+        assert!(translate("0 0 0 * *").unwrap_err().contains("day 0 is out of range: write 1-31"));
+        assert!(translate("0 0 1 1-13 *").unwrap_err().contains("month 13 is out of range: write 1-12"));
+        assert!(translate("59 23 31 12 *").is_ok() && translate("*/15 0,12 1-7 jan-mar *").is_ok());
     }
 }

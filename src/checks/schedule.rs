@@ -104,7 +104,9 @@ mod tests {
         let err = Schedule::parse("every hour").unwrap_err();
         assert!(err.starts_with("\"every hour\" has 2 fields"), "{err}");
         let err = Schedule::parse("61 * * * *").unwrap_err();
-        assert!(err.starts_with("\"61 * * * *\" is not a cron schedule"), "{err}");
+        assert_eq!(err, "\"61 * * * *\": minute 61 is out of range: write 0-59");
+        let err = Schedule::parse("0 0 foo * *").unwrap_err();
+        assert!(err.starts_with("\"0 0 foo * *\" is not a cron schedule"), "{err}");
     }
 
     #[test]
