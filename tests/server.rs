@@ -204,6 +204,7 @@ fn every_bad_parameter_is_a_400_that_says_why_and_nothing_is_a_500() {
     let points = "/api/points?metric=battery.charge_percent&label=battery=BAT1";
     for (path, why) in [
         ("/api/points", "metric is missing"),
+        ("/api/processes", "metric is missing: e.g. metric=process.cpu_percent"),
         ("/api/points?metric=cpu.nope", "unknown metric \"cpu.nope\""),
         ("/api/points?metric=disk.used_percent&label=colour=red", "unknown label \"colour\""),
         ("/api/points?metric=disk.used_percent&label=mount", "is not KEY=VALUE"),
@@ -219,6 +220,12 @@ fn every_bad_parameter_is_a_400_that_says_why_and_nothing_is_a_500() {
         ("/api/alerts?limit=99999999999", "from 1 to 1000"),
         ("/api/alerts?since=%00", "since"),
         ("/api/series?metric=x", "unknown parameter"),
+        ("/api/status?x=1", "unknown parameter \"x\""),
+        ("/api/probes?x=1", "unknown parameter"),
+        ("/api/reports?limit=5", "unknown parameter \"limit\""),
+        ("/health?verbose=1", "unknown parameter"),
+        ("/metrics?x=1", "unknown parameter"),
+        (&format!("{points}&step=367d"), "at most 366d"),
     ] {
         let reply: Reply = get(&addr, path, &[]);
         assert_eq!(reply.status, 400, "{path}: {}", reply.body);

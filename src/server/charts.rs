@@ -25,10 +25,11 @@ pub async fn points(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         Err(e) => return bad(e),
     };
     let now = (s.ctx.now)() / 1000;
-    let (metric, labels, range) = match (p.metric(), p.labels(), Range::from(&p, now, s.ctx.interval)) {
-        (Ok(m), Ok(l), Ok(r)) => (m, l, r),
-        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return bad(e),
-    };
+    let (metric, labels, range) =
+        match (p.metric("cpu.usage_percent"), p.labels(), Range::from(&p, now, s.ctx.interval)) {
+            (Ok(m), Ok(l), Ok(r)) => (m, l, r),
+            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return bad(e),
+        };
     let archive = s.ctx.archive.as_ref().map(|(path, _)| path.clone());
     let (rules, cores, newest) = (s.ctx.rules.clone(), s.ctx.cores, s.ctx.live.newest());
     read(&s, move |store| {
@@ -77,7 +78,7 @@ pub async fn processes(State(s): Shared, RawQuery(q): RawQuery) -> Response {
         Err(e) => return bad(e),
     };
     let now = (s.ctx.now)() / 1000;
-    let (metric, range) = match (p.metric(), Range::from(&p, now, s.ctx.interval)) {
+    let (metric, range) = match (p.metric(PROC_CPU.name), Range::from(&p, now, s.ctx.interval)) {
         (Ok(m), Ok(r)) => (m, r),
         (Err(e), _) | (_, Err(e)) => return bad(e),
     };

@@ -162,21 +162,35 @@ impl Server {
     }
 }
 
-/// Every route.
+/// Every route; those that take no parameter refuse any, as the others refuse keys they
+/// do not know.
 fn routes() -> axum::Router<Arc<State>> {
     use axum::routing::get;
-    axum::Router::new()
+    let bare = axum::Router::new()
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/api/status", get(api::status))
         .route("/api/series", get(api::series))
-        .route("/api/points", get(charts::points))
-        .route("/api/processes", get(charts::processes))
-        .route("/api/alerts", get(api::alerts))
         .route("/api/probes", get(api::probes))
         .route("/api/reports", get(api::reports))
+        .layer(axum::middleware::from_fn(no_parameters));
+    bare.route("/api/points", get(charts::points))
+        .route("/api/processes", get(charts::processes))
+        .route("/api/alerts", get(api::alerts))
         .route("/", get(page::index))
         .route("/assets/{file}", get(page::asset))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::read_only)
+}
+
+/// A route that takes no parameter answers `400` to a query string.
+async fn no_parameters(
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match query::Params::parse(q.as_deref(), &[]) {
+        Ok(_) => next.run(request).await,
+        Err(e) => api::bad(e),
+    }
 }

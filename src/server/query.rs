@@ -42,8 +42,8 @@ impl Params {
     }
 
     /// `metric`: a name of the catalogue.
-    pub fn metric(&self) -> Result<&'static Metric, String> {
-        let name = self.get("metric").ok_or("metric is missing: e.g. metric=cpu.usage_percent")?;
+    pub fn metric(&self, example: &str) -> Result<&'static Metric, String> {
+        let name = self.get("metric").ok_or_else(|| format!("metric is missing: e.g. metric={example}"))?;
         Metric::by_name(name).ok_or_else(|| format!("unknown metric {name:?}: GET /api/series lists them"))
     }
 
@@ -140,7 +140,7 @@ mod tests {
         assert!(err("since=1h&since=2h").contains("twice"));
         assert!(err("sql=drop").contains("unknown parameter \"sql\""));
         let p = Params::parse(Some("metric=nope&label=pid"), &["metric", "label"]).unwrap();
-        assert!(p.metric().unwrap_err().contains("unknown metric \"nope\""));
+        assert!(p.metric("cpu.usage_percent").unwrap_err().contains("unknown metric \"nope\""));
         assert!(p.labels().unwrap_err().contains("not KEY=VALUE"));
         let p = Params::parse(Some("limit=0"), &["limit"]).unwrap();
         assert!(p.number("limit", 50, 1000).unwrap_err().contains("from 1 to 1000"));
