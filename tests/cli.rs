@@ -241,6 +241,11 @@ fn every_listing_command_speaks_json_for_scripts() {
     // A script's columns are plain text in CSV, not JSON strings in quotes.
     let cpu = csv.lines().find(|l| l.contains(",cpu.usage_percent,")).unwrap_or_else(|| panic!("{csv}"));
     assert!(cpu.contains(",%,") && !cpu.contains("\"\"\""), "{cpu}");
+    // A value is a plain number in CSV, its unit in a column of its own.
+    let (csv, _) = text(&s.run(&["status", "--format", "csv"]));
+    let cpu = csv.lines().find(|l| l.contains(",cpu.usage_percent,")).unwrap_or_else(|| panic!("{csv}"));
+    let fields: Vec<&str> = cpu.rsplitn(4, ',').collect();
+    assert!(fields[2].parse::<f64>().is_ok() && fields[1] == "%", "value, unit: {cpu}");
 }
 
 #[test]

@@ -44,6 +44,8 @@ impl Field {
     fn written(&self) -> String {
         match self {
             Field::Time(t) => local_rfc3339(*t),
+            // Scripts read the number; its unit has a column of its own.
+            Field::Num(v, _) => v.to_string(),
             Field::Json(serde_json::Value::String(s)) => s.clone(),
             Field::Json(serde_json::Value::Null) => String::new(),
             Field::Json(v) => v.to_string(),
