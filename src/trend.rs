@@ -31,15 +31,19 @@ pub enum TrendError {
     /// No series matches.
     #[error("no series matches {0}: `hostwatch series` lists them")]
     NoSeries(String),
-    /// Several series match and a trend is of one.
-    #[error("{count} series match {selector}; pick one, e.g. {examples}, or add them up with --sum")]
+    /// Several series match and a trend is of one. Said in the command line's terms; the
+    /// API says it in its own with [`TrendError::as_parameters`].
+    #[error(
+        "{count} series match {selector}; pick one, e.g. {}, or add them up with --sum",
+        pick(examples, "--label ", " ")
+    )]
     Ambiguous {
         /// What was asked.
         selector: String,
         /// How many match.
         count: usize,
-        /// A few of their label sets.
-        examples: String,
+        /// A few of their label sets (canonical JSON).
+        examples: Vec<String>,
     },
     /// The hot store failed.
     #[error(transparent)]
@@ -54,10 +58,29 @@ fn describe(sel: &Selector) -> String {
     format!("{}{{{}}}", sel.metric, labels.join(","))
 }
 
-/// A series' labels (canonical JSON) as the flags that pick it: `--label mount=/home`.
-fn flags(labels: &str) -> String {
-    let map: BTreeMap<String, String> = serde_json::from_str(labels).unwrap_or_default();
-    map.iter().map(|(k, v)| format!("--label {k}={v}")).collect::<Vec<_>>().join(" ")
+/// Label sets (canonical JSON) as what picks each: `--label mount=/home` for the command
+/// line (`prefix` `--label `, `sep` a space), `label=mount=/home` for the API; sets joined
+/// by "or".
+fn pick(examples: &[String], prefix: &str, sep: &str) -> String {
+    let one = |labels: &String| {
+        let map: BTreeMap<String, String> = serde_json::from_str(labels).unwrap_or_default();
+        map.iter().map(|(k, v)| format!("{prefix}{k}={v}")).collect::<Vec<_>>().join(sep)
+    };
+    examples.iter().map(one).collect::<Vec<_>>().join(" or ")
+}
+
+impl TrendError {
+    /// Whether the request asked for something that is not there (no series, or several):
+    /// the asker's to fix, not the program's; and what to say to an API client.
+    pub fn as_parameters(&self) -> Option<String> {
+        match self {
+            TrendError::NoSeries(selector) => Some(format!("no series matches {selector}: GET /api/series lists them")),
+            TrendError::Ambiguous { selector, count, examples } => {
+                Some(format!("{count} series match {selector}; pick one, e.g. {}", pick(examples, "label=", "&")))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Whether `sel` matches exactly one series in either store: a trend of one series.
@@ -70,7 +93,7 @@ pub fn one_series(store: Option<&Store>, archive: Option<&Archive>, sel: &Select
         0 => Err(TrendError::NoSeries(describe(sel))),
         1 => Ok(()),
         count => {
-            let examples = matching.iter().take(4).map(|labels| flags(labels)).collect::<Vec<_>>().join(" or ");
+            let examples = matching.into_iter().take(4).collect();
             Err(TrendError::Ambiguous { selector: describe(sel), count, examples })
         }
     }
@@ -211,7 +234,19 @@ pub fn values(
 
 #[cfg(test)]
 mod tests {
-    use super::{PIECE, pieces};
+    use super::{PIECE, TrendError, pieces};
+
+    #[test]
+    fn several_matching_series_are_named_in_the_askers_terms() {
+        let examples = vec![r#"{"cpu":"0"}"#.to_owned(), r#"{"cpu":"1","core":"a"}"#.to_owned()];
+        let e = TrendError::Ambiguous { selector: "cpu.usage_percent{}".into(), count: 3, examples };
+        let cli = "3 series match cpu.usage_percent{}; pick one, e.g. --label cpu=0 or --label core=a --label cpu=1, or add them up with --sum";
+        assert_eq!(e.to_string(), cli);
+        let api = "3 series match cpu.usage_percent{}; pick one, e.g. label=cpu=0 or label=core=a&label=cpu=1";
+        assert_eq!(e.as_parameters().unwrap(), api);
+        let none = TrendError::NoSeries("disk.used_percent{}".into()).as_parameters().unwrap();
+        assert!(none.ends_with("GET /api/series lists them"), "{none}");
+    }
 
     #[test]
     fn a_long_range_is_cut_into_whole_pieces_that_cover_it_once() {

@@ -41,8 +41,10 @@ where
 {
     match s.store.call(move |store| Ok(f(store))).await {
         Ok(Ok(v)) => json(StatusCode::OK, &v),
-        Ok(Err(e @ (TrendError::NoSeries(_) | TrendError::Ambiguous { .. }))) => bad(e.to_string()),
-        Ok(Err(e)) => unavailable(e),
+        Ok(Err(e)) => match e.as_parameters() {
+            Some(why) => bad(why),
+            None => unavailable(e),
+        },
         Err(e) => unavailable(e),
     }
 }
