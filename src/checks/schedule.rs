@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone};
+use chrono::{DateTime, Datelike, TimeZone};
 
 /// A parsed cron schedule; two are equal if written alike.
 #[derive(Debug, Clone)]
@@ -35,7 +35,14 @@ impl Schedule {
             .iter()
             .map(|f| f.parse::<cron::Schedule>().map_err(|e| format!("{expr:?} is not a cron schedule: {e}")))
             .collect::<Result<_, _>>()?;
-        Ok(Schedule { expr: expr.to_owned(), cron })
+        let schedule = Schedule { expr: expr.to_owned(), cron };
+        // Every date comes again within 28 years (the calendar's cycle, leap days included):
+        // a schedule with no slot in those from a fixed day has none at all.
+        let from = chrono::Utc.with_ymd_and_hms(2001, 1, 1, 0, 0, 0).single().expect("a valid date");
+        match schedule.next_slot(&from) {
+            Some(next) if next.year() < 2029 => Ok(schedule),
+            _ => Err(format!("{expr:?} never runs: no such date (the 31st of a month of 30 days, 30 February)")),
+        }
     }
 
     /// The latest slot at or before `now`.
@@ -105,6 +112,12 @@ mod tests {
         assert!(err.starts_with("\"every hour\" has 2 fields"), "{err}");
         let err = Schedule::parse("61 * * * *").unwrap_err();
         assert_eq!(err, "\"61 * * * *\": minute 61 is out of range: write 0-59");
+        for never in ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 0 31 2 * *"] {
+            let err = Schedule::parse(never).unwrap_err();
+            assert!(err.contains("never runs"), "{never}: {err}");
+        }
+        assert!(Schedule::parse("0 0 29 2 *").is_ok(), "a leap day comes every 4 years");
+        assert!(Schedule::parse("0 0 31 2 5").is_ok(), "crontab: the 31st or a Friday, so every Friday");
         let err = Schedule::parse("0 0 foo * *").unwrap_err();
         assert!(err.starts_with("\"0 0 foo * *\" is not a cron schedule"), "{err}");
     }
